@@ -1,0 +1,90 @@
+"""The registry of check and action kinds.
+
+Built-in kinds live one family per module in this package and register themselves with
+``@register``; outside packages add kinds through the entry-point group ``runbook.kinds``
+(each entry point names a module, imported for its registrations, or a kind class).
+Modules are imported on first use of the registry, so ``runbook --help`` stays fast and
+boto3/httpx/dnspython are imported only by the kinds' methods that use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from runbook.errors import RunbookError
+from runbook.kinds.base import Action, Check, Kind
+
+K = TypeVar("K", bound=type[Kind[Any]])
+
+_checks: dict[str, type[Check[Any]]] = {}
+_actions: dict[str, type[Action[Any]]] = {}
+_loaded = False
+
+
+class RegistryError(RunbookError):
+    exit_code = 2
+
+
+def register(cls: K) -> K:
+    """Class decorator: make a kind known by its ``kind`` name and role."""
+    table: dict[str, Any] = _checks if issubclass(cls, Check) else _actions
+    name = cls.kind
+    other = table.get(name)
+    if other is not None and other is not cls:
+        raise RegistryError(
+            f"{cls.role} kind {name!r} is registered twice: by {other.__module__}."
+            f"{other.__qualname__} and by {cls.__module__}.{cls.__qualname__}"
+        )
+    table[name] = cls
+    return cls
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import runbook.kinds as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name != "base" and not info.name.startswith("_"):
+            importlib.import_module(f"runbook.kinds.{info.name}")
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="runbook.kinds"):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plugin must not take the tool down
+            raise RegistryError(
+                f"the kind plugin {ep.name!r} ({ep.value}) failed to load: {exc}"
+            ) from exc
+        if isinstance(obj, type) and issubclass(obj, Check | Action):
+            register(obj)
+
+
+def check(name: str) -> type[Check[Any]] | None:
+    _load()
+    return _checks.get(name)
+
+
+def action(name: str) -> type[Action[Any]] | None:
+    _load()
+    return _actions.get(name)
+
+
+def checks() -> dict[str, type[Check[Any]]]:
+    _load()
+    return dict(sorted(_checks.items()))
+
+
+def actions() -> dict[str, type[Action[Any]]]:
+    _load()
+    return dict(sorted(_actions.items()))
+
+
+def names() -> Iterator[str]:
+    _load()
+    yield from sorted(set(_checks) | set(_actions))

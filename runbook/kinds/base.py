@@ -1,0 +1,190 @@
+"""The interface every check and action kind implements.
+
+A kind is a class with a ``kind`` name ("http.get"), a pydantic ``Params`` model that
+validates its arguments (``runbook validate`` runs it on every step), and methods that
+the executor calls; the executor, never the kind, decides when. Kinds never print and
+never prompt: progress goes through ``ctx.progress`` and a person through ``ctx.operator``.
+
+Checks are read-only and say what they saw::
+
+    class Check:  run(ctx) -> CheckResult
+
+Actions change one thing and can put it back::
+
+    snapshot(ctx) -> Snapshot              read-only: the state apply will change
+    diff(ctx, snapshot) -> Diff            what apply would change, field by field
+    apply(ctx, snapshot) -> Outputs        make the change; wait until it is live
+    restore(ctx, snapshot, applied)        put back what snapshot recorded
+    drifted(ctx, applied) -> str | None    has someone else changed it since apply?
+
+Snapshots, outputs and observations are JSON-able dicts: they go into the journal, from
+which a killed run is resumed or rolled back by another process.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from runbook.source import Source
+
+if TYPE_CHECKING:
+    from runbook.context import RunContext
+
+Snapshot = dict[str, Any]
+Outputs = dict[str, Any]
+
+
+class Params(BaseModel):
+    """Base of every kind's parameter model: frozen, and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+P = TypeVar("P", bound=Params)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a check saw.
+
+    ``summary`` is one line for a person ("200 from https://x/, 'TIS' found"; on failure,
+    why: "expected 200, got 403"). ``observed`` is the data behind it for the journal and
+    report. ``outcome`` names the result for machines: "ok", "mismatch", "nxdomain",
+    "servfail", "timeout", "unreachable", "error", ...
+    """
+
+    ok: bool
+    summary: str
+    observed: dict[str, Any] = field(default_factory=dict)
+    outcome: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", "ok" if self.ok else "mismatch")
+
+    @classmethod
+    def passed(cls, summary: str, **observed: Any) -> CheckResult:
+        return cls(True, summary, dict(observed), "ok")
+
+    @classmethod
+    def failed(cls, summary: str, outcome: str = "mismatch", **observed: Any) -> CheckResult:
+        return cls(False, summary, dict(observed), outcome)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field an action would change: ``path`` like "Origins[0].OriginPath"."""
+
+    path: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Diff:
+    """What apply would change. Empty ``changes`` means apply is a no-op.
+
+    ``note`` says anything a reviewer must know that is not a field ("waits up to 25m
+    for the distribution to deploy", "depends on the output of step alias").
+    """
+
+    changes: tuple[Change, ...] = ()
+    note: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "changes": [{"path": c.path, "old": c.old, "new": c.new} for c in self.changes],
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Diff:
+        return cls(
+            tuple(Change(c["path"], c.get("old"), c.get("new")) for c in data.get("changes", [])),
+            data.get("note"),
+        )
+
+    @classmethod
+    def between(cls, old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> Diff:
+        """Field-by-field diff of two JSON-like mappings (recursing into dicts)."""
+        return cls(tuple(diff_values(old, new, prefix)))
+
+
+def diff_values(old: Any, new: Any, path: str = "") -> list[Change]:
+    """Changes between two JSON-like values, recursing into mappings."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out: list[Change] = []
+        for key in sorted(set(old) | set(new), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            out.extend(diff_values(old.get(key), new.get(key), sub))
+        return out
+    if old == new:
+        return []
+    return [Change(path or "(value)", old, new)]
+
+
+class Kind(ABC, Generic[P]):
+    """Common part of checks and actions: a name, typed params, the plan line."""
+
+    kind: ClassVar[str]
+    Params: ClassVar[type[Params]]
+    summary: ClassVar[str] = ""  # one line for `runbook kinds`
+
+    def __init__(self, params: P, source: Source | None = None) -> None:
+        self.params: P = params
+        self.source = source
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line of English: "https://x/ answers 200 and contains 'TIS'"."""
+
+
+class Check(Kind[P]):
+    role: ClassVar[str] = "check"
+
+    @abstractmethod
+    def run(self, ctx: RunContext) -> CheckResult:
+        """Look, never touch. Expectations not met: a failed CheckResult, not an exception.
+        Raise KindError only when the check could not be asked at all (bad credentials)."""
+
+
+class Action(Kind[P]):
+    role: ClassVar[str] = "action"
+    # name -> description, for ${steps.ID.NAME}; validated at plan load time.
+    outputs: ClassVar[Mapping[str, str]] = {}
+    # False for actions with nothing to undo (invalidate, wait, manual): rollback skips them.
+    reversible: ClassVar[bool] = True
+    # Why there is nothing to restore, for irreversible kinds (shown in plans and reports).
+    irreversible_reason: ClassVar[str] = ""
+
+    @abstractmethod
+    def snapshot(self, ctx: RunContext) -> Snapshot:
+        """Read-only: record the state apply will change, enough for restore."""
+
+    @abstractmethod
+    def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
+        """What apply would change compared with ``snapshot``. Read-only."""
+
+    @abstractmethod
+    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """Make the change and wait until it is live. Returns the declared outputs."""
+
+    def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
+        """Put back what ``snapshot`` recorded. Default: nothing (for irreversible kinds)."""
+        return None
+
+    def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
+        """None if the resource is still as apply left it; else one line saying what differs."""
+        return None
+
+
+AnyKind = type[Check[Any]] | type[Action[Any]]
