@@ -38,9 +38,9 @@ class Problem:
     def __str__(self) -> str:
         text = self.message.rstrip(".")
         if self.hint:
-            text += f". {self.hint.rstrip('.')}"
+            text += f"; {self.hint.rstrip('.')}"
         if self.source is not None:
-            text += f": {self.source}"
+            text += f" — {self.source}"
         return text
 
 
@@ -57,7 +57,7 @@ class RunbookError(Exception):
     def __str__(self) -> str:
         if self.source is None:
             return self.message
-        return f"{self.message.rstrip('.')}: {self.source}"
+        return f"{self.message.rstrip('.')} — {self.source}"
 
     def with_source(self, source: Source | None) -> RunbookError:
         """Attach the plan line that asked for the work, keeping one already set."""

@@ -165,6 +165,13 @@ class Action(Kind[P]):
     reversible: ClassVar[bool] = True
     # Why there is nothing to restore, for irreversible kinds (shown in plans and reports).
     irreversible_reason: ClassVar[str] = ""
+    # True for actions that change nothing in the world (wait): no post checks needed.
+    read_only: ClassVar[bool] = False
+
+    @classmethod
+    def auto_rollback_gap(cls, params: Mapping[str, Any]) -> str | None:
+        """Why ``rollback: auto`` would restore nothing for these params (a lint warning)."""
+        return None
 
     @abstractmethod
     def snapshot(self, ctx: RunContext) -> Snapshot:
@@ -180,7 +187,7 @@ class Action(Kind[P]):
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         """Put back what ``snapshot`` recorded. Default: nothing (for irreversible kinds)."""
-        return None
+        return
 
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         """None if the resource is still as apply left it; else one line saying what differs."""

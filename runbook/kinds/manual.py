@@ -6,7 +6,8 @@ is done. Rollback shows ``undo`` instructions and waits for the same confirmatio
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -35,6 +36,12 @@ class Manual(Action[ManualParams]):
     Params = ManualParams
     summary = "instructions a person carries out and confirms as done"
     outputs: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def auto_rollback_gap(cls, params: Mapping[str, Any]) -> str | None:
+        if params.get("undo") is None:
+            return "the manual step has no `undo` instructions, so nothing would be restored"
+        return None
 
     def describe(self) -> str:
         first = self.params.instructions.strip().splitlines()[0] if \

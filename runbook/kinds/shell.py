@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -17,7 +18,7 @@ from runbook.context import RunContext
 from runbook.durations import Duration
 from runbook.errors import KindError
 from runbook.kinds import register
-from runbook.kinds.base import Action, Check, CheckResult, Diff, Change, Outputs, Params, Snapshot
+from runbook.kinds.base import Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot
 
 Command = str | list[str]
 
@@ -66,7 +67,7 @@ def run_command(
     env = {**os.environ, **p.env, "RUNBOOK_RUN_ID": ctx.run_id,
            "RUNBOOK_ENVIRONMENT": ctx.environment}
     try:
-        return subprocess.run(  # noqa: S603 - running the plan's command is the point
+        return subprocess.run(
             _argv(cmd, p.shell), shell=p.shell, cwd=cwd, env=env, capture_output=True,
             text=True, timeout=p.timeout, check=False,
         )
@@ -127,6 +128,12 @@ class ShellAction(Action[ShellActionParams]):
         "stdout": "what the command printed (stripped)",
         "exit_code": "the command's exit code",
     }
+
+    @classmethod
+    def auto_rollback_gap(cls, params: Mapping[str, Any]) -> str | None:
+        if params.get("undo") is None:
+            return "the shell action has no `undo` command, so nothing would be restored"
+        return None
 
     def describe(self) -> str:
         return f"run `{_text(self.params.run)}`"

@@ -21,6 +21,7 @@ class Wait(Action[WaitParams]):
     Params = WaitParams
     summary = "wait for a duration"
     reversible = False
+    read_only = True
     irreversible_reason = "waiting changes nothing"
 
     def describe(self) -> str:

@@ -1,0 +1,218 @@
+"""The plan format's models.
+
+Two layers:
+
+* ``*Doc`` models mirror the YAML as people write it (before templates are resolved).
+  They validate structure (unknown keys, wrong types) and generate the JSON Schema.
+* ``Plan``, ``Environment``, ``Stage``, ``Step``, ``CheckSpec``, ``ActionSpec`` are the
+  frozen result of loading a plan for one environment: templates resolved except the
+  *deferred* ones (``${steps.ID.NAME}``, ``${env:NAME}``, ``${run_id}``), which the
+  executor resolves just before a check or action runs. Every node keeps its Source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runbook.source import Source
+
+SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+COMMON_CHECK_KEYS = ("name", "within", "every")
+DEFAULT_EVERY = 5.0
+
+DurationText = str | int | float
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AwsDoc(_Doc):
+    profile: str | None = Field(None, description="AWS profile name (shared config)")
+    region: str | None = Field(None, description="AWS region, e.g. eu-west-2")
+    endpoint_url: str | None = Field(None, description="a custom AWS endpoint (moto, LocalStack)")
+
+
+class EnvironmentDoc(_Doc):
+    vars: dict[str, Any] = Field(default_factory=dict, description="variables of this environment")
+    protected: bool = Field(False, description="the operator types the environment's name to start")
+    requires_rehearsal: str | None = Field(
+        None, description="an environment where this plan's digest must have succeeded first")
+    aws: AwsDoc | None = Field(None, description="boto3 settings for this environment")
+    resolvers: list[str] = Field(default_factory=list,
+                                 description="DNS servers (ip or ip:port) for `system` lookups")
+    sandbox: str | None = Field(None, description="a world file: run against the local twin")
+
+
+class StepDoc(_Doc):
+    id: str | None = Field(None, description="slug, unique in the plan")
+    title: str | None = None
+    notes: str | None = None
+    pre: list[dict[str, Any]] = Field(default_factory=list, description="checks before the action")
+    action: dict[str, Any] | None = Field(None, description="exactly one action kind as key")
+    post: list[dict[str, Any]] = Field(default_factory=list, description="checks proving the action")
+    rollback: str | dict[str, Any] | list[dict[str, Any]] = Field(
+        "auto", description='"auto", an action, a list of actions, or {none: "why not"}')
+    confirm: bool = Field(False, description="pause before this step as well")
+    use: str | None = Field(None, description="a library step: steps/NAME.yaml")
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with",
+                                  description="parameters of the library step")
+
+
+class StageDoc(_Doc):
+    name: str = Field(description="slug, unique in the plan")
+    title: str | None = None
+    notes: str | None = Field(None, description="Markdown shown before the stage")
+    confirm: bool | str | None = Field(
+        None, description="true (default with steps), false, or the question to ask")
+    checks: list[dict[str, Any]] = Field(default_factory=list, description="a gate: checks only")
+    steps: list[StepDoc] = Field(default_factory=list)
+    soak: DurationText | None = Field(
+        None, description="keep re-running the stage's checks this long after it")
+
+
+class PlanDoc(_Doc):
+    runbook: int = Field(description="format version: 1")
+    name: str = Field(description="slug: names runs, locks and reports")
+    title: str | None = None
+    description: str | None = None
+    state: str | None = Field(None, description="where runs are kept: a folder or s3://bucket/prefix")
+    vars: dict[str, Any] = Field(default_factory=dict)
+    environments: dict[str, EnvironmentDoc] = Field(default_factory=dict)
+    stages: list[StageDoc] = Field(min_length=1)
+
+
+class ParamDoc(_Doc):
+    description: str | None = None
+    default: Any = None
+
+
+class LibraryStepDoc(_Doc):
+    runbook: int
+    step: str = Field(description="the name plans use with `use:`")
+    title: str | None = None
+    notes: str | None = None
+    params: dict[str, ParamDoc | None] = Field(default_factory=dict)
+    pre: list[dict[str, Any]] = Field(default_factory=list)
+    action: dict[str, Any]
+    post: list[dict[str, Any]] = Field(default_factory=list)
+    rollback: str | dict[str, Any] | list[dict[str, Any]] = "auto"
+
+
+# ----- resolved, frozen models -------------------------------------------------------------
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    source: Source = Field(exclude=True)
+
+
+class CheckSpec(_Node):
+    kind: str
+    params: dict[str, Any]
+    name: str | None = None
+    within: float | None = None
+    every: float = DEFAULT_EVERY
+
+
+class ActionSpec(_Node):
+    kind: str
+    params: dict[str, Any]
+
+
+class Rollback(_Node):
+    mode: Literal["auto", "actions", "none"] = "auto"
+    actions: tuple[ActionSpec, ...] = ()
+    reason: str | None = None
+
+
+class Step(_Node):
+    id: str
+    stage: str
+    title: str | None = None
+    notes: str | None = None
+    pre: tuple[CheckSpec, ...] = ()
+    action: ActionSpec
+    post: tuple[CheckSpec, ...] = ()
+    rollback: Rollback
+    confirm: bool = False
+    library: str | None = Field(None, description="the library step this came from")
+
+
+class Stage(_Node):
+    name: str
+    title: str | None = None
+    notes: str | None = None
+    confirm: bool | str = True
+    checks: tuple[CheckSpec, ...] = ()
+    steps: tuple[Step, ...] = ()
+    soak: float | None = None
+
+
+class Aws(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+class Environment(_Node):
+    name: str
+    vars: dict[str, Any] = Field(default_factory=dict)
+    protected: bool = False
+    requires_rehearsal: str | None = None
+    aws: Aws = Field(default_factory=Aws)
+    resolvers: tuple[str, ...] = ()
+    sandbox: str | None = None
+
+
+class Plan(_Node):
+    format: int = 1
+    name: str
+    title: str | None = None
+    description: str | None = None
+    file: str = Field(exclude=True)
+    state: str | None = None
+    environment: Environment
+    environments: tuple[str, ...] = ()
+    vars: dict[str, Any] = Field(default_factory=dict)
+    stages: tuple[Stage, ...]
+
+    def steps(self) -> list[Step]:
+        return [step for stage in self.stages for step in stage.steps]
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for s in self.steps() if s.id == step_id), None)
+
+    def canonical(self) -> dict[str, Any]:
+        """The resolved plan as JSON data, without positions: what the digest covers."""
+        return self.model_dump(mode="json")
+
+    @property
+    def digest(self) -> str:
+        """sha256 over the resolved plan: formatting and comments do not change it."""
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Param(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    description: str | None = None
+    default: Any = None
+    required: bool = True
+
+
+class LibraryStep(BaseModel):
+    """A reviewed, parametrised step from a ``steps/`` folder."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    file: str
+    title: str | None = None
+    params: tuple[Param, ...] = ()
+    action_kind: str = ""

@@ -1,0 +1,243 @@
+"""What people read: problems, plans, kinds. Terminal output lives here and in cli/operator."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+from runbook.describe import describe
+from runbook.durations import format_duration
+from runbook.errors import Problem
+from runbook.model import Plan, Step
+from runbook.template import for_display
+
+
+@cache
+def stdout_console() -> Console:
+    return Console(highlight=False, soft_wrap=False,
+                   width=int(os.environ.get("COLUMNS", "0")) or None)
+
+
+@cache
+def error_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def print_problems(problems: list[Problem], *, strict: bool = False) -> None:
+    con = error_console()
+    for p in problems:
+        label = "error" if p.severity == "error" or strict else "warning"
+        style = "bold red" if label == "error" else "yellow"
+        con.print(f"[{style}]{label}[/]: {escape(str(p))}", soft_wrap=True)
+
+
+def show_plan(plan: Plan, fmt: str, warnings: list[Problem]) -> None:
+    con = stdout_console()
+    if fmt == "json":
+        data = for_display(plan.canonical())
+        data["digest"] = plan.digest
+        con.print_json(json.dumps(data))
+        return
+    if fmt == "markdown":
+        import sys
+
+        sys.stdout.write(plan_markdown(plan))  # a document: no wrapping, no styling
+        return
+    con.print(plan_tree(plan))
+    con.print(f"digest: {plan.digest}", markup=False)
+    if warnings:
+        print_problems(warnings)
+
+
+def plan_tree(plan: Plan) -> Tree:
+    env = plan.environment
+    flags = [f for f, on in (("protected", env.protected),
+                             (f"requires rehearsal on {env.requires_rehearsal}",
+                              bool(env.requires_rehearsal)),
+                             (f"sandbox {env.sandbox}", bool(env.sandbox))) if on]
+    head = f"[bold]{escape(plan.title or plan.name)}[/] ({plan.name}) on [bold]{env.name}[/]"
+    if flags:
+        head += f" [yellow]({', '.join(flags)})[/]"
+    tree = Tree(head)
+    for n, stage in enumerate(plan.stages, 1):
+        label = f"[bold]stage {n}: {stage.name}[/]"
+        if stage.title:
+            label += f" - {escape(stage.title)}"
+        node = tree.add(label)
+        if stage.confirm:
+            q = stage.confirm if isinstance(stage.confirm, str) else "confirm before this stage"
+            node.add(f"[cyan]gate:[/] {escape(q)}")
+        for check in stage.checks:
+            node.add(f"check: {escape(describe(check))}")
+        for step in stage.steps:
+            _step_tree(node, step)
+        if stage.soak:
+            node.add(f"soak: re-run checks for {format_duration(stage.soak)}")
+    return tree
+
+
+def _step_tree(parent: Tree, step: Step) -> None:
+    label = f"[bold]step {step.id}[/]"
+    if step.title:
+        label += f": {escape(step.title)}"
+    if step.library:
+        label += f" [dim](library: {step.library})[/]"
+    node = parent.add(label)
+    for c in step.pre:
+        node.add(f"pre: {escape(describe(c))}")
+    node.add(f"[magenta]action:[/] {escape(describe(step.action))}")
+    for c in step.post:
+        node.add(f"post: {escape(describe(c))}")
+    node.add(f"rollback: {escape(rollback_text(step))}")
+
+
+def rollback_text(step: Step) -> str:
+    rb = step.rollback
+    if rb.mode == "none":
+        return f"none ({rb.reason or 'no reason given'})"
+    if rb.mode == "actions":
+        return "; ".join(describe(a) for a in rb.actions)
+    from runbook import kinds
+
+    cls = kinds.action(step.action.kind)
+    if cls is not None and not cls.reversible:
+        return f"nothing to restore ({cls.irreversible_reason or 'the action is not reversible'})"
+    return "auto: restore what the snapshot recorded"
+
+
+def plan_markdown(plan: Plan) -> str:
+    """The plan as a runbook document to paste into a wiki page before the change."""
+    env = plan.environment
+    out = [f"# {plan.title or plan.name}", ""]
+    out.append(f"Plan `{plan.name}` on environment **{env.name}** - digest `{plan.digest}`")
+    out.append("")
+    if plan.description:
+        out += [plan.description.strip(), ""]
+    guards = []
+    if env.protected:
+        guards.append(f"protected: the operator types `{env.name}` to start")
+    if env.requires_rehearsal:
+        guards.append(f"must have succeeded on `{env.requires_rehearsal}` first (same digest)")
+    if guards:
+        out += ["**Guards:** " + "; ".join(guards), ""]
+    if plan.vars:
+        out += ["| variable | value |", "| --- | --- |"]
+        out += [f"| `{k}` | `{json.dumps(for_display(v))}` |" for k, v in plan.vars.items()]
+        out.append("")
+    for n, stage in enumerate(plan.stages, 1):
+        out.append(f"## Stage {n}: {stage.name}" + (f" - {stage.title}" if stage.title else ""))
+        out.append("")
+        if stage.notes:
+            out += [stage.notes.strip(), ""]
+        if stage.confirm:
+            q = stage.confirm if isinstance(stage.confirm, str) else "Go on with this stage?"
+            out += [f"> **Gate:** {q}", ""]
+        if stage.checks:
+            out += ["Checks:", ""] + [f"- [ ] {describe(c)}" for c in stage.checks] + [""]
+        for step in stage.steps:
+            out.append(f"### Step `{step.id}`" + (f": {step.title}" if step.title else ""))
+            out.append("")
+            if step.notes:
+                out += [step.notes.strip(), ""]
+            if step.pre:
+                out += ["Before:", ""] + [f"- [ ] {describe(c)}" for c in step.pre] + [""]
+            out += [f"Action: **{describe(step.action)}**", ""]
+            if step.post:
+                out += ["After:", ""] + [f"- [ ] {describe(c)}" for c in step.post] + [""]
+            out += [f"Rollback: {rollback_text(step)}", ""]
+        if stage.soak:
+            out += [f"Soak: re-run the checks for {format_duration(stage.soak)}.", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+# ---- kinds -----------------------------------------------------------------------------
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) or str(annotation)
+    return text.replace("typing.", "").replace("NoneType", "None")
+
+
+def kind_params(model: Any) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for name, f in model.model_fields.items():
+        default = "required" if f.is_required() else repr(
+            f.default_factory() if f.default_factory else f.default)
+        rows.append((f.alias or name, _type_name(f.annotation), default, f.description or ""))
+    return rows
+
+
+def show_kinds(name: str | None, cwd: Path) -> None:
+    from runbook import kinds
+    from runbook import library as lib
+    from runbook.errors import UsageError
+    from runbook.suggest import did_you_mean
+
+    con = stdout_console()
+    checks, actions = kinds.checks(), kinds.actions()
+    steps = lib.available(cwd)
+    if name is None:
+        table = Table("kind", "role", "what it does", box=None, pad_edge=False)
+        for kname in sorted(set(checks) | set(actions)):
+            for role, reg in (("check", checks), ("action", actions)):
+                if kname in reg:
+                    table.add_row(kname, role, reg[kname].summary)
+        con.print(table)
+        if steps:
+            con.print("\nlibrary steps: " + ", ".join(steps), markup=False)
+        con.print("\n`runbook kinds NAME` shows one kind's parameters and outputs.", markup=False)
+        return
+    found = False
+    for role, reg in (("check", checks), ("action", actions)):
+        cls = reg.get(name)
+        if cls is None:
+            continue
+        found = True
+        con.print(f"[bold]{name}[/] ({role}): {escape(cls.summary)}")
+        table = Table("parameter", "type", "default", "description", box=None, pad_edge=False)
+        for row in kind_params(cls.Params):
+            table.add_row(*[escape(c) for c in row])
+        con.print(table)
+        outputs = getattr(cls, "outputs", None)
+        if role == "action":
+            if outputs:
+                con.print("outputs: " + ", ".join(f"{k} ({v})" for k, v in outputs.items()),
+                          markup=False)
+            if not cls.reversible:  # type: ignore[attr-defined]
+                con.print(f"rollback: nothing to restore ({cls.irreversible_reason})",  # type: ignore[attr-defined]
+                          markup=False)
+        con.print()
+    if name in steps:
+        found = True
+        _show_library_step(name, cwd)
+    if not found:
+        raise UsageError(f"no kind or library step {name!r}"
+                         f"{did_you_mean(name, [*checks, *actions, *steps])}; "
+                         "`runbook kinds` lists them")
+
+
+def _show_library_step(name: str, cwd: Path) -> None:
+    from runbook import library as lib
+    from runbook.yamlio import load_file
+
+    path = lib.find(name, cwd)
+    assert path is not None
+    data = load_file(path, what="library step").data
+    con = stdout_console()
+    con.print(f"[bold]{name}[/] (library step, {path}): {escape(str(data.get('title', '')))}")
+    table = Table("parameter", "default", "description", box=None, pad_edge=False)
+    for pname, spec in (data.get("params") or {}).items():
+        spec = spec or {}
+        table.add_row(pname, repr(spec["default"]) if "default" in spec else "required",
+                      str(spec.get("description", "")))
+    con.print(table)
+    action = data.get("action") or {}
+    con.print(f"action: {', '.join(action)}", markup=False)

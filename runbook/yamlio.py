@@ -1,0 +1,231 @@
+"""Reading YAML with positions.
+
+A plan file becomes plain Python data (dict, list, str, int, float, bool, None) plus a
+table from each node's path (``("stages", 0, "steps", 1, "action")``) to its Source, so
+that every later error can name the file, line and column. Everything that can go wrong
+while reading (missing file, folder, binary, too large, YAML syntax, tabs, duplicate keys)
+becomes a PlanError here; nothing from ruamel.yaml escapes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runbook.errors import PlanError, Problem
+from runbook.source import Source
+
+MAX_BYTES = 2 * 1024 * 1024  # a hand-written plan is a few KiB; 2 MiB is a mistake
+MAX_DEPTH = 64
+
+Path_ = tuple[Any, ...]
+
+FLOW_HINT = (
+    'in YAML flow style ({...} or [...]) quote values that use ${...}, '
+    'like {bucket: "${bucket}"}'
+)
+TAB_HINT = "YAML indents with spaces only; replace the tab with spaces"
+
+
+@dataclass
+class Doc:
+    """One YAML document with the position of every node."""
+
+    file: str
+    data: Any
+    positions: dict[Path_, Source] = field(default_factory=dict)
+    key_positions: dict[Path_, Source] = field(default_factory=dict)
+
+    def at(self, path: Path_) -> Source:
+        """The position of the node at ``path``, or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while p:
+            found = self.positions.get(p)
+            if found is not None:
+                return found
+            p = p[:-1]
+        return self.positions.get((), Source(self.file, 1, 1))
+
+    def key_at(self, path: Path_) -> Source:
+        """The position of the key that names the node at ``path`` (for unknown keys)."""
+        return self.key_positions.get(tuple(path)) or self.at(path)
+
+
+def display_name(path: Path, base: Path | None = None) -> str:
+    """A path as a person would type it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to((base or Path.cwd()).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_text(path: Path, *, what: str = "plan") -> tuple[str, str]:
+    """(display name, text) of a plan file, or a PlanError saying why it cannot be read."""
+    name = display_name(path)
+    src = Source(name)
+    if not path.exists():
+        raise PlanError.single(f"the {what} file {name} does not exist", None)
+    if path.is_dir():
+        raise PlanError.single(
+            f"{name} is a folder, not a {what} file", None,
+            "give the path of a .yaml file inside it")
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise PlanError.single(
+                f"the {what} file {name} is {size / 1048576:.1f} MiB; a {what} is at most "
+                f"{MAX_BYTES // 1048576} MiB", src, "is this the right file?")
+        raw = path.read_bytes()
+    except PermissionError as exc:
+        raise PlanError.single(f"cannot read {name}: permission denied", None) from exc
+    except OSError as exc:
+        raise PlanError.single(f"cannot read {name}: {exc.strerror}", None) from exc
+    if b"\x00" in raw:
+        raise PlanError.single(f"{name} is a binary file, not a YAML {what}", src)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PlanError.single(
+            f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            Source(name, line), "save the file as UTF-8") from exc
+    return name, text
+
+
+def load_file(path: Path, *, what: str = "plan") -> Doc:
+    name, text = read_text(path, what=what)
+    return parse(text, name, what=what)
+
+
+def parse(text: str, file: str, *, what: str = "plan") -> Doc:
+    """Parse one YAML document from ``text``; the file name is used in positions."""
+    if not text.strip() or all(
+        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
+    ):
+        raise PlanError.single(f"the {what} file is empty", Source(file),
+                               f"a {what} starts with `runbook: 1`")
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        node = yaml.load(text)
+    except Exception as exc:  # ruamel raises many unrelated types; all mean "not YAML we read"
+        raise _yaml_error(exc, text, file) from exc
+    doc = Doc(file, None)
+    try:
+        doc.data = _convert(node, (), doc, 0)
+    except RecursionError as exc:
+        raise PlanError.single("the YAML is nested too deeply", Source(file)) from exc
+    doc.positions.setdefault((), Source(file, 1, 1))
+    return doc
+
+
+def _yaml_error(exc: Exception, text: str, file: str) -> PlanError:
+    from ruamel.yaml.error import MarkedYAMLError
+
+    if not isinstance(exc, MarkedYAMLError):
+        return PlanError.single(f"cannot read the YAML: {_first_line(str(exc))}", Source(file))
+    mark = exc.problem_mark or exc.context_mark
+    line = (mark.line + 1) if mark is not None else 0
+    col = (mark.column + 1) if mark is not None else 0
+    problem = (exc.problem or exc.context or "YAML syntax error").strip()
+    hint: str | None = None
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    cls = type(exc).__name__
+    if "\t" in problem or "'\\t'" in problem or (here and "\t" in here[: max(col, 1)]):
+        message = "a tab character where YAML expects spaces"
+        hint = TAB_HINT
+    elif cls == "DuplicateKeyError":
+        message = problem.replace("found duplicate key", "duplicate key")
+        message = message.split(" with value")[0]
+        ctx_mark = exc.context_mark
+        if ctx_mark is not None and exc.problem_mark is not None:
+            line, col = exc.problem_mark.line + 1, exc.problem_mark.column + 1
+            message += f" (first defined at line {ctx_mark.line + 1})"
+    elif "another document" in problem:
+        message = "the file holds more than one YAML document (a second `---`)"
+        hint = "a plan is a single document"
+    else:
+        message = f"YAML syntax error: {problem}"
+        context = [lines[i] for i in range(max(0, line - 3), min(len(lines), line))]
+        if any("${" in c for c in context) and any(ch in "".join(context) for ch in "{["):
+            hint = FLOW_HINT
+    return PlanError([Problem(message, Source(file, line, col), "error", hint)])
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+def _convert(node: Any, path: Path_, doc: Doc, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise PlanError.single("the YAML is nested too deeply (or an alias refers to itself)",
+                               doc.at(path))
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap):
+        _mark(doc, path, node.lc.line, node.lc.col)
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            k = key if isinstance(key, str) else _scalar_key(key)
+            sub = (*path, k)
+            try:
+                kl, kc = node.lc.key(key)
+                doc.key_positions[sub] = Source(doc.file, kl + 1, kc + 1)
+                vl, vc = node.lc.value(key)
+                _mark(doc, sub, vl, vc)
+            except (KeyError, TypeError, AttributeError):
+                doc.positions.setdefault(sub, doc.at(path))
+            out[k] = _convert(value, sub, doc, depth + 1)
+        return out
+    if isinstance(node, CommentedSeq):
+        _mark(doc, path, node.lc.line, node.lc.col)
+        items: list[Any] = []
+        for i, value in enumerate(node):
+            sub = (*path, i)
+            try:
+                il, ic = node.lc.item(i)
+                _mark(doc, sub, il, ic)
+            except (KeyError, TypeError, AttributeError):
+                doc.positions.setdefault(sub, doc.at(path))
+            items.append(_convert(value, sub, doc, depth + 1))
+        return items
+    return _scalar(node)
+
+
+def _mark(doc: Doc, path: Path_, line: int | None, col: int | None) -> None:
+    if line is not None and path not in doc.positions:
+        doc.positions[path] = Source(doc.file, line + 1, (col or 0) + 1)
+
+
+def _scalar(node: Any) -> Any:
+    if node is None or isinstance(node, bool):
+        return node
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, _dt.datetime | _dt.date):
+        return node.isoformat()
+    value = getattr(node, "value", None)  # TaggedScalar and friends: keep the text
+    if isinstance(value, str):
+        return value
+    if isinstance(node, dict):
+        return {str(k): _scalar(v) for k, v in node.items()}
+    if isinstance(node, list | tuple | set):
+        return [_scalar(v) for v in node]
+    return str(node)
+
+
+def _scalar_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    return str(_scalar(key))
