@@ -1,0 +1,314 @@
+"""Shared plumbing of the AWS kinds: calls with error translation, pagination, JSON
+clean-up, ARN and name helpers.
+
+Every call a kind makes to AWS goes through :func:`call`, :func:`call_or_none` or
+:func:`pages`, so botocore's exceptions are translated here, once, into
+:class:`AwsApiError` (an :class:`~runbook.errors.AwsError`) with one paragraph a person
+can act on at 2 a.m. botocore is imported inside the functions only: the registry
+imports every kinds module to validate a plan, and that must stay fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from runbook.errors import AwsError
+
+if TYPE_CHECKING:
+    from runbook.context import RunContext
+
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+"""The hosted zone id of every CloudFront distribution, for Route53 alias records."""
+
+_THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException",
+              "RequestLimitExceeded", "SlowDown", "PriorRequestNotComplete",
+              "RequestThrottled", "RequestThrottledException"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+           "AuthorizationError", "Forbidden", "403"}
+_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+_BAD_KEYS = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
+             "InvalidAccessKeyId", "AuthFailure"}
+
+
+class AwsApiError(AwsError):
+    """An AWS call failed. ``code`` is AWS's error code ("" for transport and credential
+    trouble), ``operation`` the API operation ("UpdateDistribution")."""
+
+    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.operation = operation
+
+
+def _api_name(client: Any, method: str) -> tuple[str, str]:
+    """("cloudfront", "UpdateDistribution") for a client and its snake_case method."""
+    try:
+        prefix = str(client.meta.service_model.signing_name)
+        op = str(client.meta.method_to_api_mapping.get(method, method))
+    except AttributeError:  # a test double without meta
+        return "aws", method
+    return prefix, op
+
+
+def translate(exc: Exception, *, service: str, operation: str, resource: str) -> AwsError:
+    """The one-paragraph AwsError for a botocore exception raised by ``operation``."""
+    from botocore import exceptions as bx
+
+    action = f"{service}:{operation}"
+    where = f"{action} on {resource}"
+    name = type(exc).__name__
+    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        return AwsApiError(
+            f"no AWS credentials were found for {where}. Set the environment's `aws.profile`, "
+            "run `aws sso login --profile NAME` or `aws configure`, or export "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then try again.",
+            operation=operation)
+    if isinstance(exc, bx.TokenRetrievalError | bx.UnauthorizedSSOTokenError
+                  | bx.SSOTokenLoadError):
+        return AwsApiError(
+            f"the AWS SSO session has expired or is not logged in ({name}), so {where} could "
+            "not be signed. Run `aws sso login --profile NAME` for the environment's profile "
+            "and resume the run.", operation=operation)
+    if isinstance(exc, bx.ProfileNotFound):
+        return AwsApiError(f"the AWS profile in the environment does not exist: {exc}. "
+                           "Check `aws.profile` against ~/.aws/config.", operation=operation)
+    if isinstance(exc, bx.CredentialRetrievalError):
+        return AwsApiError(f"AWS credentials could not be loaded for {where}: {exc}",
+                           operation=operation)
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
+        url = getattr(exc, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
+        return AwsApiError(
+            f"could not reach {url} for {where}: the endpoint is unreachable (network, VPN, "
+            "proxy, or a wrong `aws.endpoint_url`). Nothing was changed by this call.",
+            operation=operation)
+    if isinstance(exc, bx.ReadTimeoutError | bx.ConnectionClosedError):
+        return AwsApiError(
+            f"the connection to AWS broke during {where} ({name}). The call may or may not "
+            "have taken effect: check the resource before retrying.", operation=operation)
+    if isinstance(exc, bx.ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", "") or "")
+        msg = str(err.get("Message", "") or "").strip().rstrip(".")
+        tries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        if code in _DENIED:
+            return AwsApiError(
+                f"AWS denied {action} on {resource}: {msg or code}. The credentials in use "
+                f"lack that permission: grant {action} on {resource} to the role or user, "
+                "or use an environment profile that has it.", code=code, operation=operation)
+        if code in _THROTTLED:
+            return AwsApiError(
+                f"AWS kept throttling {where} ({code}) after {int(tries) + 1} attempts with "
+                "backoff. Another tool may be calling the same API hard; wait a minute and "
+                "resume the run.", code=code, operation=operation)
+        if code in _EXPIRED:
+            return AwsApiError(
+                f"the AWS credentials have expired ({code}) while calling {where}. Log in "
+                "again (`aws sso login` or refresh the keys) and resume the run.",
+                code=code, operation=operation)
+        if code in _BAD_KEYS:
+            return AwsApiError(
+                f"AWS rejected the credentials ({code}) for {where}: {msg}. They are not "
+                "valid for this account or endpoint.", code=code, operation=operation)
+        return AwsApiError(f"AWS refused {where}: {code}: {msg or 'no message'}.",
+                           code=code, operation=operation)
+    return AwsApiError(f"{where} failed: {name}: {exc}", operation=operation)
+
+
+def _is_botocore(exc: Exception) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(exc, BotoCoreError | ClientError)
+
+
+def call(client: Any, method: str, resource: str, **kwargs: Any) -> dict[str, Any]:
+    """``client.method(**kwargs)`` with errors translated; returns the response as JSON."""
+    try:
+        response = getattr(client, method)(**kwargs)
+    except Exception as exc:
+        if not _is_botocore(exc):
+            raise
+        service, op = _api_name(client, method)
+        raise translate(exc, service=service, operation=op, resource=resource) from exc
+    out = jsonable(response)
+    out.pop("ResponseMetadata", None)
+    return dict(out)
+
+
+def call_or_none(client: Any, method: str, resource: str, *, missing: Collection[str],
+                 **kwargs: Any) -> dict[str, Any] | None:
+    """Like :func:`call`, but None when AWS answers with one of the ``missing`` codes."""
+    try:
+        return call(client, method, resource, **kwargs)
+    except AwsApiError as exc:
+        if exc.code in missing:
+            return None
+        raise
+
+
+def pages(client: Any, method: str, key: str, resource: str,
+          **kwargs: Any) -> Iterator[Any]:
+    """Every item under ``key`` (a dotted path like "DistributionList.Items") of every page."""
+    try:
+        paginator = client.get_paginator(method)
+        for page in paginator.paginate(**kwargs):
+            node: Any = page
+            for part in key.split("."):
+                node = node.get(part) if isinstance(node, Mapping) else None
+            yield from jsonable(node or [])
+    except Exception as exc:
+        if not _is_botocore(exc):
+            raise
+        service, op = _api_name(client, method)
+        raise translate(exc, service=service, operation=op, resource=resource) from exc
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with datetimes as ISO strings and bytes decoded: safe for the journal."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+# --- names ----------------------------------------------------------------------------
+
+_OCTAL = re.compile(r"\\(\d{3})")
+
+
+def fqdn(name: str) -> str:
+    """Lower case with one trailing dot; Route53's octal escapes (``\\052``) decoded."""
+    name = _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), name.strip()).lower()
+    return name.rstrip(".") + "."
+
+
+def bare(name: str) -> str:
+    """Lower case without the trailing dot: how browsers and CloudFront write names."""
+    return fqdn(name).rstrip(".")
+
+
+def covers(pattern: str, name: str) -> bool:
+    """Whether a certificate name ``pattern`` matches host ``name`` as browsers do: a
+    leading ``*.`` stands for exactly one whole label (not zero, not two)."""
+    pattern, name = bare(pattern), bare(name)
+    if pattern.startswith("*."):
+        head, _, rest = name.partition(".")
+        return bool(head) and head != "*" and rest == pattern[2:]
+    return pattern == name
+
+
+# --- S3 and CloudFront ----------------------------------------------------------------
+
+_S3_DOMAIN = re.compile(
+    r"^(?P<bucket>[a-z0-9][a-z0-9.\-]*?)\.s3(?:[.\-](?:website[.\-])?(?P<region>[a-z0-9\-]+))?"
+    r"\.amazonaws\.com(?:\.cn)?\.?$")
+
+
+def bucket_of(domain: str) -> str | None:
+    """The bucket an origin domain names (REST or website endpoint), or None."""
+    m = _S3_DOMAIN.match(domain.lower())
+    return m.group("bucket") if m else None
+
+
+def is_website_domain(domain: str) -> bool:
+    return ".s3-website" in domain.lower()
+
+
+def bucket_arn(bucket: str) -> str:
+    return f"arn:aws:s3:::{bucket}"
+
+
+def region_of_arn(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 5 else ""
+
+
+def read_distribution(ctx: RunContext, dist_id: str) -> tuple[dict[str, Any], str]:
+    """(Distribution, ETag) from GetDistribution: config, ARN, DomainName, Status."""
+    got = call(ctx.client("cloudfront"), "get_distribution", f"distribution {dist_id}",
+               Id=dist_id)
+    return dict(got["Distribution"]), str(got.get("ETag", ""))
+
+
+def items(node: Any) -> list[Any]:
+    """The ``Items`` of a CloudFront ``{Quantity, Items}`` list (absent when empty)."""
+    if isinstance(node, Mapping):
+        return list(node.get("Items") or [])
+    return []
+
+
+def default_origin(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The origin the default cache behaviour sends requests to."""
+    origins = items(config.get("Origins"))
+    target = config.get("DefaultCacheBehavior", {}).get("TargetOriginId")
+    for origin in origins:
+        if origin.get("Id") == target:
+            return dict(origin)
+    if origins:
+        return dict(origins[0])
+    raise AwsApiError("the distribution has no origins")
+
+
+def origin_key(origin_path: str, key: str) -> str:
+    """The bucket key CloudFront reads for ``key`` under an origin path ("/v1" + "a")."""
+    path = origin_path.strip("/")
+    key = key.lstrip("/")
+    return f"{path}/{key}" if path else key
+
+
+# --- diffs ----------------------------------------------------------------------------
+
+_KEYS = ("Id", "Sid")
+
+
+def _keyed(seq: list[Any]) -> dict[str, Any] | None:
+    """A list of mappings keyed by their Id/Sid, if every element has a distinct one."""
+    out: dict[str, Any] = {}
+    for i, element in enumerate(seq):
+        if not isinstance(element, Mapping):
+            return None
+        key = next((str(element[k]) for k in _KEYS if element.get(k)), None)
+        if key is None:
+            key = f"#{i}"
+        if key in out:
+            return None
+        out[key] = element
+    return out
+
+
+def deep_diff(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, old, new) for every leaf that differs. Lists of mappings with an Id or Sid
+    are matched by it ("Origins.Items[S3-site].OriginPath"); other lists compare whole.
+    CloudFront's ``Quantity`` counters are skipped: they follow their ``Items``."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out: list[tuple[str, Any, Any]] = []
+        for key in sorted(set(old) | set(new), key=str):
+            if key == "Quantity":
+                continue
+            sub = f"{path}.{key}" if path else str(key)
+            out.extend(deep_diff(old.get(key), new.get(key), sub))
+        return out
+    if isinstance(old, list) and isinstance(new, list) and old != new:
+        a, b = _keyed(old), _keyed(new)
+        if a is not None and b is not None and (len(a) > 1 or len(b) > 1 or set(a) == set(b)):
+            out = []
+            for key in list(a) + [k for k in b if k not in a]:
+                out.extend(deep_diff(a.get(key), b.get(key), f"{path}[{key}]"))
+            return out
+    if old == new:
+        return []
+    return [(path or "(value)", old, new)]
+
+
+def describe_drift(what: str, changes: list[tuple[str, Any, Any]], limit: int = 3) -> str:
+    """One line: "distribution E1 changed since this run applied: Aliases.Items (...)"."""
+    shown = "; ".join(f"{p} is now {n!r}, was {o!r}" for p, o, n in changes[:limit])
+    more = f" and {len(changes) - limit} more" if len(changes) > limit else ""
+    return f"{what} changed since this run applied it: {shown}{more}"

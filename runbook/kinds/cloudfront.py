@@ -1,0 +1,458 @@
+"""CloudFront: checks of a distribution (deployed, origin, aliases, certificate, and that
+the version it serves exists in the bucket it actually reads) and of an alias being
+free; actions that update a distribution and invalidate its caches.
+
+``cloudfront.update`` is a read-modify-write of the whole DistributionConfig guarded by
+its ETag: the snapshot is the config and ETag as read; restore writes that config back
+with a fresh ETag. Waits go through ``ctx.poll`` because deploys take up to ~25 minutes.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from runbook.context import RunContext
+from runbook.durations import Duration, format_duration
+from runbook.errors import KindError
+from runbook.kinds import register
+from runbook.kinds._aws import (
+    AwsApiError,
+    bare,
+    bucket_of,
+    call,
+    deep_diff,
+    default_origin,
+    describe_drift,
+    items,
+    origin_key,
+    pages,
+    read_distribution,
+)
+from runbook.kinds.base import Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OriginSpec(_Part):
+    bucket: str | None = Field(None, description="S3 bucket the default origin reads")
+    domain: str | None = Field(None, description="origin domain name (any origin)")
+    path: str | None = Field(None, description="origin path, e.g. /v1.42.0 ('' for none)")
+
+
+class AliasesExpect(_Part):
+    contains: list[str] = Field(default_factory=list, description="names that must be aliases")
+    exactly: list[str] | None = Field(None, description="the aliases, no more, no fewer")
+
+
+def _path(value: str) -> str:
+    """CloudFront writes origin paths with a leading slash and no trailing one."""
+    value = value.strip().strip("/")
+    return f"/{value}" if value else ""
+
+
+def _aliases(config: dict[str, Any]) -> list[str]:
+    return [bare(a) for a in items(config.get("Aliases"))]
+
+
+def _cert(config: dict[str, Any]) -> str | None:
+    return (config.get("ViewerCertificate") or {}).get("ACMCertificateArn") or None
+
+
+def _deployed(ctx: RunContext, dist_id: str) -> tuple[bool, str]:
+    dist, _ = read_distribution(ctx, dist_id)
+    status = str(dist.get("Status", ""))
+    return status.lower() == "deployed", status
+
+
+# --- checks ---------------------------------------------------------------------------
+
+
+class DistributionParams(Params):
+    id: str = Field(description="distribution id")
+    status: str | None = Field(None, description="expected status, e.g. Deployed")
+    enabled: bool | None = Field(None, description="expected enabled state")
+    origin: OriginSpec | None = Field(None, description="expected default origin")
+    aliases: AliasesExpect | None = Field(None, description="expected aliases")
+    certificate: str | None = Field(None, description="expected ACM certificate ARN")
+    default_root_object: str | None = Field(None, description="expected default root object")
+    origin_has: str | None = Field(
+        None, description="key that must exist under the origin path in the bucket the "
+        "distribution actually reads (e.g. index.html)")
+
+
+@register
+class DistributionCheck(Check[DistributionParams]):
+    kind = "cloudfront.distribution"
+    Params = DistributionParams
+    summary = "a distribution's status, origin, aliases, certificate; the served version exists"
+
+    def describe(self) -> str:
+        p = self.params
+        parts = [f"is {p.status}"] if p.status else []
+        if p.origin:
+            o = p.origin
+            parts.append("reads " + " ".join(x for x in (
+                o.bucket and f"bucket {o.bucket}", o.domain, o.path is not None
+                and f"path {_path(o.path) or '/'}") if x))
+        if p.aliases:
+            parts.append("has aliases " + ", ".join(p.aliases.exactly or p.aliases.contains))
+        if p.certificate:
+            parts.append(f"uses certificate {p.certificate}")
+        if p.origin_has:
+            parts.append(f"finds {p.origin_has} in its origin")
+        return f"distribution {p.id} " + (" and ".join(parts) or "exists")
+
+    def run(self, ctx: RunContext) -> CheckResult:
+        p = self.params
+        dist, _ = read_distribution(ctx, p.id)
+        config = dist["DistributionConfig"]
+        origin = default_origin(config)
+        domain = str(origin.get("DomainName", ""))
+        path = str(origin.get("OriginPath") or "")
+        seen: dict[str, Any] = {
+            "status": dist.get("Status"), "enabled": config.get("Enabled"),
+            "domain_name": dist.get("DomainName"), "origin_domain": domain,
+            "origin_bucket": bucket_of(domain), "origin_path": path,
+            "aliases": _aliases(config), "certificate": _cert(config),
+            "default_root_object": config.get("DefaultRootObject") or ""}
+        bad: list[str] = []
+        if p.status and str(seen["status"]).lower() != p.status.lower():
+            bad.append(f"status is {seen['status']}, expected {p.status}")
+        if p.enabled is not None and seen["enabled"] != p.enabled:
+            bad.append(f"it is {'enabled' if seen['enabled'] else 'disabled'}")
+        if p.origin:
+            o = p.origin
+            if o.bucket and seen["origin_bucket"] != o.bucket:
+                bad.append(f"origin reads {seen['origin_bucket'] or domain}, expected bucket "
+                           f"{o.bucket}")
+            if o.domain and bare(domain) != bare(o.domain):
+                bad.append(f"origin domain is {domain}, expected {o.domain}")
+            if o.path is not None and path != _path(o.path):
+                want = _path(o.path) or "(none)"
+                bad.append(f"origin path is {path or '(none)'}, expected {want}")
+        if p.aliases:
+            have = set(seen["aliases"])
+            missing = [a for a in p.aliases.contains if bare(a) not in have]
+            if missing:
+                bad.append(f"aliases lack {', '.join(missing)}")
+            if p.aliases.exactly is not None and have != {bare(a) for a in p.aliases.exactly}:
+                bad.append(f"aliases are {sorted(have)}, expected {sorted(p.aliases.exactly)}")
+        if p.certificate and seen["certificate"] != p.certificate:
+            bad.append(f"certificate is {seen['certificate'] or 'the default *.cloudfront.net'}"
+                       f", expected {p.certificate}")
+        if p.default_root_object is not None and \
+                seen["default_root_object"] != p.default_root_object.lstrip("/"):
+            bad.append(f"default root object is {seen['default_root_object'] or '(none)'}")
+        if p.origin_has:
+            bad.extend(self._origin_has(ctx, seen, p.origin_has))
+        if bad:
+            return CheckResult.failed(f"distribution {p.id}: " + "; ".join(bad), **seen)
+        return CheckResult.passed(f"distribution {p.id} is {seen['status']}, reads "
+                                  f"{domain}{path}", **seen)
+
+    def _origin_has(self, ctx: RunContext, seen: dict[str, Any], key: str) -> list[str]:
+        from runbook.kinds.s3 import head
+
+        bucket = seen["origin_bucket"]
+        if not bucket:
+            return [f"its origin {seen['origin_domain']} is not an S3 bucket, so "
+                    f"origin_has cannot look for {key}"]
+        full = origin_key(seen["origin_path"], key)
+        seen["origin_has"] = f"s3://{bucket}/{full}"
+        if head(ctx, bucket, full) is None:
+            return [f"s3://{bucket}/{full} does not exist: the bucket it reads lacks the "
+                    "version its origin path names"]
+        return []
+
+
+class AliasFreeParams(Params):
+    alias: str = Field(description="the alternate domain name")
+    distribution: str | None = Field(
+        None, description="the distribution allowed to have it (the one it will be added to)")
+
+
+@register
+class AliasFree(Check[AliasFreeParams]):
+    kind = "cloudfront.alias_free"
+    Params = AliasFreeParams
+    summary = "no other distribution of the account uses an alias"
+
+    def describe(self) -> str:
+        return f"no other distribution uses {self.params.alias}"
+
+    def run(self, ctx: RunContext) -> CheckResult:
+        p = self.params
+        name = bare(p.alias)
+        users = [d["Id"] for d in pages(ctx.client("cloudfront"), "list_distributions",
+                                         "DistributionList.Items", "distributions")
+                 if name in _aliases(d) and d["Id"] != p.distribution]
+        if users:
+            return CheckResult.failed(f"{name} is already an alias of {', '.join(users)}",
+                                      "taken", users=users)
+        return CheckResult.passed(f"no other distribution of the account uses {name}",
+                                  users=[])
+
+
+# --- actions --------------------------------------------------------------------------
+
+
+class AliasChange(_Part):
+    add: list[str] = Field(default_factory=list, description="names to add")
+    remove: list[str] = Field(default_factory=list, description="names to remove")
+    set: list[str] | None = Field(None, description="the whole list")
+
+
+class UpdateParams(Params):
+    id: str = Field(description="distribution id")
+    origin: OriginSpec | None = Field(None, description="change the default origin")
+    aliases: AliasChange | None = Field(None, description="change the aliases")
+    certificate: str | None = Field(None, description="ACM certificate ARN (us-east-1)")
+    default_root_object: str | None = Field(None, description="new default root object")
+    enabled: bool | None = Field(None, description="enable or disable the distribution")
+    wait: bool = Field(True, description="wait until the distribution is Deployed")
+    timeout: Duration = Field(1800.0, description="how long to wait for the deploy")
+    every: Duration = Field(20.0, description="how often to ask while waiting")
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateParams:
+        if all(v is None for v in (self.origin, self.aliases, self.certificate,
+                                   self.default_root_object, self.enabled)):
+            raise ValueError("give at least one of origin, aliases, certificate, "
+                             "default_root_object, enabled")
+        return self
+
+
+def _edit(ctx: RunContext, p: UpdateParams, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with the changes ``p`` asks for, and nothing else."""
+    new = copy.deepcopy(config)
+    if p.origin:
+        target = default_origin(new)["Id"]
+        origin = next(o for o in items(new.get("Origins")) if o.get("Id") == target)
+        if p.origin.bucket and bucket_of(origin.get("DomainName", "")) != p.origin.bucket:
+            from runbook.kinds.s3 import bucket_region
+
+            region = bucket_region(ctx, p.origin.bucket)
+            origin["DomainName"] = f"{p.origin.bucket}.s3.{region}.amazonaws.com"
+        if p.origin.domain:
+            origin["DomainName"] = p.origin.domain
+        if p.origin.path is not None:
+            origin["OriginPath"] = _path(p.origin.path)
+    if p.aliases:
+        names = list(items(new.get("Aliases")))
+        if p.aliases.set is not None:
+            names = [bare(a) for a in p.aliases.set]
+        names += [bare(a) for a in p.aliases.add if bare(a) not in {bare(n) for n in names}]
+        gone = {bare(a) for a in p.aliases.remove}
+        names = [n for n in names if bare(n) not in gone]
+        if names != items(new.get("Aliases")):
+            new["Aliases"] = {"Quantity": len(names), "Items": names} if names \
+                else {"Quantity": 0}
+    if p.certificate and _cert(new) != p.certificate:
+        old = new.get("ViewerCertificate") or {}
+        had = bool(old.get("ACMCertificateArn"))
+        new["ViewerCertificate"] = {
+            "ACMCertificateArn": p.certificate,
+            "SSLSupportMethod": old.get("SSLSupportMethod", "sni-only") if had else "sni-only",
+            "MinimumProtocolVersion": old.get("MinimumProtocolVersion", "TLSv1.2_2021")
+            if had else "TLSv1.2_2021",
+            "CloudFrontDefaultCertificate": False,
+        }
+    if p.default_root_object is not None:
+        new["DefaultRootObject"] = p.default_root_object.lstrip("/")
+    if p.enabled is not None:
+        new["Enabled"] = p.enabled
+    return new
+
+
+def _summary(changes: list[tuple[str, Any, Any]], limit: int = 4) -> str:
+    text = "; ".join(f"{p}: {o!r} -> {n!r}" for p, o, n in changes[:limit])
+    return text + (f" and {len(changes) - limit} more" if len(changes) > limit else "")
+
+
+@register
+class Update(Action[UpdateParams]):
+    kind = "cloudfront.update"
+    Params = UpdateParams
+    summary = "change a distribution's origin, aliases, certificate...; wait until Deployed"
+    outputs: ClassVar[dict[str, str]] = {
+        "domain_name": "the distribution's *.cloudfront.net name",
+        "arn": "the distribution's ARN",
+        "etag": "the config's ETag after the update",
+        "status": "the distribution's status when apply returned",
+    }
+
+    def describe(self) -> str:
+        p, parts = self.params, []
+        if p.origin:
+            o = p.origin
+            where = f"bucket {o.bucket}" if o.bucket else o.domain
+            if where:
+                parts.append(f"point the origin of distribution {p.id} at {where}")
+            if o.path is not None:
+                parts.append(f"set its origin path to {_path(o.path) or '(none)'}")
+        if p.aliases:
+            a = p.aliases
+            if a.set is not None:
+                parts.append(f"set the aliases of distribution {p.id} to {', '.join(a.set)}")
+            if a.add:
+                parts.append(f"add {', '.join(a.add)} to the aliases of distribution {p.id}")
+            if a.remove:
+                parts.append(f"remove {', '.join(a.remove)} from the aliases of "
+                             f"distribution {p.id}")
+        if p.certificate:
+            parts.append(f"serve certificate {p.certificate}")
+        if p.default_root_object is not None:
+            parts.append(f"set the default root object to {p.default_root_object}")
+        if p.enabled is not None:
+            parts.append(("enable" if p.enabled else "disable") + f" distribution {p.id}")
+        return "; ".join(parts)
+
+    def _read(self, ctx: RunContext) -> tuple[dict[str, Any], str]:
+        got = call(ctx.client("cloudfront"), "get_distribution_config",
+                   f"distribution {self.params.id}", Id=self.params.id)
+        return dict(got["DistributionConfig"]), str(got["ETag"])
+
+    def snapshot(self, ctx: RunContext) -> Snapshot:
+        config, etag = self._read(ctx)
+        return {"config": config, "etag": etag}
+
+    def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
+        old = snapshot["config"]
+        changes = deep_diff(old, _edit(ctx, self.params, old))
+        note = None
+        if changes and self.params.wait:
+            note = (f"waits up to {format_duration(self.params.timeout)} for distribution "
+                    f"{self.params.id} to deploy")
+        return Diff(tuple(Change(p, o, n) for p, o, n in changes), note)
+
+    def _write(self, ctx: RunContext, config: dict[str, Any], etag: str) -> None:
+        call(ctx.client("cloudfront"), "update_distribution", f"distribution {self.params.id}",
+             Id=self.params.id, IfMatch=etag, DistributionConfig=config)
+
+    def _wait(self, ctx: RunContext) -> str:
+        p = self.params
+        if not p.wait:
+            return _deployed(ctx, p.id)[1]
+        ok, status = ctx.poll(lambda: _deployed(ctx, p.id), timeout=p.timeout, every=p.every,
+                              what=f"waiting for distribution {p.id} to deploy")
+        if not ok:
+            raise KindError(f"distribution {p.id} is still {status} after "
+                            f"{format_duration(p.timeout)}: the change is saved and CloudFront "
+                            "is still deploying it; raise `timeout` or check the console")
+        return status
+
+    def _stale(self, ctx: RunContext, base: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """The ETag was stale: someone changed the distribution since the snapshot. Show
+        what they changed and what this step would now change, and ask."""
+        p = self.params
+        fresh, etag = self._read(ctx)
+        theirs = deep_diff(base, fresh)
+        ours = deep_diff(fresh, _edit(ctx, p, fresh))
+        what = (f"distribution {p.id} was changed by someone else after this step read it "
+                f"({_summary(theirs) or 'no visible field changed, only its ETag'})")
+        op = ctx.operator
+        if op is None or not op.interactive:
+            raise KindError(f"{what}. Not applying on top of a change nobody reviewed: "
+                            "run the step again to see the new diff")
+        ask = f"{what}. Apply this step on top of it ({_summary(ours) or 'no change'})?"
+        if not op.confirm(ask, default=False):
+            raise KindError(f"{what}; the operator declined to apply on top of it")
+        return fresh, etag
+
+    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        p = self.params
+        base, etag = dict(snapshot["config"]), str(snapshot["etag"])
+        new = _edit(ctx, p, base)
+        if new != base:
+            try:
+                self._write(ctx, new, etag)
+            except AwsApiError as exc:
+                if exc.code not in ("PreconditionFailed", "InvalidIfMatchVersion"):
+                    raise
+                base, etag = self._stale(ctx, base)
+                new = _edit(ctx, p, base)
+                if new != base:
+                    self._write(ctx, new, etag)
+        status = self._wait(ctx)
+        dist, _ = read_distribution(ctx, p.id)
+        config, etag = self._read(ctx)
+        out: Outputs = {"domain_name": dist.get("DomainName"), "arn": dist.get("ARN"),
+                        "etag": etag, "status": status, "config": config}
+        if base != snapshot["config"]:
+            out["base_config"] = base  # restore goes back to what we changed, not further
+        return out
+
+    def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
+        target = applied.get("base_config") or snapshot["config"]
+        live, etag = self._read(ctx)
+        if live != target:
+            self._write(ctx, target, etag)
+        self._wait(ctx)
+
+    def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
+        if "config" not in applied:
+            return None
+        changes = deep_diff(applied["config"], self._read(ctx)[0])
+        return describe_drift(f"distribution {self.params.id}", changes) if changes else None
+
+
+class InvalidateParams(Params):
+    id: str = Field(description="distribution id")
+    paths: list[str] = Field(default_factory=lambda: ["/*"], min_length=1,
+                             description="paths to invalidate, each starting with /")
+    wait: bool = Field(True, description="wait until the invalidation completes")
+    timeout: Duration = Field(900.0, description="how long to wait")
+    every: Duration = Field(10.0, description="how often to ask while waiting")
+
+
+@register
+class Invalidate(Action[InvalidateParams]):
+    kind = "cloudfront.invalidate"
+    Params = InvalidateParams
+    summary = "invalidate paths in a distribution's caches and wait for it to complete"
+    reversible = False
+    irreversible_reason = ("an invalidation only empties CloudFront's caches; there is "
+                           "nothing to put back: the next requests fetch from the origin")
+    outputs: ClassVar[dict[str, str]] = {"invalidation_id": "the invalidation's id",
+                                         "status": "its status when apply returned"}
+
+    def describe(self) -> str:
+        return f"invalidate {', '.join(self.params.paths)} in distribution {self.params.id}"
+
+    def snapshot(self, ctx: RunContext) -> Snapshot:
+        return {}
+
+    def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
+        return Diff((Change(f"distribution {self.params.id} caches", None,
+                            {"invalidate": list(self.params.paths)}),),
+                    "empties caches only; nothing to restore")
+
+    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        p, cf = self.params, ctx.client("cloudfront")
+        # The same run asking again (a resume) gets the same invalidation back.
+        digest = hashlib.sha256("\n".join(p.paths).encode()).hexdigest()[:12]
+        what = f"distribution {p.id}"
+        got = call(cf, "create_invalidation", what, DistributionId=p.id, InvalidationBatch={
+            "Paths": {"Quantity": len(p.paths), "Items": list(p.paths)},
+            "CallerReference": f"runbook-{ctx.run_id}-{digest}"})
+        inv_id = str(got["Invalidation"]["Id"])
+
+        def probe() -> tuple[bool, str]:
+            now = call(cf, "get_invalidation", what, DistributionId=p.id, Id=inv_id)
+            status = str(now["Invalidation"]["Status"])
+            return status.lower() == "completed", status  # moto: COMPLETED; AWS: Completed
+
+        status = str(got["Invalidation"]["Status"])
+        if p.wait:
+            ok, status = ctx.poll(probe, timeout=p.timeout, every=p.every,
+                                  what=f"waiting for invalidation {inv_id}")
+            if not ok:
+                raise KindError(f"invalidation {inv_id} of {what} is still {status} after "
+                                f"{format_duration(p.timeout)}")
+        return {"invalidation_id": inv_id, "status": status}
