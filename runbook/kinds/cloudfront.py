@@ -332,8 +332,19 @@ class Update(Action[UpdateParams]):
         return Diff(tuple(Change(p, o, n) for p, o, n in changes), note)
 
     def _write(self, ctx: RunContext, config: dict[str, Any], etag: str) -> None:
-        call(ctx.client("cloudfront"), "update_distribution", f"distribution {self.params.id}",
-             Id=self.params.id, IfMatch=etag, DistributionConfig=config)
+        try:
+            call(ctx.client("cloudfront"), "update_distribution",
+                 f"distribution {self.params.id}", Id=self.params.id, IfMatch=etag,
+                 DistributionConfig=config)
+        except AwsApiError as exc:
+            if exc.code != "CNAMEAlreadyExists":
+                raise
+            names = ", ".join(_aliases(config))
+            raise AwsApiError(
+                f"CloudFront refused the aliases of distribution {self.params.id} ({names}): "
+                "one is already used by another distribution, possibly in another account. "
+                "Remove it there first; cloudfront.alias_free checks this account only. "
+                f"AWS said: {exc.message}", code=exc.code, operation=exc.operation) from exc
 
     def _wait(self, ctx: RunContext) -> str:
         p = self.params

@@ -1,0 +1,117 @@
+"""The AWS kinds against a moto server on loopback, reset before every test.
+
+One server for the session (starting one takes a second); ``POST /moto-api/reset``
+empties it between tests. Retries are turned down (max_attempts=1) so that a call moto
+does not implement fails at once instead of backing off. Waits run on a fake clock.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from runbook.context import AwsSettings, RunContext
+
+from .world import World
+
+
+@dataclass
+class FakeClock:
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class ScriptedOperator:
+    """Answers confirm() from a list; records every question."""
+
+    answers: list[bool] = field(default_factory=list)
+    is_interactive: bool = True
+    asked: list[str] = field(default_factory=list)
+
+    def confirm(self, question: str, *, default: bool = False) -> bool:
+        self.asked.append(question)
+        return self.answers.pop(0) if self.answers else False
+
+    def choose(self, question: str, choices: list[tuple[str, str]]) -> str | None:
+        return None
+
+    def type_to_confirm(self, question: str, expected: str) -> bool:
+        return False
+
+    def ask_text(self, question: str) -> str | None:
+        return None
+
+    @property
+    def interactive(self) -> bool:
+        return self.is_interactive
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """Nothing of the developer's own AWS set-up may leak into a test."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID",
+                 "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+                 "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def settings(endpoint: str) -> AwsSettings:
+    return AwsSettings(endpoint_url=endpoint, region="us-east-1", access_key_id="testing",
+                       secret_access_key="testing", max_attempts=1)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def operator() -> ScriptedOperator:
+    return ScriptedOperator()
+
+
+@pytest.fixture
+def ctx(moto_endpoint: str, clock: FakeClock, operator: ScriptedOperator) -> RunContext:
+    req = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", data=b"", method="POST")
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+    progress: list[str] = []
+    made = RunContext(aws=settings(moto_endpoint), operator=operator, clock=clock,
+                      sleep=clock.sleep, progress=progress.append, run_id="run-42")
+    made.secrets = set()
+    return made
+
+
+@pytest.fixture
+def world(ctx: RunContext) -> World:
+    return World(ctx)
+
+
+def journal(value: Any) -> Any:
+    """What survives the journal: JSON only (fails the test if it is not JSON-able)."""
+    return json.loads(json.dumps(value))
