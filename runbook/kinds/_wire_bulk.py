@@ -1,0 +1,74 @@
+"""``http.redirects``: a whole map of redirects, checked concurrently, every failure kept.
+
+The pool of workers and the pool of connections are the same size, so a worker never
+waits for a connection and the servers never see more connections than that; HTTP
+keep-alive then makes each connection carry many checks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from runbook.kinds._wire_common import client_for
+from runbook.kinds._wire_redirect import Walk, load_map, walk
+from runbook.kinds.base import CheckResult
+
+if TYPE_CHECKING:
+    from runbook.context import RunContext
+    from runbook.kinds.http import HttpRedirectsParams
+
+TABLE_WIDTH = 60  # characters of a URL shown in the failure table
+
+
+def check_all(ctx: RunContext, p: HttpRedirectsParams) -> CheckResult:
+    if p.map is not None:
+        pairs = dict(p.map)
+    else:
+        assert p.file is not None
+        path = ctx.plan_dir / p.file
+        try:
+            pairs = load_map(path)
+        except FileNotFoundError:
+            return CheckResult.failed(f"the redirect map {path} does not exist", "error",
+                                      file=str(path))
+        except (OSError, ValueError) as exc:
+            return CheckResult.failed(f"cannot read the redirect map: {exc}", "error",
+                                      file=str(path))
+    if not pairs:
+        return CheckResult.failed("the redirect map is empty", "error", file=p.file)
+    allowed = p.allowed()
+    workers = min(p.concurrency, len(pairs))
+    with client_for(ctx, p, pairs, connections=workers) as client, \
+            ThreadPoolExecutor(workers, thread_name_prefix="redirects") as pool:
+        walks = list(pool.map(
+            lambda item: walk(client, item[0], item[1], allowed=allowed, hops=p.hops,
+                              keep_path=p.keep_path, keep_query=p.keep_query),
+            pairs.items()))
+    failures = [w for w in walks if not w.ok]
+    seen = {"checked": len(walks), "passed": len(walks) - len(failures),
+            "failures": [w.as_json() for w in failures], "table": table(failures)}
+    if not failures:
+        return CheckResult.passed(f"all {len(walks)} redirects work", **seen)
+    kinds = Counter(w.outcome for w in failures)
+    outcome = next(iter(kinds)) if len(kinds) == 1 else "mismatch"
+    why = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+    return CheckResult.failed(
+        f"{len(failures)} of {len(walks)} redirects failed ({why}); first: "
+        f"{failures[0].message}", outcome, **seen)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= TABLE_WIDTH else text[: TABLE_WIDTH - 3] + "..."
+
+
+def table(failures: list[Walk]) -> str:
+    """Every failure as a plain-text table: from, expected, what happened."""
+    if not failures:
+        return ""
+    rows = [("from", "expected", "problem")]
+    rows += [(_cut(w.source), _cut(w.expected), w.message) for w in failures]
+    a = max(len(r[0]) for r in rows)
+    b = max(len(r[1]) for r in rows)
+    return "\n".join(f"{r[0]:<{a}}  {r[1]:<{b}}  {r[2]}" for r in rows)
