@@ -100,9 +100,9 @@ def translate(exc: Exception, *, service: str, operation: str, resource: str) ->
                 "or use an environment profile that has it.", code=code, operation=operation)
         if code in _THROTTLED:
             return AwsApiError(
-                f"AWS kept throttling {where} ({code}) after {int(tries) + 1} attempts with "
-                "backoff. Another tool may be calling the same API hard; wait a minute and "
-                "resume the run.", code=code, operation=operation)
+                f"AWS kept throttling {where} ({code}) after {_attempts(int(tries) + 1)} "
+                "with backoff. Another tool may be calling the same API hard; wait a minute "
+                "and resume the run.", code=code, operation=operation)
         if code in _EXPIRED:
             return AwsApiError(
                 f"the AWS credentials have expired ({code}) while calling {where}. Log in "
@@ -115,6 +115,10 @@ def translate(exc: Exception, *, service: str, operation: str, resource: str) ->
         return AwsApiError(f"AWS refused {where}: {code}: {msg or 'no message'}.",
                            code=code, operation=operation)
     return AwsApiError(f"{where} failed: {name}: {exc}", operation=operation)
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt{'s' if n != 1 else ''}"
 
 
 def _is_botocore(exc: Exception) -> bool:

@@ -1,8 +1,9 @@
 """The AWS kinds against a moto server on loopback, reset before every test.
 
 One server for the session (starting one takes a second); ``POST /moto-api/reset``
-empties it between tests. Retries are turned down (max_attempts=1) so that a call moto
-does not implement fails at once instead of backing off. Waits run on a fake clock.
+empties it between tests. Retries are off (max_attempts=0: botocore counts retries, not
+attempts) so that a call moto does not implement fails at once instead of backing off.
+Waits run on a fake clock.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def moto_endpoint() -> Iterator[str]:
 
 def settings(endpoint: str) -> AwsSettings:
     return AwsSettings(endpoint_url=endpoint, region="us-east-1", access_key_id="testing",
-                       secret_access_key="testing", max_attempts=1)
+                       secret_access_key="testing", max_attempts=0)
 
 
 @pytest.fixture

@@ -13,9 +13,11 @@ from runbook.kinds.base import Action, Diff
 
 from .conftest import journal
 
+Verify = Callable[[Any, dict[str, Any]], None]
+
 
 def cycle(ctx: RunContext, action: Action[Any], state: Callable[[], Any],
-          check: Callable[[Any, dict[str, Any]], None] | None = None) -> tuple[Diff, dict[str, Any]]:
+          check: Verify | None = None) -> tuple[Diff, dict[str, Any]]:
     before = state()
     snap = journal(action.snapshot(ctx))
     diff = action.diff(ctx, snap)

@@ -7,6 +7,7 @@ import pytest
 
 from runbook.context import RunContext
 from runbook.errors import KindError
+from runbook.kinds._aws_s3copy import S3Copy
 from runbook.kinds.base import Change
 from runbook.kinds.s3 import (
     CloudFrontCanRead,
@@ -15,7 +16,6 @@ from runbook.kinds.s3 import (
     S3Object,
     S3Redirect,
 )
-from runbook.kinds._aws_s3copy import S3Copy
 
 from .conftest import journal
 from .lifecycle import cycle
@@ -188,7 +188,7 @@ def test_bucket_policy_lifecycle(ctx: RunContext, world: World,
         assert sids == ([] if existing is None else ["KeepMe"]) + [out["sid"]]
         assert check(CloudFrontCanRead, bucket="site-blue", distribution=dist["Id"]).run(ctx).ok
 
-    diff, out = cycle(ctx, action, lambda: world.policy("site-blue"), verify)
+    diff, _ = cycle(ctx, action, lambda: world.policy("site-blue"), verify)
     if existing:
         assert [c.path for c in diff.changes] == [
             f"policy.Statement[AllowCloudFrontRead{dist['Id']}]"]
