@@ -147,3 +147,13 @@ def test_params_are_validated() -> None:
                       alias={"distribution": "E1"})
     with pytest.raises(ValueError, match="`dns_name` needs the target's `zone_id`"):
         Record.Params(zone="example.com", name="x.example.com", alias={"dns_name": "a.b"})
+
+
+def test_alias_names_compare_with_or_without_the_trailing_dot() -> None:
+    from runbook.kinds.route53 import view
+
+    def alias(name: str) -> dict[str, Any]:
+        return {"Name": "a.example.com.", "Type": "A", "AliasTarget": {
+            "HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": name, "EvaluateTargetHealth": False}}
+
+    assert view(alias("D111.cloudfront.net.")) == view(alias("d111.cloudfront.net"))
