@@ -152,8 +152,11 @@ class ShellAction(Action[ShellActionParams]):
         return {"state": self._state(ctx)}
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
-        note = "runs a command: runbook sees only what its `state` command prints"
-        return Diff((Change("command", None, _text(self.params.run)),), note)
+        changes = [Change("command", None, _text(self.params.run))]
+        if self.params.state is not None:
+            changes.append(Change("state", snapshot.get("state"), "(what the command leaves)"))
+            return Diff(tuple(changes), f"`{_text(self.params.state)}` shows the state")
+        return Diff(tuple(changes), "runs a command: give it `state` to show what it changes")
 
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         p = self.params

@@ -1,0 +1,286 @@
+"""CLI commands of the executor: plan, run, runs, resume, rollback, report, unlock.
+
+Imported by cli.py at start-up: only typer and the standard library at the top.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from runbook.cli import EnvOpt, PlanArg, VarOpt, app, guarded, parse_vars
+
+if TYPE_CHECKING:
+    from runbook.runs import Session
+
+StateOpt = Annotated[str | None, typer.Option(
+    "--state-dir", help="where runs and locks are kept (default .runbook, or $RUNBOOK_STATE_DIR)")]
+
+
+def _session(state_dir: str | None, *, yes: bool, interactive: bool) -> Session:
+    from runbook.live import LiveView
+    from runbook.operator import BatchOperator, TerminalOperator
+    from runbook.render import stdout_console
+    from runbook.runs import Session
+    from runbook.store import open_store
+
+    view = LiveView(stdout_console())
+    operator: Any = TerminalOperator() if interactive else BatchOperator(yes)
+    return Session(store=open_store(state_dir), operator=operator, display=view,
+                   listener=view.event, progress=view.progress)
+
+
+def _interactive() -> bool:
+    from runbook.operator import has_terminal
+
+    return has_terminal() and not os.environ.get("RUNBOOK_NO_TTY")
+
+
+@app.command("plan")
+@guarded
+def plan_cmd(plan: PlanArg, env: EnvOpt = None, var: VarOpt = None) -> None:
+    """Dry run: run the read-only checks, show each action's diff; change nothing."""
+    import tempfile
+
+    from rich.markup import escape
+
+    from runbook.dryrun import dry_run
+    from runbook.executor import Executor
+    from runbook.journal import Journal
+    from runbook.live import diff_lines
+    from runbook.loader import load
+    from runbook.operator import BatchOperator
+    from runbook.render import print_problems, stdout_console
+    from runbook.runs import context_for
+    from runbook.store.local import LocalStore
+
+    loaded = load(plan, env=env, variables=parse_vars(var), require_env_vars=True)
+    p = loaded.plan
+    con = stdout_console()
+    with tempfile.TemporaryDirectory(prefix="runbook-plan-") as tmp:
+        store = LocalStore(tmp)
+        store.create_run("dry-run")
+        ctx = context_for(p, "dry-run", BatchOperator(False), lambda _: None,
+                          plan.resolve().parent)
+        ctx.dry_run = True
+        ex = Executor(p, ctx, Journal(store, "dry-run", ctx.secrets), BatchOperator(False))
+        result = dry_run(ex)
+    con.print(f"[bold]dry run[/] of {p.name} on [bold]{p.environment.name}[/]: nothing is "
+              "changed")
+    con.print("\n[bold]checks[/]")
+    for line in result.checks:
+        desc = escape(f"{line.where}: {line.spec and __import__('runbook.describe', fromlist=['describe']).describe(line.spec)}")
+        if line.result is None:
+            con.print(f"  [dim]later[/] {desc} - needs the output of an earlier step")
+        elif line.result.ok:
+            con.print(f"  [green]ok[/]    {desc} - {escape(line.result.summary)}")
+        elif line.later:
+            con.print(f"  [yellow]not yet[/] {desc} - {escape(line.result.summary)} "
+                      "[dim](may pass once earlier steps have run)[/]")
+        else:
+            con.print(f"  [red]FAIL[/]  {desc} - {escape(line.result.summary)}")
+    con.print("\n[bold]changes[/]")
+    for pv in result.previews:
+        con.print(f"  step [bold]{pv.step.id}[/]: {escape(pv.description)}")
+        if pv.diff is not None:
+            for d in diff_lines(pv.diff):
+                con.print(d)
+        elif pv.waiting_for:
+            con.print(f"      [dim]known once earlier steps have run: "
+                      f"{escape(pv.waiting_for)}[/]")
+        else:
+            con.print(f"      [red]cannot preview: {escape(pv.error or '')}[/]")
+    if loaded.warnings:
+        print_problems(loaded.warnings)
+    con.print(f"\ndigest: {p.digest}", markup=False)
+    if result.could_start:
+        con.print("the plan can start: its first stage's checks pass", markup=False)
+    else:
+        con.print("[red]the plan cannot start now: a check of its first stage fails[/]")
+        raise typer.Exit(1)
+
+
+@app.command("run")
+@guarded
+def run_cmd(
+    plan: PlanArg,
+    env: EnvOpt = None,
+    var: VarOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="answer gates yes (for CI)")] = False,
+    digest: Annotated[str | None, typer.Option(
+        help="refuse unless the resolved plan has this digest (from `runbook plan`)")] = None,
+    step: Annotated[bool, typer.Option("--step", help="confirm before every step")] = False,
+    start_at: Annotated[str | None, typer.Option(
+        help="skip the steps before this one (recorded as skipped)")] = None,
+    on_failure: Annotated[str | None, typer.Option(
+        help="ask, rollback or stop (default: ask with a terminal, rollback with --yes)")] = None,
+    confirm_env: Annotated[str | None, typer.Option(
+        help="name of a protected environment, to run it without typing it")] = None,
+    skip_rehearsal: Annotated[str | None, typer.Option(
+        help="run without the required rehearsal; the reason is recorded")] = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """The guided run: stage by stage, every change proved, undone when a check fails."""
+    from runbook.dryrun import definition_digest
+    from runbook.errors import UsageError
+    from runbook.executor import RunOptions
+    from runbook.loader import load
+    from runbook.render import print_problems
+    from runbook.runs import check_digest, check_protected, check_rehearsal, start
+
+    interactive = _interactive()
+    if not interactive and not yes:
+        raise UsageError("no terminal to ask at the gates, and no --yes: nothing was run. "
+                         "Run it in a terminal, or give --yes to answer the gates yes")
+    mode = on_failure or ("ask" if interactive and not yes else "rollback")
+    if mode not in ("ask", "rollback", "stop"):
+        raise UsageError(f"--on-failure {mode!r}: choose ask, rollback or stop")
+    if mode == "ask" and not interactive:
+        raise UsageError("--on-failure ask needs a terminal; use rollback or stop")
+    loaded = load(plan, env=env, variables=parse_vars(var), require_env_vars=True)
+    p = loaded.plan
+    if start_at is not None and p.step(start_at) is None:
+        from runbook.suggest import did_you_mean
+
+        raise UsageError(f"--start-at {start_at}: the plan has no such step"
+                         f"{did_you_mean(start_at, [s.id for s in p.steps()])}")
+    if loaded.warnings:
+        print_problems(loaded.warnings)
+    session = _session(state_dir, yes=yes, interactive=interactive)
+    check_digest(p, digest)
+    definition = definition_digest(plan, p)
+    rehearsal = check_rehearsal(p, session.store, definition, skip_rehearsal)
+    confirmed = check_protected(p, session.operator, confirm_env)
+    if interactive and yes:
+        session.operator.assume_yes = True  # type: ignore[attr-defined]
+    options = RunOptions(yes=yes, step_mode=step, start_at=start_at,
+                         on_failure=mode)  # type: ignore[arg-type]
+    run_id, outcome = start(session, p, definition=definition, options=options,
+                            confirmed=confirmed, rehearsal=rehearsal,
+                            plan_dir=plan.resolve().parent, argv=sys.argv[1:])
+    typer.echo(f"journal: {session.store.url}/runs/{run_id}")
+    raise typer.Exit(outcome.exit_code)
+
+
+def _continue(run_id: str, mode: str, state_dir: str | None, yes: bool,
+              on_failure: str | None) -> None:
+    from runbook.errors import UsageError
+    from runbook.executor import RunOptions
+    from runbook.runs import continue_run
+
+    interactive = _interactive()
+    if not interactive and not yes:
+        raise UsageError(f"no terminal to ask, and no --yes: the {mode} did not start")
+    fmode = on_failure or ("ask" if interactive and not yes else "rollback")
+    if fmode not in ("ask", "rollback", "stop"):
+        raise UsageError(f"--on-failure {fmode!r}: choose ask, rollback or stop")
+    session = _session(state_dir, yes=yes, interactive=interactive)
+    options = RunOptions(yes=yes, on_failure=fmode)  # type: ignore[arg-type]
+    outcome = continue_run(session, run_id, mode=mode, options=options)
+    raise typer.Exit(outcome.exit_code)
+
+
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="answer gates yes (for CI)")]
+FailOpt = Annotated[str | None, typer.Option(help="ask, rollback or stop")]
+
+
+@app.command()
+@guarded
+def resume(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook runs`)")],
+           yes: YesOpt = False, on_failure: FailOpt = None, state_dir: StateOpt = None) -> None:
+    """Go on with a run that stopped or was killed, from its journal alone."""
+    _continue(run_id, "resume", state_dir, yes, on_failure)
+
+
+@app.command()
+@guarded
+def rollback(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook runs`)")],
+             yes: YesOpt = False, state_dir: StateOpt = None) -> None:
+    """Undo every step a run applied, newest first, each proved by its pre checks."""
+    _continue(run_id, "rollback", state_dir, yes, "stop")
+
+
+@app.command()
+@guarded
+def runs(env: EnvOpt = None, state_dir: StateOpt = None) -> None:
+    """List runs: when, who, which plan and environment, outcome."""
+    from rich.table import Table
+
+    from runbook.errors import StateError
+    from runbook.journal import replay
+    from runbook.render import stdout_console
+    from runbook.store import open_store
+
+    store = open_store(state_dir)
+    table = Table("run", "started (UTC)", "operator", "plan", "env", "outcome", box=None,
+                  pad_edge=False)
+    count = 0
+    for run_id in store.run_ids():
+        try:
+            state = replay(store.events(run_id))
+        except StateError:
+            continue
+        s = state.started
+        if env and s.get("env") != env:
+            continue
+        op = s.get("operator", {})
+        table.add_row(run_id, str(s.get("at", ""))[:19], f"{op.get('user')}@{op.get('host')}",
+                      str(s.get("plan")), str(s.get("env")), state.outcome)
+        count += 1
+    con = stdout_console()
+    if count:
+        con.print(table)
+    else:
+        con.print(f"no runs in {store.url}" + (f" for {env}" if env else ""), markup=False)
+
+
+@app.command()
+@guarded
+def report(run_id: Annotated[str, typer.Argument(help="the run id")],
+           format: Annotated[str, typer.Option("--format", "-f",
+                                               help="markdown or json")] = "markdown",
+           state_dir: StateOpt = None) -> None:
+    """The run as a post-incident timeline: every event, change, check and decision."""
+    from runbook.errors import UsageError
+    from runbook.report import as_json, markdown
+    from runbook.store import open_store
+
+    if format not in ("markdown", "json"):
+        raise UsageError(f"--format {format!r}: choose markdown or json")
+    store = open_store(state_dir)
+    events = store.events(run_id)
+    sys.stdout.write(markdown(run_id, events) if format == "markdown"
+                     else as_json(run_id, events) + "\n")
+
+
+@app.command()
+@guarded
+def unlock(plan: PlanArg, env: EnvOpt = None,
+           lock_id: Annotated[str, typer.Option(help="the lock id the refusal named")] = "",
+           state_dir: StateOpt = None) -> None:
+    """Clear a stale lock of a plan and environment, by its lock id."""
+    from runbook.errors import UsageError
+    from runbook.loader import load
+    from runbook.runs import describe_lock, lock_key
+    from runbook.store import open_store
+
+    p = load(plan, env=env).plan
+    store = open_store(state_dir)
+    key = lock_key(p.name, p.environment.name)
+    holder = store.lock_holder(key)
+    if holder is None:
+        raise UsageError(f"plan {p.name} on {p.environment.name} is not locked")
+    if not lock_id:
+        raise UsageError(f"give --lock-id {holder.lock_id} to clear the lock held by "
+                         f"{describe_lock(holder)}")
+    if not store.unlock(key, lock_id):
+        raise UsageError(f"--lock-id {lock_id} does not match the lock held by "
+                         f"{describe_lock(holder)}")
+    typer.echo(f"unlocked {key} (was {describe_lock(holder)})")
+
+
+_ = Path  # typer needs Path at runtime for annotations

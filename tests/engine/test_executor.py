@@ -1,0 +1,382 @@
+"""The executor's paths, over the fake world: what changed, what was asked, what exit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runbook.errors import RefusedError
+from runbook.operator import BatchOperator, ScriptedOperator
+from runbook.runs import check_digest, check_protected
+from tests.engine import fakes
+from tests.engine.conftest import THREE_STAGES
+
+READY = {"ready": True}
+
+
+def test_happy_path_applies_every_step_in_order(make_plan, execute, world):
+    world.update(READY)
+    r = execute(make_plan(THREE_STAGES), [True, True])
+    assert r.outcome.exit_code == 0, r.outcome
+    assert world == {"ready": True, "a": 1, "b": 1, "c": "x"}
+    assert fakes.CALLS == ["apply a", "apply b", "apply c"]
+    assert len(r.operator.asked) == 2 and "Set a and b" in r.operator.asked[0]
+    # every mutation is journaled before (intent) and after (applied), then verified
+    seq = [t for t in r.types() if t in ("intent", "applied", "verified")]
+    assert seq == ["intent", "applied", "verified"] * 3
+    assert r.of("intent")[1]["params"] == {"key": "b", "value": 1}
+    assert r.of("run.finished")[0]["outcome"] == "succeeded"
+
+
+def test_gate_declined_before_any_change_exits_1_and_changes_nothing(make_plan, execute, world):
+    world.update(READY)
+    r = execute(make_plan(THREE_STAGES), [False])
+    assert r.outcome.exit_code == 1
+    assert "nothing was changed" in r.outcome.message
+    assert world == READY
+    assert r.of("gate")[0]["answer"] == "no"
+
+
+def test_gate_declined_later_then_roll_back(make_plan, execute, world):
+    world.update(READY)
+    r = execute(make_plan(THREE_STAGES), [True, False, "rollback"])
+    assert r.outcome.exit_code == 1
+    assert world == READY
+    assert fakes.CALLS == ["apply a", "apply b", "restore b", "restore a"]
+
+
+def test_gate_declined_later_then_leave_exits_3(make_plan, execute, world):
+    world.update(READY)
+    r = execute(make_plan(THREE_STAGES), [True, False, "stop"])
+    assert r.outcome.exit_code == 3
+    assert world == {"ready": True, "a": 1, "b": 1}
+
+
+def test_gate_diffs_are_shown_and_journaled(make_plan, execute, world):
+    world.update(READY)
+    shown: list[Any] = []
+
+    class Display:
+        def progress(self, text: str) -> None: ...
+
+        def gate(self, stage, previews):
+            shown.append([(p.step.id, p.diff, p.waiting_for) for p in previews])
+
+    r = execute(make_plan(THREE_STAGES), [True, True], display=Display())
+    a, b = shown[0]
+    assert a[1].changes[0].old == fakes.MISSING and a[1].changes[0].new == 1
+    # b's value is the output of a: unknown until a has run, and said so
+    assert b[1] is None and "step a has not run" in b[2]
+    assert r.of("gate")[0]["diffs"]["a"]["changes"][0]["new"] == 1
+
+
+def test_failing_post_check_menu_roll_back_restores_newest_first(make_plan, execute, world):
+    world.update(READY)
+    fakes.FLAKY["c"] = 99
+    r = execute(make_plan(THREE_STAGES), [True, True, "rollback"])
+    assert r.outcome.exit_code == 1, r.outcome
+    assert world == READY
+    assert fakes.CALLS == ["apply a", "apply b", "apply c", "restore c", "restore b",
+                           "restore a"]
+    # each rollback is proved by re-running the step's pre checks
+    verify = [e for e in r.of("check") if e["phase"] == "verify"]
+    assert [e["step"] for e in verify] == ["c", "b", "a"] and all(e["ok"] for e in verify)
+    # the post check polled within 30s every 10s before giving up
+    post_c = [e for e in r.of("check") if e["step"] == "c" and e["phase"] == "post"][0]
+    assert post_c["attempts"] == 4 and post_c["failing_for"] == 30
+
+
+def test_retry_after_failure(make_plan, execute, world):
+    world.update(READY)
+    fakes.FLAKY["c"] = 4  # the first round of polling fails 4 times, the retry passes
+    r = execute(make_plan(THREE_STAGES), [True, True, "retry"])
+    assert r.outcome.exit_code == 0
+    assert world["c"] == "x"
+    assert r.of("decision")[0]["choice"] == "retry"
+
+
+def test_skip_asks_for_a_reason_and_records_it(make_plan, execute, world):
+    world.update(READY)
+    fakes.FLAKY["c"] = 99
+    r = execute(make_plan(THREE_STAGES), [True, True, "skip", "", "skip", "CDN is slow today"])
+    assert r.outcome.exit_code == 0
+    skipped = r.of("step.skipped")
+    assert skipped[0]["step"] == "c" and skipped[0]["reason"] == "CDN is slow today"
+    assert r.operator.asked.count("Why skip this step? (goes in the journal)") == 2
+
+
+def test_stop_leaves_things_and_exits_3(make_plan, execute, world):
+    world.update(READY)
+    fakes.FLAKY["c"] = 99
+    r = execute(make_plan(THREE_STAGES), [True, True, "stop"])
+    assert r.outcome.exit_code == 3
+    assert world == {"ready": True, "a": 1, "b": 1, "c": "x"}
+
+
+def test_on_failure_rollback_does_not_ask(make_plan, execute, world):
+    world.update(READY)
+    fakes.FLAKY["c"] = 99
+    r = execute(make_plan(THREE_STAGES), [True, True], on_failure="rollback")
+    assert r.outcome.exit_code == 1
+    assert world == READY
+    assert len(r.operator.asked) == 2
+
+
+def test_ctrl_c_at_a_prompt_is_not_yes(make_plan, execute, world):
+    world.update(READY)
+    # questionary gives None for Ctrl-C at a prompt: not yes, at the gate or in the menu
+    r = execute(make_plan(THREE_STAGES), [True, None, None])
+    assert r.outcome.exit_code == 3
+    assert r.of("decision")[0]["choice"] == "stop"
+    assert "c" not in world
+
+
+def test_ctrl_c_during_run_offers_rollback(make_plan, execute, world):
+    world.update(READY)
+    r = execute(make_plan(THREE_STAGES), [True, KeyboardInterrupt(), "rollback"])
+    assert r.outcome.exit_code == 1
+    assert world == READY
+    assert "interrupted" in r.types()
+
+
+def test_second_ctrl_c_leaves(make_plan, execute, world):
+    world.update(READY)
+    r = execute(make_plan(THREE_STAGES), [True, KeyboardInterrupt(), KeyboardInterrupt()])
+    assert r.outcome.exit_code == 130
+    assert world == {"ready": True, "a": 1, "b": 1}
+
+
+class Meddler(ScriptedOperator):
+    """Someone changes b by hand while the operator looks at the stage-third gate."""
+
+    def confirm(self, question: str, *, default: bool = False) -> bool:
+        if "stage third" in question:
+            fakes.WORLD["b"] = "changed by hand"
+        return super().confirm(question, default=default)
+
+
+def test_drift_refusal_in_batch_mode_touches_nothing(make_plan, execute, world):
+    world.update(READY)
+    fakes.FLAKY["c"] = 99
+    op = Meddler([True, True], interactive=False)
+    r = execute(make_plan(THREE_STAGES), operator=op, on_failure="rollback")
+    assert r.outcome.exit_code == 3
+    assert "drifted" in r.outcome.message and "changed by hand" in r.outcome.message
+    assert world == {"ready": True, "a": 1, "b": "changed by hand", "c": "x"} or \
+        world == {"ready": True, "a": 1, "b": "changed by hand"}
+    assert fakes.CALLS == ["apply a", "apply b", "apply c", "restore c"]
+    assert r.of("rollback.drift")[0]["step"] == "b"
+
+
+def test_drift_interactive_restore_anyway(make_plan, execute, world):
+    world.update(READY)
+    fakes.FLAKY["c"] = 99
+    op = Meddler([True, True, "rollback", "restore"])
+    r = execute(make_plan(THREE_STAGES), operator=op)
+    assert r.outcome.exit_code == 1
+    assert world == READY
+    assert "was changed by someone else" in op.asked[-1]
+
+
+def test_drift_interactive_leave(make_plan, execute, world):
+    world.update(READY)
+    fakes.FLAKY["c"] = 99
+    op = Meddler([True, True, "rollback", "leave"])
+    r = execute(make_plan(THREE_STAGES), operator=op)
+    assert r.outcome.exit_code == 3
+    assert world["b"] == "changed by hand" and world["a"] == 1
+
+
+def test_start_at_skips_earlier_steps_and_records_them(make_plan, execute, world):
+    world.update(READY)
+    r = execute(make_plan(THREE_STAGES), [True], start_at="c")
+    assert r.outcome.exit_code == 0
+    assert world == {"ready": True, "c": "x"}
+    assert [(e["step"], e["reason"]) for e in r.of("step.skipped")] == [
+        ("a", "--start-at c"), ("b", "--start-at c")]
+
+
+def test_action_failure_rolls_back_what_was_applied(make_plan, execute, world):
+    plan = make_plan("""
+        runbook: 1
+        name: fails
+        stages:
+          - name: s
+            confirm: false
+            steps:
+              - id: a
+                action: {fake.set: {key: a, value: 1}}
+                post: [{fake.equals: {key: a, value: 1}}]
+              - id: boom
+                action: {fake.fail: {message: "the API said no"}}
+                post: [{fake.equals: {key: a, value: 1}}]
+    """)
+    r = execute(plan, ["rollback"])
+    assert r.outcome.exit_code == 1
+    assert world == {}
+    failed = r.of("failed")[0]
+    assert failed["step"] == "boom" and failed["error"] == "the API said no"
+    assert "the action of step boom failed: the API said no" in r.operator.asked[0]
+
+
+def test_rollback_that_cannot_be_verified_exits_3(make_plan, execute, world):
+    plan = make_plan("""
+        runbook: 1
+        name: guarded
+        stages:
+          - name: s
+            confirm: false
+            steps:
+              - id: a
+                pre: [{fake.equals: {key: guard, value: ok}}]
+                action: {fake.set: {key: a, value: 1}}
+                post: [{fake.equals: {key: a, value: 2}}]
+    """)
+
+    class Sticky(ScriptedOperator):
+        def choose(self, question, choices):
+            fakes.WORLD["guard"] = "broken meanwhile"  # the pre check cannot pass again
+            return super().choose(question, choices)
+
+    world["guard"] = "ok"
+    r = execute(plan, operator=Sticky(["rollback"]))
+    assert r.outcome.exit_code == 3
+    assert "step a was restored but 1 of its pre checks still fail" in r.outcome.message
+    assert "a" not in world  # the restore itself happened
+    assert r.of("rollback.failed")[0]["error"] == "1 pre check(s) fail after the restore"
+
+
+def test_rollback_none_needs_a_person(make_plan, execute, world):
+    plan = make_plan("""
+        runbook: 1
+        name: none
+        stages:
+          - name: s
+            confirm: false
+            steps:
+              - id: a
+                action: {fake.set: {key: a, value: 1}}
+                post: [{fake.equals: {key: a, value: 2}}]
+                rollback: {none: "emails cannot be unsent"}
+    """)
+    r = execute(plan, [], on_failure="rollback")
+    assert r.outcome.exit_code == 3
+    assert "emails cannot be unsent" in r.outcome.message
+    assert world == {"a": 1}
+
+
+def test_explicit_rollback_actions_run_instead_of_restore(make_plan, execute, world):
+    plan = make_plan("""
+        runbook: 1
+        name: explicit
+        stages:
+          - name: s
+            confirm: false
+            steps:
+              - id: a
+                action: {fake.set: {key: a, value: 1}}
+                post: [{fake.equals: {key: a, value: 2}}]
+                rollback:
+                  - fake.set: {key: a, value: 0}
+                  - fake.set: {key: undone, value: true}
+    """)
+    r = execute(plan, [], on_failure="rollback")
+    assert r.outcome.exit_code == 1
+    assert world == {"a": 0, "undone": True}
+
+
+SOAK = """
+runbook: 1
+name: soak
+stages:
+  - name: s
+    soak: 60s
+    steps:
+      - id: a
+        action: {fake.set: {key: a, value: 1}}
+        post:
+          - fake.equals: {key: a, value: 1}
+            every: 10s
+"""
+
+
+def test_soak_rechecks_for_its_duration(make_plan, execute, world):
+    r = execute(make_plan(SOAK), [True])
+    assert r.outcome.exit_code == 0
+    assert r.of("soak")[0]["rounds"] == 7  # at 0, 10, ..., 60 seconds
+    assert sum(1 for e in r.of("check") if e["phase"] == "soak") == 7
+
+
+def test_soak_failure_opens_the_menu(make_plan, execute, world):
+    class Pipeline(ScriptedOperator):
+        """A deploy overwrites a while the stage soaks (like the seed's second outage)."""
+
+    plan = make_plan(SOAK)
+    fakes.FLAKY["a"] = 0
+    op = Pipeline([True, "rollback", "leave"])
+    calls = {"n": 0}
+    original = fakes.FakeEquals.run
+
+    def run(self, ctx):
+        calls["n"] += 1
+        if calls["n"] == 3:  # post check passes, first soak round passes, then it breaks
+            fakes.WORLD["a"] = "overwritten by the pipeline"
+        return original(self, ctx)
+
+    fakes.FakeEquals.run = run  # type: ignore[method-assign]
+    try:
+        r = execute(plan, operator=op)
+    finally:
+        fakes.FakeEquals.run = original  # type: ignore[method-assign]
+    assert "while soaking stage s (round 2)" in op.asked[-2]
+    assert r.outcome.exit_code == 3  # a drifted from what the run wrote: a person must look
+    assert r.of("rollback.drift")[0]["detail"].startswith("a is now 'overwritten")
+
+
+def test_digest_mismatch_is_refused(make_plan):
+    plan = make_plan(THREE_STAGES)
+    check_digest(plan, plan.digest[:12])
+    with pytest.raises(RefusedError, match="changed since it was reviewed"):
+        check_digest(plan, "0" * 64)
+
+
+PROTECTED = """
+runbook: 1
+name: prot
+environments:
+  stage: {}
+  prod:
+    protected: true
+    requires_rehearsal: stage
+stages:
+  - name: s
+    checks: [{fake.equals: {key: a, absent: true}}]
+"""
+
+
+def test_protected_environment_needs_its_name(make_plan):
+    plan = make_plan(PROTECTED, env="prod")
+    with pytest.raises(RefusedError, match="--yes alone is not enough"):
+        check_protected(plan, BatchOperator(True), None)
+    with pytest.raises(RefusedError, match="does not name"):
+        check_protected(plan, BatchOperator(True), "stage")
+    assert check_protected(plan, BatchOperator(True), "prod") == "--confirm-env"
+    assert check_protected(plan, ScriptedOperator(["prod"]), None) == "typed"
+    with pytest.raises(RefusedError, match="was not typed"):
+        check_protected(plan, ScriptedOperator(["prd"]), None)
+    assert check_protected(make_plan(PROTECTED, env="stage"), BatchOperator(True),
+                           None) == "not protected"
+
+
+def test_resume_after_applied_runs_post_checks_and_goes_on(make_plan, execute, world, tmp_path):
+    world.update(READY)
+    fakes.FLAKY["c"] = 99
+    plan = make_plan(THREE_STAGES)
+    r = execute(plan, [True, True, "stop"])
+    assert r.outcome.exit_code == 3
+    fakes.FLAKY.clear()
+    r2 = execute(plan, [], resume=True)
+    assert r2.outcome.exit_code == 0, r2.outcome
+    assert world == {"ready": True, "a": 1, "b": 1, "c": "x"}
+    assert fakes.CALLS == ["apply a", "apply b", "apply c"]  # nothing applied twice
