@@ -127,6 +127,9 @@ class S3Object(Check[S3ObjectParams]):
 class CanReadParams(Params):
     bucket: str = Field(description="the bucket CloudFront reads")
     distribution: str = Field(description="CloudFront distribution id")
+    in_use: bool = Field(
+        True, description="the distribution must already read this bucket; false: check "
+        "the grant before the origin is switched to it")
     check_ownership: bool = Field(
         True, description="also fail when object ownership is ObjectWriter (objects "
         "written by other accounts are out of reach of the bucket policy)")
@@ -149,12 +152,14 @@ class CloudFrontCanRead(Check[CanReadParams]):
         origins = [o for o in items(config.get("Origins"))
                    if bucket_of(o.get("DomainName", "")) == p.bucket]
         seen: dict[str, Any] = {"distribution_arn": dist.get("ARN"), "bucket": p.bucket}
-        if not origins:
+        if not origins and p.in_use:
             now = default_origin(config).get("DomainName")
             return CheckResult.failed(
                 f"distribution {p.distribution} does not read bucket {p.bucket}: its "
                 f"origin is {now}", "wrong-origin", **seen)
-        origin = origins[0]
+        # Not in use yet: judge the grant as the default origin will use it after the switch.
+        origin = origins[0] if origins else {**default_origin(config),
+                                              "DomainName": f"{p.bucket}.s3.amazonaws.com"}
         if is_website_domain(origin["DomainName"]):
             return CheckResult.failed(
                 f"distribution {p.distribution} reads {p.bucket} through its website "

@@ -271,3 +271,16 @@ def test_copy_restore_after_a_crash_uses_the_snapshot_alone(
                          CopySource={"Bucket": "site-blue", "Key": "v1/app.js"})
     S3Copy(action.params).restore(ctx, snap, {})
     assert world.keys("site-green") == {}
+
+
+def test_can_read_before_the_switch(ctx: RunContext, world: World) -> None:
+    """cloudfront-switch-origin's pre check: the new bucket grants the distribution that
+    does not read it yet."""
+    world.bucket("site-blue", SITE)
+    world.bucket("site-green", SITE)
+    dist = world.distribution("site-blue")
+    params = {"bucket": "site-green", "distribution": dist["Id"], "in_use": False}
+    got = check(CloudFrontCanRead, **params).run(ctx)
+    assert got.summary.startswith("bucket site-green has no bucket policy")
+    _grant(ctx, "site-green", dist["Id"])
+    assert check(CloudFrontCanRead, **params).run(ctx).ok
