@@ -35,6 +35,19 @@ CDN = Zone("cdn.test", [Record("d111.cdn.test", "A", "198.51.100.7", ttl=20)])
 Start = Callable[..., DNSServer]
 
 
+def two_on_one_port(start: Start, first: tuple[str, list[Zone]],
+                    second: tuple[str, list[Zone]]) -> tuple[DNSServer, DNSServer]:
+    """Two servers on different loopback addresses and the same port, as name servers
+    found by walking NS are asked on the port of the server that named them."""
+    for _ in range(20):
+        a = start(first[1], host=first[0])
+        try:
+            return a, start(second[1], host=second[0], port=a.address[1])
+        except OSError:  # that port is taken on the second address: try another
+            a.stop()
+    raise AssertionError("no port free on both addresses")
+
+
 @pytest.fixture
 def dns(dns_server: Start) -> DNSServer:
     return dns_server([ZONE, CDN])
@@ -215,16 +228,15 @@ def test_explicit_resolvers_override_the_environment(dns: DNSServer,
 def test_authoritative_walks_ns_past_a_stale_resolver(dns_server: Start) -> None:
     """The environment's resolver still serves an old answer; the zone's own server,
     found through the NS records it hands out, has the new one."""
-    truth = dns_server([Zone("example.test", [
+    truth, stale = two_on_one_port(dns_server, ("127.0.0.2", [Zone("example.test", [
         Record("example.test", "NS", "ns1.example.test"),
         Record("ns1.example.test", "A", "127.0.0.2"),
         Record("site.example.test", "A", "192.0.2.100"),
-    ])], host="127.0.0.2")
-    stale = dns_server([Zone("example.test", [
+    ])]), ("127.0.0.1", [Zone("example.test", [
         Record("example.test", "NS", "ns1.example.test"),
         Record("ns1.example.test", "A", "127.0.0.2"),
         Record("site.example.test", "A", "192.0.2.1"),
-    ])], host="127.0.0.1", port=truth.address[1])
+    ])]))
     r = check(stale, "system", name="site.example.test", values=["192.0.2.100"])
     assert not r.ok
     r = check(stale, "authoritative", name="site.example.test", values=["192.0.2.100"])
@@ -233,14 +245,14 @@ def test_authoritative_walks_ns_past_a_stale_resolver(dns_server: Start) -> None
 
 
 def test_authoritative_follows_a_delegation(dns_server: Start) -> None:
-    child = dns_server([Zone("sub.example.test", [
+    child, _ = two_on_one_port(dns_server, ("127.0.0.3", [Zone("sub.example.test", [
         Record("sub.example.test", "NS", "ns.sub.example.test"),
-        Record("x.sub.example.test", "A", "192.0.2.50")])], host="127.0.0.3")
-    dns_server([Zone("example.test", [
-        Record("example.test", "NS", "ns1.example.test"),
-        Record("ns1.example.test", "A", "127.0.0.1"),
-        Record("sub.example.test", "NS", "ns.sub.example.test"),
-        Record("ns.sub.example.test", "A", "127.0.0.3")])], port=child.address[1])
+        Record("x.sub.example.test", "A", "192.0.2.50")])]), ("127.0.0.1", [Zone(
+            "example.test", [
+                Record("example.test", "NS", "ns1.example.test"),
+                Record("ns1.example.test", "A", "127.0.0.1"),
+                Record("sub.example.test", "NS", "ns.sub.example.test"),
+                Record("ns.sub.example.test", "A", "127.0.0.3")])]))
     parent = f"127.0.0.1:{child.address[1]}"
     r = run_check("dns.record", {"name": "x.sub.example.test", "resolvers": "authoritative",
                                  "values": ["192.0.2.50"]}, network(resolvers=(parent,)))
