@@ -25,7 +25,9 @@ from runbook.store import Store
 from runbook.template import redact
 
 SCHEMA_VERSION = 1
-CRASH_ENV = "RUNBOOK_CRASH_AFTER"  # test-only fault injection: "TYPE" or "TYPE:STEP"
+# Test-only fault injection: kill -9 this process right after writing the event named by
+# "TYPE", "TYPE:STEP" or "seq:N" (the N-th event of the run).
+CRASH_ENV = "RUNBOOK_CRASH_AFTER"
 
 
 def utc_now() -> str:
@@ -63,6 +65,10 @@ class Journal:
         if not self._crash:
             return
         want_type, _, want_step = self._crash.partition(":")
+        if want_type == "seq":
+            if str(event["seq"]) == want_step:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return
         if event["type"] == want_type and (not want_step or event.get("step") == want_step):
             os.kill(os.getpid(), signal.SIGKILL)
 

@@ -17,6 +17,7 @@ from runbook.model import Stage
 
 def short(value: Any, limit: int = 70) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = text.replace("\n", "\\n")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -54,7 +54,8 @@ class StepDoc(_Doc):
     notes: str | None = None
     pre: list[dict[str, Any]] = Field(default_factory=list, description="checks before the action")
     action: dict[str, Any] | None = Field(None, description="exactly one action kind as key")
-    post: list[dict[str, Any]] = Field(default_factory=list, description="checks proving the action")
+    post: list[dict[str, Any]] = Field(default_factory=list,
+                                      description="checks proving the action")
     rollback: str | dict[str, Any] | list[dict[str, Any]] = Field(
         "auto", description='"auto", an action, a list of actions, or {none: "why not"}')
     confirm: bool = Field(False, description="pause before this step as well")
@@ -108,7 +109,8 @@ class LibraryStepDoc(_Doc):
 
 class _Node(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-    source: Source = Field(exclude=True)
+    # Plans read back from a journal have no positions: they name the journal instead.
+    source: Source = Field(default=Source("<journal>"), exclude=True)
 
 
 class CheckSpec(_Node):
@@ -175,7 +177,7 @@ class Plan(_Node):
     name: str
     title: str | None = None
     description: str | None = None
-    file: str = Field(exclude=True)
+    file: str = Field(default="<journal>", exclude=True)
     state: str | None = None
     environment: Environment
     environments: tuple[str, ...] = ()

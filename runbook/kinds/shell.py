@@ -154,7 +154,8 @@ class ShellAction(Action[ShellActionParams]):
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         changes = [Change("command", None, _text(self.params.run))]
         if self.params.state is not None:
-            changes.append(Change("state", snapshot.get("state"), "(what the command leaves)"))
+            changes.append(Change("state", (snapshot.get("state") or "").strip(),
+                                  "(what the command leaves)"))
             return Diff(tuple(changes), f"`{_text(self.params.state)}` shows the state")
         return Diff(tuple(changes), "runs a command: give it `state` to show what it changes")
 

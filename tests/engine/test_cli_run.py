@@ -1,0 +1,125 @@
+"""End to end through the CLI, with the shell kind changing files in a temp folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.engine.clihelp import FINAL, INITIAL, run_ids, runbook, setup_world, world_files
+
+pytestmark = pytest.mark.slow
+
+
+def test_run_without_terminal_or_yes_refuses_before_anything(tmp_path):
+    setup_world(tmp_path)
+    r = runbook(tmp_path, "run", "files.yaml")
+    assert r.returncode == 2
+    assert "no terminal to ask at the gates, and no --yes: nothing was run" in r.stderr
+    assert world_files(tmp_path) == INITIAL
+    assert run_ids(tmp_path) == []
+
+
+def test_run_yes_applies_verifies_and_reports(tmp_path):
+    setup_world(tmp_path)
+    r = runbook(tmp_path, "run", "files.yaml", "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert world_files(tmp_path) == FINAL
+    assert "succeeded: every step applied and verified (exit 0)" in r.stdout
+    assert "step marker verified" in r.stdout
+    [run_id] = run_ids(tmp_path)
+    listing = runbook(tmp_path, "runs")
+    assert run_id[:20] in listing.stdout and "succeeded" in listing.stdout
+    report = runbook(tmp_path, "report", run_id)
+    assert report.returncode == 0
+    assert "| event |" in report.stdout and "run finished: **succeeded**" in report.stdout
+    assert "`state`: `v1` -> `(what the command leaves)`" in report.stdout
+    data = json.loads(runbook(tmp_path, "report", run_id, "--format", "json").stdout)
+    assert data["outcome"] == "succeeded"
+    assert [e["seq"] for e in data["events"]] == list(range(1, len(data["events"]) + 1))
+
+
+def test_failing_post_check_rolls_back_with_yes(tmp_path):
+    plan = setup_world(tmp_path)
+    plan.write_text(plan.read_text().replace('contains: "301"', 'contains: "308"'))
+    r = runbook(tmp_path, "run", "files.yaml", "--yes")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert world_files(tmp_path) == {**INITIAL}
+    assert "rolled_back: 1 post check(s) of step redirect failed; 4 step(s) rolled back" \
+        in r.stdout
+
+
+def test_on_failure_stop_leaves_state_and_resume_goes_on(tmp_path):
+    plan = setup_world(tmp_path)
+    text = plan.read_text()
+    plan.write_text(text.replace('contains: "301"', 'contains: "308"'))
+    r = runbook(tmp_path, "run", "files.yaml", "--yes", "--on-failure", "stop")
+    assert r.returncode == 3
+    assert world_files(tmp_path)["redirect.txt"] == "301\n"
+    [run_id] = run_ids(tmp_path)
+    # the plan in the journal is the one that runs: fixing the file does not change the run
+    plan.write_text(text)
+    again = runbook(tmp_path, "resume", run_id, "--yes", "--on-failure", "stop")
+    assert again.returncode == 3
+    back = runbook(tmp_path, "rollback", run_id, "--yes")
+    assert back.returncode == 1, back.stdout + back.stderr
+    assert world_files(tmp_path) == INITIAL
+
+
+def test_digest_binding(tmp_path):
+    setup_world(tmp_path)
+    dry = runbook(tmp_path, "plan", "files.yaml")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    digest = dry.stdout.split("digest: ")[1].split()[0]
+    assert "the plan can start" in dry.stdout
+    assert world_files(tmp_path) == INITIAL  # the dry run changed nothing
+    wrong = runbook(tmp_path, "run", "files.yaml", "--yes", "--digest", "ab" * 32)
+    assert wrong.returncode == 2 and "changed since it was reviewed" in wrong.stderr
+    assert world_files(tmp_path) == INITIAL
+    ok = runbook(tmp_path, "run", "files.yaml", "--yes", "--digest", digest[:16])
+    assert ok.returncode == 0
+
+
+def test_plan_exits_1_when_the_first_stage_cannot_start(tmp_path):
+    setup_world(tmp_path)
+    (tmp_path / "version.txt").write_text("v0\n")
+    dry = runbook(tmp_path, "plan", "files.yaml")
+    assert dry.returncode == 1
+    assert "FAIL" in dry.stdout and "output does not contain 'v1'" in dry.stdout
+    assert "the plan cannot start now" in dry.stdout
+
+
+def test_start_at_and_bad_options(tmp_path):
+    setup_world(tmp_path)
+    bad = runbook(tmp_path, "run", "files.yaml", "--yes", "--start-at", "alais")
+    assert bad.returncode == 2 and "did you mean 'alias'" in bad.stderr
+    bad2 = runbook(tmp_path, "run", "files.yaml", "--yes", "--on-failure", "panic")
+    assert bad2.returncode == 2 and "choose ask, rollback or stop" in bad2.stderr
+    r = runbook(tmp_path, "run", "files.yaml", "--yes", "--start-at", "marker")
+    assert r.returncode == 0
+    files = world_files(tmp_path)
+    assert files["version.txt"] == "v1\n" and files["marker.txt"] == "done\n"
+    report = runbook(tmp_path, "report", run_ids(tmp_path)[0]).stdout
+    assert "step `version`: **skipped**: --start-at marker" in report
+
+
+def test_lock_refuses_a_second_run_and_unlock_needs_the_id(tmp_path):
+    setup_world(tmp_path)
+    crashed = runbook(tmp_path, "run", "files.yaml", "--yes",
+                      env={"RUNBOOK_CRASH_AFTER": "applied:alias"})
+    assert crashed.returncode == -9
+    second = runbook(tmp_path, "run", "files.yaml", "--yes")
+    assert second.returncode == 2
+    assert "is locked by run" in second.stderr and "probably stale" in second.stderr
+    lock_id = second.stderr.split("--lock-id ")[1].split("`")[0]
+    wrong = runbook(tmp_path, "unlock", "files.yaml", "--lock-id", "nope")
+    assert wrong.returncode == 2 and "does not match" in wrong.stderr
+    ok = runbook(tmp_path, "unlock", "files.yaml", "--lock-id", lock_id)
+    assert ok.returncode == 0 and "unlocked files@default" in ok.stdout
+
+
+def test_report_of_unknown_run(tmp_path):
+    setup_world(tmp_path)
+    r = runbook(tmp_path, "report", "nope")
+    assert r.returncode == 3 and "no run 'nope'" in r.stderr
+    assert "Traceback" not in r.stderr
