@@ -33,15 +33,15 @@ class AliasSpec(BaseModel):
 
     distribution: str | None = Field(None, description="CloudFront distribution id")
     dns_name: str | None = Field(None, description="alias target DNS name")
-    zone_id: str | None = Field(None, description="the target's hosted zone id (with dns_name)")
+    zone_id: str | None = Field(
+        None, description="the target's hosted zone id: needed to write a `dns_name` alias; "
+        "a check compares it only when given")
     evaluate_health: bool = Field(False, description="EvaluateTargetHealth")
 
     @model_validator(mode="after")
     def _one(self) -> AliasSpec:
         if (self.distribution is None) == (self.dns_name is None):
             raise ValueError("give exactly one of `distribution` or `dns_name`")
-        if self.dns_name is not None and self.zone_id is None:
-            raise ValueError("`dns_name` needs the target's `zone_id`")
         return self
 
 
@@ -116,7 +116,7 @@ def _alias_target(ctx: RunContext, alias: AliasSpec) -> dict[str, Any]:
         dist, _ = read_distribution(ctx, alias.distribution)
         name, zone = str(dist["DomainName"]), CLOUDFRONT_ZONE_ID
     else:
-        name, zone = str(alias.dns_name), str(alias.zone_id)
+        name, zone = str(alias.dns_name), str(alias.zone_id or "")
     return {"HostedZoneId": zone, "DNSName": fqdn(name), "EvaluateTargetHealth":
             alias.evaluate_health}
 
@@ -169,8 +169,8 @@ class RecordCheck(Check[_RecordCommon]):
         if p.alias:
             want = _alias_target(ctx, p.alias)
             have = got.get("alias")
-            if have is None or (have["dns_name"], have["zone_id"]) != (
-                    bare(want["DNSName"]), want["HostedZoneId"]):
+            if have is None or have["dns_name"] != bare(want["DNSName"]) or (
+                    want["HostedZoneId"] and have["zone_id"] != want["HostedZoneId"]):
                 return CheckResult.failed(f"{label} points at {have or got}, expected an "
                                           f"alias of {bare(want['DNSName'])}", record=got)
             return CheckResult.passed(f"{label} is an alias of {have['dns_name']}", record=got)
@@ -190,6 +190,8 @@ class RecordParams(_RecordCommon):
     def _something(self) -> RecordParams:
         if not self.absent and self.values is None and self.alias is None:
             raise ValueError("give `values`, `alias`, or `absent: true`")
+        if self.alias and self.alias.dns_name is not None and self.alias.zone_id is None:
+            raise ValueError("an alias to `dns_name` needs the target's `zone_id`")
         return self
 
 

@@ -255,3 +255,16 @@ def test_invalidate_polls_until_completed(ctx: RunContext, world: World,
         out = action.apply(ctx, {})
     assert out == {"invalidation_id": "I1", "status": "Completed"}
     assert clock.now == 10
+
+
+def test_restore_after_a_crash_uses_the_snapshot_alone(ctx: RunContext, world: World) -> None:
+    """Killed after UpdateDistribution, before the outputs reached the journal."""
+    world.bucket("site-blue", SITE)
+    d = world.distribution("site-blue", "/v1")
+    before = world.config(d["Id"])
+    action = update(id=d["Id"], origin={"path": "/v2"})
+    snap = journal(action.snapshot(ctx))
+    action.apply(ctx, snap)
+    assert world.config(d["Id"])["Origins"]["Items"][0]["OriginPath"] == "/v2"
+    update(id=d["Id"], origin={"path": "/v2"}).restore(ctx, snap, {})
+    assert world.config(d["Id"]) == before

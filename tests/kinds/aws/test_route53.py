@@ -145,7 +145,7 @@ def test_params_are_validated() -> None:
     with pytest.raises(ValueError, match="give `values` or `alias`, not both"):
         Record.Params(zone="example.com", name="x.example.com", values=["1"],
                       alias={"distribution": "E1"})
-    with pytest.raises(ValueError, match="`dns_name` needs the target's `zone_id`"):
+    with pytest.raises(ValueError, match="an alias to `dns_name` needs the target's `zone_id`"):
         Record.Params(zone="example.com", name="x.example.com", alias={"dns_name": "a.b"})
 
 
@@ -157,3 +157,15 @@ def test_alias_names_compare_with_or_without_the_trailing_dot() -> None:
             "HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": name, "EvaluateTargetHealth": False}}
 
     assert view(alias("D111.cloudfront.net.")) == view(alias("d111.cloudfront.net"))
+
+
+def test_alias_check_by_dns_name_needs_no_zone_id(ctx: RunContext, world: World) -> None:
+    zone = world.zone("example.com")
+    action = record(zone=zone, name="www.example.com",
+                    alias={"dns_name": "d111.cloudfront.net", "zone_id": "Z2FDTNDATAQYW2"})
+    action.apply(ctx, action.snapshot(ctx))
+    assert rcheck(zone=zone, name="www.example.com",
+                  alias={"dns_name": "d111.cloudfront.net."}).run(ctx).ok
+    wrong = rcheck(zone=zone, name="www.example.com",
+                   alias={"dns_name": "d111.cloudfront.net", "zone_id": "Z0OTHER"}).run(ctx)
+    assert not wrong.ok
