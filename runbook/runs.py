@@ -173,6 +173,13 @@ class Session:
     display: Display
     listener: Callable[[dict[str, Any]], None] | None = None
     progress: Callable[[str], None] = lambda text: None
+    # Rewires a run's context before it starts (the sandbox points AWS, DNS, HTTP and the
+    # CA at its twin here); None: the environment's own settings.
+    prepare: Callable[[Plan, RunContext], RunContext] | None = None
+
+    def context(self, plan: Plan, run_id: str, plan_dir: Path) -> RunContext:
+        ctx = context_for(plan, run_id, self.operator, self.progress, plan_dir)
+        return self.prepare(plan, ctx) if self.prepare is not None else ctx
 
 
 def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
@@ -187,7 +194,7 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
             {"plan": plan.canonical(), "file": plan.file, "digest": plan.digest,
              "definition": definition, "plan_dir": str(plan_dir)},
             indent=1, sort_keys=True).encode())
-        ctx = context_for(plan, run_id, session.operator, session.progress, plan_dir)
+        ctx = session.context(plan, run_id, plan_dir)
         journal = Journal(session.store, run_id, ctx.secrets, session.listener)
         journal.write("run.started", run_id=run_id, plan=plan.name, plan_file=plan.file,
                       env=plan.environment.name, digest=plan.digest, definition=definition,
@@ -228,8 +235,7 @@ def continue_run(session: Session, run_id: str, *, mode: str,
     ident = Identity.here()
     lock = acquire(session.store, plan, run_id, ident, takeover_run=run_id)
     try:
-        ctx = context_for(plan, run_id, session.operator, session.progress,
-                          Path(meta.get("plan_dir", ".")))
+        ctx = session.context(plan, run_id, Path(meta.get("plan_dir", ".")))
         journal = Journal(session.store, run_id, ctx.secrets, session.listener,
                           seq=state.last_seq)
         started_opts = dict(state.started.get("options") or {})
