@@ -1,4 +1,5 @@
-"""Durations as plans write them: ``90s``, ``5m``, ``1h30m``, ``250ms``; a bare number is seconds."""
+"""Durations as plans write them: ``90s``, ``5m``, ``1h30m``, ``250ms``; a bare number is
+seconds."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def parse_duration(value: Any) -> float:
 def format_duration(seconds: float) -> str:
     if seconds < 1 and seconds > 0:
         return f"{int(seconds * 1000)}ms"
-    s = int(round(seconds))
+    s = round(seconds)
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
     out = (f"{h}h" if h else "") + (f"{m}m" if m else "") + (f"{sec}s" if sec or not s else "")

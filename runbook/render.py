@@ -196,24 +196,20 @@ def show_kinds(name: str | None, cwd: Path) -> None:
         con.print("\n`runbook kinds NAME` shows one kind's parameters and outputs.", markup=False)
         return
     found = False
-    for role, reg in (("check", checks), ("action", actions)):
-        cls = reg.get(name)
-        if cls is None:
-            continue
+    check_cls = checks.get(name)
+    if check_cls is not None:
         found = True
-        con.print(f"[bold]{name}[/] ({role}): {escape(cls.summary)}")
-        table = Table("parameter", "type", "default", "description", box=None, pad_edge=False)
-        for row in kind_params(cls.Params):
-            table.add_row(*[escape(c) for c in row])
-        con.print(table)
-        outputs = getattr(cls, "outputs", None)
-        if role == "action":
-            if outputs:
-                con.print("outputs: " + ", ".join(f"{k} ({v})" for k, v in outputs.items()),
-                          markup=False)
-            if not cls.reversible:  # type: ignore[attr-defined]
-                con.print(f"rollback: nothing to restore ({cls.irreversible_reason})",  # type: ignore[attr-defined]
-                          markup=False)
+        _show_kind(name, "check", check_cls.summary, check_cls.Params)
+    action_cls = actions.get(name)
+    if action_cls is not None:
+        found = True
+        _show_kind(name, "action", action_cls.summary, action_cls.Params)
+        if action_cls.outputs:
+            con.print("outputs: " + ", ".join(f"{k} ({v})" for k, v in
+                                              action_cls.outputs.items()), markup=False)
+        if not action_cls.reversible:
+            con.print(f"rollback: nothing to restore ({action_cls.irreversible_reason})",
+                      markup=False)
         con.print()
     if name in steps:
         found = True
@@ -224,20 +220,36 @@ def show_kinds(name: str | None, cwd: Path) -> None:
                          "`runbook kinds` lists them")
 
 
+def _show_kind(name: str, role: str, summary: str, params: Any) -> None:
+    con = stdout_console()
+    con.print(f"[bold]{name}[/] ({role}): {escape(summary)}")
+    table = Table("parameter", "type", "default", "description", box=None, pad_edge=False)
+    for row in kind_params(params):
+        table.add_row(*[escape(c) for c in row])
+    con.print(table)
+    if role == "check":
+        con.print()
+
+
 def _show_library_step(name: str, cwd: Path) -> None:
     from runbook import library as lib
     from runbook.yamlio import load_file
 
     path = lib.find(name, cwd)
-    assert path is not None
+    if path is None:
+        return
     data = load_file(path, what="library step").data
+    data = data if isinstance(data, dict) else {}
     con = stdout_console()
-    con.print(f"[bold]{name}[/] (library step, {path}): {escape(str(data.get('title', '')))}")
+    con.print(f"[bold]{name}[/] (library step, {path}): {escape(str(data.get('title') or ''))}")
     table = Table("parameter", "default", "description", box=None, pad_edge=False)
-    for pname, spec in (data.get("params") or {}).items():
-        spec = spec or {}
-        table.add_row(pname, repr(spec["default"]) if "default" in spec else "required",
-                      str(spec.get("description", "")))
+    params = data.get("params")
+    for pname, spec in (params.items() if isinstance(params, dict) else []):
+        spec = spec if isinstance(spec, dict) else {}
+        table.add_row(escape(str(pname)),
+                      escape(repr(spec["default"])) if "default" in spec else "required",
+                      escape(str(spec.get("description") or "")))
     con.print(table)
-    action = data.get("action") or {}
-    con.print(f"action: {', '.join(action)}", markup=False)
+    action = data.get("action")
+    kinds_used = ", ".join(str(k) for k in action) if isinstance(action, dict) else "none"
+    con.print(f"action: {kinds_used}", markup=False)

@@ -17,7 +17,8 @@ _COMMON = {
 def plan_schema() -> dict[str, Any]:
     schema = PlanDoc.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
     defs: dict[str, Any] = schema.setdefault("$defs", {})
-    check_refs, action_refs = [], []
+    check_refs: list[dict[str, str]] = []
+    action_refs: list[dict[str, str]] = []
     for role, table, refs in (("check", kinds.checks(), check_refs),
                               ("action", kinds.actions(), action_refs)):
         for name, cls in table.items():

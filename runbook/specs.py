@@ -17,6 +17,7 @@ from runbook.durations import parse_duration
 from runbook.kinds.base import Action, Check
 from runbook.model import COMMON_CHECK_KEYS, DEFAULT_EVERY, ActionSpec, CheckSpec
 from runbook.source import Source
+from runbook.structure import TYPE_WORDS
 from runbook.suggest import did_you_mean
 from runbook.template import references
 
@@ -60,8 +61,8 @@ def _lookup(kind: str, role: str, path: Path_, report: Report) -> Any:
     other = kinds.action(kind) if role == "check" else kinds.check(kind)
     if other is not None:
         where = "in `action:` or a rollback" if role == "check" else "in `pre`, `post` or `checks`"
-        report(f"{kind!r} is {'an action' if role == 'check' else 'a check'} kind, not a "
-               f"{role}; use it {where}", path, True)
+        report(f"{kind!r} is {'an action' if role == 'check' else 'a check'} kind, not "
+               f"{'a check' if role == 'check' else 'an action'}; use it {where}", path, True)
     else:
         known = kinds.checks() if role == "check" else kinds.actions()
         report(f"unknown {role} kind {kind!r}{did_you_mean(kind, known)}; "
@@ -70,15 +71,17 @@ def _lookup(kind: str, role: str, path: Path_, report: Report) -> Any:
 
 
 def validate_params(cls: type[Check[Any]] | type[Action[Any]], params: Any, path: Path_,
-                    report: Report) -> None:
-    """Run the kind's Params model; errors caused by deferred references are left for run time."""
+                    report: Report) -> bool:
+    """Run the kind's Params model; errors caused by deferred references are left for run time.
+
+    False when ``params`` is not a mapping at all (nothing can be built from it)."""
     role = cls.role
     if params is None:
         params = {}
     if not isinstance(params, dict):
         report(f"the parameters of {role} {cls.kind!r} must be a mapping, found {_what(params)}",
                path, False)
-        return
+        return False
     try:
         cls.Params.model_validate(params)
     except ValidationError as exc:
@@ -96,13 +99,24 @@ def validate_params(cls: type[Check[Any]] | type[Action[Any]], params: Any, path
             elif typ == "missing":
                 report(f"{cls.kind} needs the parameter {name!r}", path, True)
             else:
-                report(f"{cls.kind} parameter {name!r}: {_pyd_msg(err['msg'])}",
-                       (*path, *loc), False)
+                words = TYPE_WORDS.get(typ) or _pyd_msg(err["msg"])
+                report(f"{cls.kind} parameter {name!r}: {words}"
+                       f"{_not(err.get('input'), typ)}", (*path, *loc), False)
+    return True
+
+
+def _not(value: Any, typ: str) -> str:
+    """", not 'zero'" for a wrong scalar; nothing when pydantic's message already says it."""
+    if typ.startswith("value_error") or isinstance(value, dict | list):
+        return ""
+    return f", not {_what(value) if value is None else repr(value)}"
 
 
 def _get(data: Any, loc: Path_) -> Any:
     for part in loc:
-        if (isinstance(data, dict) and part in data) or (isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)):
+        found = (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data))
+        if found:
             data = data[part]
         else:
             return None
@@ -124,15 +138,14 @@ def check_spec(item: Any, path: Path_, locate: Locate, report: Report) -> CheckS
         return None
     kind, params = found
     cls = _lookup(kind, "check", (*path, kind), report)
-    if cls is not None:
-        validate_params(cls, params, (*path, kind), report)
-    within = _duration(item.get("within"), (*path, "within"), report)
-    every = _duration(item.get("every"), (*path, "every"), report)
+    usable = cls is not None and validate_params(cls, params, (*path, kind), report)
+    within = _duration(item.get("within"), (*path, "within"), "within", report)
+    every = _duration(item.get("every"), (*path, "every"), "every", report)
     name = item.get("name")
     if name is not None and not isinstance(name, str):
         report("a check's `name` must be text", (*path, "name"), False)
         name = None
-    if cls is None:
+    if not usable:
         return None
     return CheckSpec(kind=kind, params=params or {}, name=name, within=within,
                      every=every if every is not None else DEFAULT_EVERY,
@@ -145,17 +158,16 @@ def action_spec(item: Any, path: Path_, locate: Locate, report: Report) -> Actio
         return None
     kind, params = found
     cls = _lookup(kind, "action", (*path, kind), report)
-    if cls is None:
+    if cls is None or not validate_params(cls, params, (*path, kind), report):
         return None
-    validate_params(cls, params, (*path, kind), report)
     return ActionSpec(kind=kind, params=params or {}, source=locate(path))
 
 
-def _duration(value: Any, path: Path_, report: Report) -> float | None:
+def _duration(value: Any, path: Path_, key: str, report: Report) -> float | None:
     if value is None:
         return None
     try:
         return parse_duration(value)
     except ValueError as exc:
-        report(str(exc), path, False)
+        report(f"`{key}`: {exc}", path, False)
         return None

@@ -27,6 +27,7 @@ VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STEP_REF = re.compile(r"^steps\.([a-z0-9][a-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 BUILTINS = ("environment", "run_id")
+SELF = "self"  # ${steps.self.NAME}: the outputs of the step the reference is in
 SECRET_MASK = "***"
 
 Path_ = tuple[Any, ...]
@@ -108,8 +109,10 @@ class Resolver:
     """
 
     def __init__(self, variables: Mapping[str, Any], environment: str,
-                 on_error: OnError, var_path: Callable[[str], Path_] | None = None) -> None:
+                 on_error: OnError, var_path: Callable[[str], Path_] | None = None,
+                 noun: str = "variable") -> None:
         self._raw = dict(variables)
+        self._noun = noun
         self._done: dict[str, Any] = {}
         self._active: list[str] = []
         self.environment = environment
@@ -127,7 +130,7 @@ class Resolver:
             return False, None
         if name in self._active:
             cycle = " -> ".join([*self._active[self._active.index(name):], name])
-            self._on_error(f"the variables refer to each other in a circle: {cycle}", path)
+            self._on_error(f"the {self._noun}s refer to each other in a circle: {cycle}", path)
             return True, None
         self._active.append(name)
         try:
@@ -159,7 +162,7 @@ class Resolver:
             if not found:
                 from runbook.suggest import did_you_mean
 
-                self._on_error(f"unknown variable ${{{ref.text}}}" +
+                self._on_error(f"unknown {self._noun} ${{{ref.text}}}" +
                                did_you_mean(ref.text, [*self._raw, *BUILTINS]), path)
             return found, value
         if ref.kind == "bad":
@@ -205,15 +208,34 @@ class Resolver:
                 self._on_error(f"${{{ref.text}}} is a {type(value).__name__}; it can stand "
                                "alone as a whole value but not inside text", path)
                 piece = m.group(0)
-            elif "${" in piece and not _only_deferred(piece):
-                piece = piece  # already resolved text from another variable
             out.append(piece)
         out.append(text[pos:])
         return "".join(out)
 
 
-def _only_deferred(text: str) -> bool:
-    return all(is_deferred(r) for r, _ in references(text))
+def rename_self(value: Any, step_id: str) -> Any:
+    """``value`` with ``${steps.self.NAME}`` written as ``${steps.STEP_ID.NAME}``.
+
+    Library steps cannot know the id a plan gives them, so they name their own outputs
+    ``self``; the loaded plan holds the real id, which is what the executor looks up.
+    ``$${steps.self...}`` is an escape and stays as it is.
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) is None:
+            return m.group(0)
+        ref = classify(m.group(1))
+        if ref.kind == "step" and ref.text.startswith(f"steps.{SELF}."):
+            return f"${{steps.{step_id}.{ref.text.split('.', 2)[2]}}}"
+        return m.group(0)
+
+    if isinstance(value, str):
+        return TOKEN.sub(sub, value) if "${" in value else value
+    if isinstance(value, Mapping):
+        return {k: rename_self(v, step_id) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rename_self(v, step_id) for v in value]
+    return value
 
 
 def resolve_runtime(value: Any, *, outputs: Mapping[str, Mapping[str, Any]],

@@ -10,6 +10,7 @@ becomes a PlanError here; nothing from ruamel.yaml escapes.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from runbook.source import Source
 
 MAX_BYTES = 2 * 1024 * 1024  # a hand-written plan is a few KiB; 2 MiB is a mistake
 MAX_DEPTH = 64
+MAX_NODES = 200_000  # aliases can make a small file expand to billions of nodes
 
 Path_ = tuple[Any, ...]
 
@@ -83,14 +85,19 @@ def read_text(path: Path, *, what: str = "plan") -> tuple[str, str]:
     except OSError as exc:
         raise PlanError.single(f"cannot read {name}: {exc.strerror}", None) from exc
     if b"\x00" in raw:
-        raise PlanError.single(f"{name} is a binary file, not a YAML {what}", src)
+        at = raw.index(b"\x00")
+        line = raw[:at].count(b"\n") + 1
+        column = at - (raw.rfind(b"\n", 0, at) + 1) + 1
+        raise PlanError.single(f"{name} is a binary file (it holds a NUL byte), not a YAML "
+                               f"{what}", Source(name, line, column), "is this the right file?")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise PlanError.single(
             f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-            Source(name, line), "save the file as UTF-8") from exc
+            Source(name, line, column), "save the file as UTF-8") from exc
     return name, text
 
 
@@ -104,7 +111,7 @@ def parse(text: str, file: str, *, what: str = "plan") -> Doc:
     if not text.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
     ):
-        raise PlanError.single(f"the {what} file is empty", Source(file),
+        raise PlanError.single(f"the {what} file is empty", Source(file, 1, 1),
                                f"a {what} starts with `runbook: 1`")
     from ruamel.yaml import YAML
 
@@ -116,9 +123,9 @@ def parse(text: str, file: str, *, what: str = "plan") -> Doc:
         raise _yaml_error(exc, text, file) from exc
     doc = Doc(file, None)
     try:
-        doc.data = _convert(node, (), doc, 0)
+        doc.data = _Converter(doc).convert(node, (), 0)
     except RecursionError as exc:
-        raise PlanError.single("the YAML is nested too deeply", Source(file)) from exc
+        raise PlanError.single("the YAML is nested too deeply", Source(file, 1, 1)) from exc
     doc.positions.setdefault((), Source(file, 1, 1))
     return doc
 
@@ -140,61 +147,99 @@ def _yaml_error(exc: Exception, text: str, file: str) -> PlanError:
         message = "a tab character where YAML expects spaces"
         hint = TAB_HINT
     elif cls == "DuplicateKeyError":
-        message = problem.replace("found duplicate key", "duplicate key")
-        message = message.split(" with value")[0]
-        ctx_mark = exc.context_mark
-        if ctx_mark is not None and exc.problem_mark is not None:
+        key = _duplicate_key(problem)
+        message = f"the key {key!r} appears twice in one mapping"
+        if exc.problem_mark is not None:
             line, col = exc.problem_mark.line + 1, exc.problem_mark.column + 1
-            message += f" (first defined at line {ctx_mark.line + 1})"
+            first = _first_definition(lines, key, exc.context_mark, line, col)
+            if first:
+                message += f" (first at line {first})"
+        hint = "keep one of them"
     elif "another document" in problem:
         message = "the file holds more than one YAML document (a second `---`)"
         hint = "a plan is a single document"
     else:
         message = f"YAML syntax error: {problem}"
+        ctx, ctx_mark = (exc.context or "").strip(), exc.context_mark
+        if ctx and ctx_mark is not None and exc.problem_mark is not None \
+                and ctx_mark.line != exc.problem_mark.line:
+            message += f" ({ctx} that starts at line {ctx_mark.line + 1}, column " \
+                       f"{ctx_mark.column + 1})"
         context = [lines[i] for i in range(max(0, line - 3), min(len(lines), line))]
         if any("${" in c for c in context) and any(ch in "".join(context) for ch in "{["):
             hint = FLOW_HINT
     return PlanError([Problem(message, Source(file, line, col), "error", hint)])
 
 
+def _duplicate_key(problem: str) -> str:
+    # ruamel: 'found duplicate key "title" with value "second" (original value: "first")'
+    m = re.search(r'duplicate key "(.*?)" with value', problem) or \
+        re.search(r'duplicate key "(.*?)"', problem)
+    return m.group(1) if m else "?"
+
+
+def _first_definition(lines: list[str], key: str, start: Any, line: int, col: int) -> int | None:
+    """The line where ``key`` was first written in the mapping that starts at ``start``."""
+    first_line = start.line if start is not None else 0
+    pattern = re.compile(r"(?:^|[\s{,-])(['\"]?)" + re.escape(key) + r"\1\s*:")
+    for i in range(first_line, min(line, len(lines))):
+        for m in pattern.finditer(lines[i]):
+            at = m.start(1) + 1
+            if (i + 1, at) != (line, col) and (i + 1 < line or at < col):
+                return i + 1
+    return None
+
+
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "unknown error"
 
 
-def _convert(node: Any, path: Path_, doc: Doc, depth: int) -> Any:
-    if depth > MAX_DEPTH:
-        raise PlanError.single("the YAML is nested too deeply (or an alias refers to itself)",
-                               doc.at(path))
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+class _Converter:
+    """ruamel's round-trip nodes -> plain data, recording positions on the way."""
 
-    if isinstance(node, CommentedMap):
-        _mark(doc, path, node.lc.line, node.lc.col)
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            k = key if isinstance(key, str) else _scalar_key(key)
-            sub = (*path, k)
-            try:
-                kl, kc = node.lc.key(key)
-                doc.key_positions[sub] = Source(doc.file, kl + 1, kc + 1)
-                vl, vc = node.lc.value(key)
-                _mark(doc, sub, vl, vc)
-            except (KeyError, TypeError, AttributeError):
-                doc.positions.setdefault(sub, doc.at(path))
-            out[k] = _convert(value, sub, doc, depth + 1)
-        return out
-    if isinstance(node, CommentedSeq):
-        _mark(doc, path, node.lc.line, node.lc.col)
-        items: list[Any] = []
-        for i, value in enumerate(node):
-            sub = (*path, i)
-            try:
-                il, ic = node.lc.item(i)
-                _mark(doc, sub, il, ic)
-            except (KeyError, TypeError, AttributeError):
-                doc.positions.setdefault(sub, doc.at(path))
-            items.append(_convert(value, sub, doc, depth + 1))
-        return items
-    return _scalar(node)
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.nodes = 0
+
+    def convert(self, node: Any, path: Path_, depth: int) -> Any:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        doc = self.doc
+        self.nodes += 1
+        if depth > MAX_DEPTH:
+            raise PlanError.single("the YAML is nested too deeply (or an alias refers to "
+                                   "itself)", doc.at(path))
+        if self.nodes > MAX_NODES:
+            raise PlanError.single(f"the YAML expands to more than {MAX_NODES} values (through "
+                                   "aliases?); a plan is much smaller", doc.at(path))
+        if isinstance(node, CommentedMap):
+            _mark(doc, path, node.lc.line, node.lc.col)
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                k = key if isinstance(key, str) else _scalar_key(key)
+                sub = (*path, k)
+                try:
+                    kl, kc = node.lc.key(key)
+                    doc.key_positions[sub] = Source(doc.file, kl + 1, kc + 1)
+                    vl, vc = node.lc.value(key)
+                    _mark(doc, sub, vl, vc)
+                except (KeyError, TypeError, AttributeError):
+                    doc.positions.setdefault(sub, doc.at(path))
+                out[k] = self.convert(value, sub, depth + 1)
+            return out
+        if isinstance(node, CommentedSeq):
+            _mark(doc, path, node.lc.line, node.lc.col)
+            items: list[Any] = []
+            for i, value in enumerate(node):
+                sub = (*path, i)
+                try:
+                    il, ic = node.lc.item(i)
+                    _mark(doc, sub, il, ic)
+                except (KeyError, TypeError, AttributeError):
+                    doc.positions.setdefault(sub, doc.at(path))
+                items.append(self.convert(value, sub, depth + 1))
+            return items
+        return _scalar(node)
 
 
 def _mark(doc: Doc, path: Path_, line: int | None, col: int | None) -> None:
