@@ -10,11 +10,12 @@ journal alone, in another process.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from runbook.context import RunContext
+from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
 from runbook.kinds import register
 from runbook.kinds._aws import (
@@ -223,7 +224,7 @@ class BucketParams(Params):
     region: str | None = Field(None, description="region; default: the environment's")
     allow_cloudfront: str | None = Field(
         None, description="distribution id to grant s3:GetObject through its OAC")
-    timeout: float = Field(120.0, description="seconds to wait for the bucket to exist")
+    timeout: Duration = Field(120.0, description="how long to wait for the bucket to exist")
 
 
 @register
@@ -291,7 +292,8 @@ class S3Bucket(Action[BucketParams]):
         ok, _ = ctx.poll(lambda: (bucket_exists(ctx, p.bucket), "not visible yet"),
                          timeout=p.timeout, every=2.0, what=f"waiting for {what}")
         if not ok:
-            raise KindError(f"{what} was created but is not visible after {p.timeout:g}s")
+            raise KindError(f"{what} was created but is not visible after "
+                            f"{format_duration(p.timeout)}")
         call(s3, "put_public_access_block", what, Bucket=p.bucket,
              PublicAccessBlockConfiguration=dict.fromkeys(_BLOCKS, True))
         if policy:
@@ -328,7 +330,7 @@ class PolicyParams(Params):
         "that lets it read the bucket's objects through OAC; other statements stay")
     policy: dict[str, Any] | str | None = Field(
         None, description="the whole policy document (mapping or JSON text)")
-    timeout: float = Field(60.0, description="seconds to wait for the policy to read back")
+    timeout: Duration = Field(60.0, description="how long to wait for the policy to read back")
 
     @model_validator(mode="after")
     def _one(self) -> PolicyParams:
@@ -371,22 +373,22 @@ class _Documented(Action[Any]):
                          what=f"waiting for {self._what()}")
         if not ok:
             raise KindError(f"{self._what()} was written but does not read back as written "
-                            f"after {self.params.timeout:g}s")
+                            f"after {format_duration(self.params.timeout)}")
 
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         doc = self._desired(ctx, snapshot["doc"])
         if doc != snapshot["doc"]:
             self._settle(ctx, doc)
-        return {"bucket": self.params.bucket, "doc": doc}
+        return {"bucket": self.params.bucket, self.noun: doc}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         if self._read(ctx) != snapshot["doc"]:
             self._settle(ctx, snapshot["doc"])
 
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
-        if "doc" not in applied:
+        if self.noun not in applied:
             return None
-        changes = deep_diff(applied["doc"], self._read(ctx))
+        changes = deep_diff(applied[self.noun], self._read(ctx))
         return describe_drift(self._what(), changes) if changes else None
 
 
@@ -396,7 +398,7 @@ class S3BucketPolicy(_Documented):
     Params = PolicyParams
     noun = "policy"
     summary = "grant a distribution read access (one statement), or set a whole policy"
-    outputs: ClassVar[dict[str, str]] = {"bucket": "the bucket", "doc": "the policy written",
+    outputs: ClassVar[dict[str, str]] = {"bucket": "the bucket", "policy": "the policy written",
                                          "sid": "Sid of the statement for allow_cloudfront"}
 
     def describe(self) -> str:
@@ -433,8 +435,8 @@ class S3BucketPolicy(_Documented):
 class RedirectParams(Params):
     bucket: str = Field(description="bucket whose website endpoint redirects")
     to: str = Field(description="host name every request is redirected to")
-    protocol: str = Field("https", pattern="^(http|https)$", description="http or https")
-    timeout: float = Field(60.0, description="seconds to wait for the configuration")
+    protocol: Literal["http", "https"] = Field("https", description="http or https")
+    timeout: Duration = Field(60.0, description="how long to wait for the configuration")
 
 
 @register
@@ -444,7 +446,7 @@ class S3Redirect(_Documented):
     noun = "website"
     summary = "make a bucket's website endpoint redirect every request to another host"
     outputs: ClassVar[dict[str, str]] = {
-        "bucket": "the bucket", "doc": "the website configuration written",
+        "bucket": "the bucket", "website": "the website configuration written",
         "website_domain": "the bucket's website endpoint (origin for a redirect distribution)"}
 
     def describe(self) -> str:

@@ -202,7 +202,7 @@ def test_bucket_policy_drift_is_reported(ctx: RunContext, world: World) -> None:
     world.s3.delete_bucket_policy(Bucket="site-blue")
     assert action.drifted(ctx, out) == ("the policy of bucket site-blue changed since this run "
                                         "applied it: (value) is now None, was "
-                                        f"{out['doc']!r}")
+                                        f"{out['policy']!r}")
 
 
 # --- s3.redirect ----------------------------------------------------------------------
