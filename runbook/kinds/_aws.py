@@ -72,6 +72,9 @@ def translate(exc: Exception, *, service: str, operation: str, resource: str) ->
             f"the AWS SSO session has expired or is not logged in ({name}), so {where} could "
             "not be signed. Run `aws sso login --profile NAME` for the environment's profile "
             "and resume the run.", operation=operation)
+    if isinstance(exc, bx.NoRegionError):
+        return AwsApiError(f"no AWS region is set for {where}: give the environment "
+                           "`aws.region` (or set AWS_REGION).", operation=operation)
     if isinstance(exc, bx.ProfileNotFound):
         return AwsApiError(f"the AWS profile in the environment does not exist: {exc}. "
                            "Check `aws.profile` against ~/.aws/config.", operation=operation)

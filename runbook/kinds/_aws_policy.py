@@ -61,6 +61,33 @@ def with_statement(policy: Mapping[str, Any] | None, statement: Mapping[str, Any
     return doc
 
 
+_LISTY = ("Action", "NotAction", "Resource", "NotResource")
+
+
+def canonical(policy: Mapping[str, Any] | None) -> Any:
+    """A policy in a form where equal meaning compares equal: single values and lists of
+    one are the same to IAM, and the order of actions, resources and principals is not
+    significant. For comparing only; never written."""
+    if policy is None:
+        return None
+    out = dict(policy)
+    statements = []
+    for stmt in _list(policy.get("Statement")):
+        if not isinstance(stmt, Mapping):
+            statements.append(stmt)
+            continue
+        one = dict(stmt)
+        for key in _LISTY:
+            if key in one:
+                one[key] = sorted(str(v) for v in _list(one[key]))
+        if isinstance(one.get("Principal"), Mapping):
+            one["Principal"] = {k: sorted(str(v) for v in _list(v))
+                                for k, v in one["Principal"].items()}
+        statements.append(one)
+    out["Statement"] = statements
+    return out
+
+
 def _list(value: Any) -> list[Any]:
     if value is None:
         return []

@@ -27,11 +27,20 @@ class CopyParams(Params):
     prefix: str | None = Field(None, description="target prefix; default: source_prefix")
 
 
-def _listing(ctx: RunContext, bucket: str, prefix: str) -> dict[str, str]:
-    """relative key -> ETag of every object under ``prefix``."""
+def _listing(ctx: RunContext, bucket: str, prefix: str) -> dict[str, dict[str, Any]]:
+    """relative key -> {etag, size} of every object under ``prefix``."""
     found = pages(ctx.client("s3"), "list_objects_v2", "Contents",
                   f"s3://{bucket}/{prefix}", Bucket=bucket, Prefix=prefix)
-    return {o["Key"][len(prefix):]: str(o.get("ETag", "")) for o in found}
+    return {o["Key"][len(prefix):]: {"etag": str(o.get("ETag", "")), "size": o.get("Size")}
+            for o in found}
+
+
+def _same(source: dict[str, Any], target: dict[str, Any]) -> bool:
+    """Same content, as far as S3 tells: the ETag of a multipart upload ("...-3") is not
+    the MD5 of the content, and a copy of it gets another one, so sizes decide there."""
+    if source["etag"] == target["etag"]:
+        return True
+    return "-" in source["etag"] and source["size"] == target["size"]
 
 
 @register
@@ -63,7 +72,7 @@ class S3Copy(Action[CopyParams]):
         """(keys to copy, keys that exist with other content)."""
         source, existing = snapshot["source"], snapshot["existing"]
         todo = sorted(k for k in source if k not in existing)
-        clash = sorted(k for k in source if k in existing and existing[k] != source[k])
+        clash = sorted(k for k in source if k in existing and not _same(source[k], existing[k]))
         return todo, clash
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:

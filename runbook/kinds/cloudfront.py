@@ -10,7 +10,7 @@ with a fresh ETag. Waits go through ``ctx.poll`` because deploys take up to ~25 
 from __future__ import annotations
 
 import copy
-import hashlib
+import uuid
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -437,7 +437,9 @@ class Invalidate(Action[InvalidateParams]):
         return f"invalidate {', '.join(self.params.paths)} in distribution {self.params.id}"
 
     def snapshot(self, ctx: RunContext) -> Snapshot:
-        return {}
+        # Journalled with the step: a resumed run asks again with the same reference and
+        # AWS hands back the same invalidation; another step gets a new one.
+        return {"caller_reference": f"runbook-{ctx.run_id}-{uuid.uuid4().hex[:12]}"}
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         return Diff((Change(f"distribution {self.params.id} caches", None,
@@ -446,12 +448,11 @@ class Invalidate(Action[InvalidateParams]):
 
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         p, cf = self.params, ctx.client("cloudfront")
-        # The same run asking again (a resume) gets the same invalidation back.
-        digest = hashlib.sha256("\n".join(p.paths).encode()).hexdigest()[:12]
         what = f"distribution {p.id}"
+        ref = str(snapshot.get("caller_reference") or f"runbook-{ctx.run_id}-{uuid.uuid4()}")
         got = call(cf, "create_invalidation", what, DistributionId=p.id, InvalidationBatch={
             "Paths": {"Quantity": len(p.paths), "Items": list(p.paths)},
-            "CallerReference": f"runbook-{ctx.run_id}-{digest}"})
+            "CallerReference": ref})
         inv_id = str(got["Invalidation"]["Id"])
 
         def probe() -> tuple[bool, str]:

@@ -19,6 +19,7 @@ from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
 from runbook.kinds import register
 from runbook.kinds._aws import (
+    AwsApiError,
     bucket_arn,
     bucket_of,
     call,
@@ -31,7 +32,14 @@ from runbook.kinds._aws import (
     origin_key,
     read_distribution,
 )
-from runbook.kinds._aws_policy import oac_statement, parse, read, sid_for, with_statement
+from runbook.kinds._aws_policy import (
+    canonical,
+    oac_statement,
+    parse,
+    read,
+    sid_for,
+    with_statement,
+)
 from runbook.kinds.base import Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot
 
 _NO_KEY = ("404", "NoSuchKey", "NotFound")
@@ -258,7 +266,17 @@ class S3Bucket(Action[BucketParams]):
                                                   str(dist["ARN"])))
 
     def snapshot(self, ctx: RunContext) -> Snapshot:
-        return {"exists": bucket_exists(ctx, self.params.bucket)}
+        b = self.params.bucket
+        try:
+            return {"exists": bucket_exists(ctx, b)}
+        except AwsApiError as exc:
+            if exc.code not in ("403", "AccessDenied"):
+                raise
+            raise AwsApiError(
+                f"bucket {b} exists but this account may not see it: bucket names are "
+                "global, so it probably belongs to another account; choose another name "
+                f"(or grant s3:ListBucket on it). AWS said: {exc.message}",
+                code=exc.code, operation=exc.operation) from exc
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         b = self.params.bucket
@@ -280,7 +298,7 @@ class S3Bucket(Action[BucketParams]):
 
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         p, s3 = self.params, _s3(ctx)
-        if snapshot["exists"] or bucket_exists(ctx, p.bucket):
+        if snapshot["exists"]:
             return self._outputs(bucket_region(ctx, p.bucket), False)
         region = self._region(ctx)
         policy = self._policy(ctx)
@@ -288,7 +306,8 @@ class S3Bucket(Action[BucketParams]):
         if region != "us-east-1":
             kw["CreateBucketConfiguration"] = {"LocationConstraint": region}
         what = f"bucket {p.bucket}"
-        call(s3, "create_bucket", what, **kw)
+        if not bucket_exists(ctx, p.bucket):  # else: made by this run before a crash
+            call(s3, "create_bucket", what, **kw)
         ok, _ = ctx.poll(lambda: (bucket_exists(ctx, p.bucket), "not visible yet"),
                          timeout=p.timeout, every=2.0, what=f"waiting for {what}")
         if not ok:
@@ -368,28 +387,33 @@ class _Documented(Action[Any]):
 
     def _settle(self, ctx: RunContext, doc: dict[str, Any] | None) -> None:
         self._write(ctx, doc)
-        ok, _ = ctx.poll(lambda: (self._read(ctx) == doc, "not visible yet"),
+        ok, _ = ctx.poll(lambda: (self._same(self._read(ctx), doc), "not visible yet"),
                          timeout=self.params.timeout, every=2.0,
                          what=f"waiting for {self._what()}")
         if not ok:
             raise KindError(f"{self._what()} was written but does not read back as written "
                             f"after {format_duration(self.params.timeout)}")
 
+    def _same(self, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+        return a == b
+
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         doc = self._desired(ctx, snapshot["doc"])
-        if doc != snapshot["doc"]:
+        if not self._same(doc, snapshot["doc"]):
             self._settle(ctx, doc)
         return {"bucket": self.params.bucket, self.noun: doc}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
-        if self._read(ctx) != snapshot["doc"]:
+        if not self._same(self._read(ctx), snapshot["doc"]):
             self._settle(ctx, snapshot["doc"])
 
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         if self.noun not in applied:
             return None
-        changes = deep_diff(applied[self.noun], self._read(ctx))
-        return describe_drift(self._what(), changes) if changes else None
+        now = self._read(ctx)
+        if self._same(now, applied[self.noun]):
+            return None
+        return describe_drift(self._what(), deep_diff(applied[self.noun], now))
 
 
 @register
@@ -409,6 +433,9 @@ class S3BucketPolicy(_Documented):
 
     def _read(self, ctx: RunContext) -> dict[str, Any] | None:
         return get_policy(ctx, self.params.bucket)
+
+    def _same(self, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+        return bool(canonical(a) == canonical(b))  # S3 may store "s3:GetObject" as a list
 
     def _write(self, ctx: RunContext, doc: dict[str, Any] | None) -> None:
         b = self.params.bucket

@@ -249,10 +249,12 @@ def test_invalidate_polls_until_completed(ctx: RunContext, world: World,
            "InvalidationBatch": {"Paths": {"Quantity": 1, "Items": ["/*"]},
                                  "CallerReference": "x"}}
     with Stubber(ctx.client("cloudfront")) as stub:
-        stub.add_response("create_invalidation", {"Location": "x", "Invalidation": inv})
+        stub.add_response("create_invalidation", {"Location": "x", "Invalidation": inv}, {
+            "DistributionId": d["Id"], "InvalidationBatch": {
+                "Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": "runbook-r-1"}})
         stub.add_response("get_invalidation", {"Invalidation": inv})
         stub.add_response("get_invalidation", {"Invalidation": {**inv, "Status": "Completed"}})
-        out = action.apply(ctx, {})
+        out = action.apply(ctx, {"caller_reference": "runbook-r-1"})
     assert out == {"invalidation_id": "I1", "status": "Completed"}
     assert clock.now == 10
 
@@ -268,3 +270,12 @@ def test_restore_after_a_crash_uses_the_snapshot_alone(ctx: RunContext, world: W
     assert world.config(d["Id"])["Origins"]["Items"][0]["OriginPath"] == "/v2"
     update(id=d["Id"], origin={"path": "/v2"}).restore(ctx, snap, {})
     assert world.config(d["Id"]) == before
+
+
+def test_each_invalidation_step_has_its_own_caller_reference(ctx: RunContext) -> None:
+    """AWS answers a repeated reference with the first invalidation: a resumed run must
+    reuse its reference (it is in the journalled snapshot), a second step must not."""
+    action = Invalidate(Invalidate.Params(id="E1"))
+    one, two = action.snapshot(ctx), action.snapshot(ctx)
+    assert one["caller_reference"].startswith("runbook-run-42-")
+    assert one != two

@@ -124,3 +124,10 @@ def test_unreachable_endpoint() -> None:
         "cloudfront:GetDistribution on distribution E2STAGE: the endpoint is unreachable "
         "(network, VPN, proxy, or a wrong `aws.endpoint_url`). Nothing was changed by this "
         "call.")
+
+
+def test_no_region() -> None:
+    got = translate(bx.NoRegionError(), service="acm", operation="DescribeCertificate",
+                    resource="certificate arn:x")
+    assert str(got) == ("no AWS region is set for acm:DescribeCertificate on certificate "
+                        "arn:x: give the environment `aws.region` (or set AWS_REGION).")

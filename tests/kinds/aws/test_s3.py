@@ -284,3 +284,41 @@ def test_can_read_before_the_switch(ctx: RunContext, world: World) -> None:
     assert got.summary.startswith("bucket site-green has no bucket policy")
     _grant(ctx, "site-green", dist["Id"])
     assert check(CloudFrontCanRead, **params).run(ctx).ok
+
+
+def test_bucket_apply_resumed_after_a_crash_finishes_the_job(ctx: RunContext,
+                                                            world: World) -> None:
+    action = S3Bucket(S3Bucket.Params(bucket="site-green"))
+    snap = journal(action.snapshot(ctx))
+    world.s3.create_bucket(Bucket="site-green")  # the first attempt got this far
+    out = action.apply(ctx, snap)
+    assert out["created"] is True
+    pab = world.s3.get_public_access_block(Bucket="site-green")
+    assert all(pab["PublicAccessBlockConfiguration"].values())
+    action.restore(ctx, snap, journal(out))
+    assert "site-green" not in world.buckets()
+
+
+def test_bucket_name_taken_by_another_account(ctx: RunContext) -> None:
+    from botocore.stub import Stubber
+
+    from runbook.errors import AwsError
+
+    action = S3Bucket(S3Bucket.Params(bucket="tis-trainee-ui"))
+    with Stubber(ctx.client("s3")) as stub:
+        stub.add_client_error("head_bucket", "403", "Forbidden", 403)
+        with pytest.raises(AwsError, match="bucket tis-trainee-ui exists but this account may "
+                           "not see it: bucket names are global"):
+            action.snapshot(ctx)
+
+
+def test_policies_that_mean_the_same_compare_equal() -> None:
+    action = S3BucketPolicy(S3BucketPolicy.Params(bucket="b", allow_cloudfront="E1"))
+    written = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*",
+        "Principal": {"Service": "cloudfront.amazonaws.com"}}]}
+    stored = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"],
+        "Principal": {"Service": ["cloudfront.amazonaws.com"]}}]}
+    assert action._same(written, stored)
+    assert not action._same(written, None)
