@@ -10,7 +10,7 @@ with a fresh ETag. Waits go through ``ctx.poll`` because deploys take up to ~25 
 from __future__ import annotations
 
 import copy
-import uuid
+import hashlib
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -437,9 +437,14 @@ class Invalidate(Action[InvalidateParams]):
         return f"invalidate {', '.join(self.params.paths)} in distribution {self.params.id}"
 
     def snapshot(self, ctx: RunContext) -> Snapshot:
-        # Journalled with the step: a resumed run asks again with the same reference and
-        # AWS hands back the same invalidation; another step gets a new one.
-        return {"caller_reference": f"runbook-{ctx.run_id}-{uuid.uuid4().hex[:12]}"}
+        # The caller reference must be the same when a resumed run asks again (AWS then
+        # hands back the same invalidation), and the snapshot must not change unless the
+        # world did (resume compares snapshots). So: the run, the paths, and the
+        # distribution's ETag, which moves whenever the distribution is updated between
+        # two invalidations of the same paths.
+        _, etag = read_distribution(ctx, self.params.id)
+        digest = hashlib.sha256("\n".join([etag, *self.params.paths]).encode()).hexdigest()
+        return {"etag": etag, "caller_reference": f"runbook-{ctx.run_id}-{digest[:16]}"}
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         return Diff((Change(f"distribution {self.params.id} caches", None,
@@ -449,7 +454,7 @@ class Invalidate(Action[InvalidateParams]):
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         p, cf = self.params, ctx.client("cloudfront")
         what = f"distribution {p.id}"
-        ref = str(snapshot.get("caller_reference") or f"runbook-{ctx.run_id}-{uuid.uuid4()}")
+        ref = str(snapshot.get("caller_reference") or self.snapshot(ctx)["caller_reference"])
         got = call(cf, "create_invalidation", what, DistributionId=p.id, InvalidationBatch={
             "Paths": {"Quantity": len(p.paths), "Items": list(p.paths)},
             "CallerReference": ref})

@@ -20,6 +20,7 @@ def cycle(ctx: RunContext, action: Action[Any], state: Callable[[], Any],
           check: Verify | None = None) -> tuple[Diff, dict[str, Any]]:
     before = state()
     snap = journal(action.snapshot(ctx))
+    assert journal(action.snapshot(ctx)) == snap, "resume compares snapshots: keep them stable"
     diff = action.diff(ctx, snap)
     assert not diff.empty, "the action would change nothing"
     assert all(c.path for c in diff.changes)

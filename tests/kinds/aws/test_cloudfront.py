@@ -272,10 +272,15 @@ def test_restore_after_a_crash_uses_the_snapshot_alone(ctx: RunContext, world: W
     assert world.config(d["Id"]) == before
 
 
-def test_each_invalidation_step_has_its_own_caller_reference(ctx: RunContext) -> None:
+def test_invalidation_caller_reference(ctx: RunContext, world: World) -> None:
     """AWS answers a repeated reference with the first invalidation: a resumed run must
-    reuse its reference (it is in the journalled snapshot), a second step must not."""
-    action = Invalidate(Invalidate.Params(id="E1"))
-    one, two = action.snapshot(ctx), action.snapshot(ctx)
+    ask with the same one, and the snapshot must not change unless the world did (resume
+    compares snapshots); after an update of the distribution, a new one."""
+    world.bucket("site-blue", SITE)
+    d = world.distribution("site-blue")
+    action = Invalidate(Invalidate.Params(id=d["Id"]))
+    one = action.snapshot(ctx)
+    assert one == action.snapshot(ctx)
     assert one["caller_reference"].startswith("runbook-run-42-")
-    assert one != two
+    other = Invalidate(Invalidate.Params(id=d["Id"], paths=["/index.html"])).snapshot(ctx)
+    assert other["caller_reference"] != one["caller_reference"]

@@ -322,3 +322,28 @@ def test_policies_that_mean_the_same_compare_equal() -> None:
         "Principal": {"Service": ["cloudfront.amazonaws.com"]}}]}
     assert action._same(written, stored)
     assert not action._same(written, None)
+
+
+def test_drift_of_redirect_copy_and_bucket(ctx: RunContext, world: World) -> None:
+    world.bucket("site-blue", SITE)
+    world.bucket("old-site")
+    redirect = S3Redirect(S3Redirect.Params(bucket="old-site", to="trainee.tis.nhs.uk"))
+    out = journal(redirect.apply(ctx, journal(redirect.snapshot(ctx))))
+    world.s3.put_bucket_website(Bucket="old-site", WebsiteConfiguration={
+        "RedirectAllRequestsTo": {"HostName": "elsewhere.example.com", "Protocol": "https"}})
+    assert redirect.drifted(ctx, out) == (
+        "the website of bucket old-site changed since this run applied it: "
+        "RedirectAllRequestsTo.HostName is now 'elsewhere.example.com', was "
+        "'trainee.tis.nhs.uk'")
+
+    copy = S3Copy(S3Copy.Params(source_bucket="site-blue", source_prefix="v1/",
+                                bucket="old-site"))
+    out = journal(copy.apply(ctx, journal(copy.snapshot(ctx))))
+    world.s3.delete_object(Bucket="old-site", Key="v1/app.js")
+    assert copy.drifted(ctx, out) == "1 objects this run copied are gone from old-site: v1/app.js"
+
+    bucket = S3Bucket(S3Bucket.Params(bucket="site-green"))
+    out = journal(bucket.apply(ctx, journal(bucket.snapshot(ctx))))
+    assert bucket.drifted(ctx, out) is None
+    world.s3.delete_bucket(Bucket="site-green")
+    assert bucket.drifted(ctx, out) == "bucket site-green no longer exists"
