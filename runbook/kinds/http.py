@@ -145,7 +145,7 @@ class HttpGet(Check[HttpGetParams]):
             if m:
                 out.append(f"{p.url} contains {_show(text)} (found {m.group(0)[:80]!r})")
         for name, pattern in p.headers.items():
-            value = got.headers.get(name)
+            value = got.headers.get(name.lower())
             if pattern == "absent":
                 if value is not None:
                     out.append(f"header {name} is sent ({value!r}), expected absent")
@@ -158,7 +158,7 @@ class HttpGet(Check[HttpGetParams]):
 
 def _observed(got: Fetched, connect_to: str | None) -> dict[str, Any]:
     return {"url": got.url, "status": got.status, "reason": got.reason,
-            "location": got.location, "headers": dict(got.headers.items()),
+            "location": got.location, "headers": got.headers,
             "body": got.text[:500], "connect_to": connect_to}
 
 
