@@ -27,6 +27,7 @@ from runbook.kinds._aws import (
     deep_diff,
     default_origin,
     describe_drift,
+    is_website_domain,
     items,
     origin_key,
     pages,
@@ -228,12 +229,30 @@ class UpdateParams(Params):
         return self
 
 
+def _origin_kind_kept(dist_id: str, origin: dict[str, Any], spec: OriginSpec) -> None:
+    """Refuse to turn an S3 origin into a website/custom one or back by changing only its
+    domain: CloudFront would reject it, or worse, read the bucket without signing."""
+    name = origin.get("Id")
+    if spec.bucket and "CustomOriginConfig" in origin:
+        raise KindError(
+            f"origin {name} of distribution {dist_id} is a custom origin "
+            f"({origin.get('DomainName')}); pointing it at bucket {spec.bucket} needs S3 "
+            "origin settings (OAC) that cloudfront.update does not invent: change it by hand "
+            "or give `origin.domain`")
+    if spec.domain and is_website_domain(spec.domain) and "CustomOriginConfig" not in origin:
+        raise KindError(
+            f"{spec.domain} is an S3 website endpoint, which CloudFront reads as a custom "
+            f"(HTTP) origin, but origin {name} of distribution {dist_id} is an S3 origin: "
+            "use a distribution whose origin is a custom one")
+
+
 def _edit(ctx: RunContext, p: UpdateParams, config: dict[str, Any]) -> dict[str, Any]:
     """``config`` with the changes ``p`` asks for, and nothing else."""
     new = copy.deepcopy(config)
     if p.origin:
         target = default_origin(new)["Id"]
         origin = next(o for o in items(new.get("Origins")) if o.get("Id") == target)
+        _origin_kind_kept(p.id, origin, p.origin)
         if p.origin.bucket and bucket_of(origin.get("DomainName", "")) != p.origin.bucket:
             from runbook.kinds.s3 import bucket_region
 

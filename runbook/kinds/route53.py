@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
@@ -52,6 +52,11 @@ class _RecordCommon(Params):
     values: list[str] | None = Field(None, description="the record's values")
     alias: AliasSpec | None = Field(None, description="alias target instead of values")
     absent: bool = Field(False, description="the record set must not exist")
+
+    @field_validator("type")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.strip().upper()
 
     @model_validator(mode="after")
     def _shape(self) -> _RecordCommon:

@@ -284,3 +284,21 @@ def test_invalidation_caller_reference(ctx: RunContext, world: World) -> None:
     assert one["caller_reference"].startswith("runbook-run-42-")
     other = Invalidate(Invalidate.Params(id=d["Id"], paths=["/index.html"])).snapshot(ctx)
     assert other["caller_reference"] != one["caller_reference"]
+
+
+def test_update_will_not_turn_a_custom_origin_into_a_bucket(ctx: RunContext,
+                                                            world: World) -> None:
+    world.bucket("site-blue", SITE)
+    cf = ctx.client("cloudfront")
+    d = world.distribution("site-blue")
+    got = cf.get_distribution_config(Id=d["Id"])
+    origin = {**got["DistributionConfig"]["Origins"]["Items"][0],
+              "DomainName": "old-site.s3-website-us-east-1.amazonaws.com",
+              "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,
+                                     "OriginProtocolPolicy": "http-only"}}
+    cf.update_distribution(Id=d["Id"], IfMatch=got["ETag"], DistributionConfig={
+        **got["DistributionConfig"], "Origins": {"Quantity": 1, "Items": [origin]}})
+    action = update(id=d["Id"], origin={"bucket": "site-blue"})
+    with pytest.raises(KindError, match=r"is a custom origin \(old-site\.s3-website-us-east-1"
+                       r"\.amazonaws\.com\); pointing it at bucket site-blue needs S3"):
+        action.diff(ctx, journal(action.snapshot(ctx)))
