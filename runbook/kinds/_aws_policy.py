@@ -143,7 +143,10 @@ def _grant(out: Reading, how: str) -> None:
 
 
 def read(policy: Mapping[str, Any] | None, *, bucket: str, key: str, distribution_arn: str,
-         oai_ids: list[str]) -> Reading:
+         oai_ids: list[str], signs_with_oac: bool | None = None) -> Reading:
+    """How ``policy`` lets the distribution read ``key``. ``oai_ids``: the identities its
+    origin uses; ``signs_with_oac``: whether the origin has an origin access control
+    (None: not known, as from moto), so a grant the origin cannot use does not count."""
     out = Reading()
     resource = f"{bucket_arn(bucket)}/{key}"
     for i, stmt in enumerate(_list((policy or {}).get("Statement"))):
@@ -162,17 +165,22 @@ def read(policy: Mapping[str, Any] | None, *, bucket: str, key: str, distributio
             arns = _source_arns(stmt)
             if not arns:
                 _grant(out, f"{name} (CloudFront service, any source)")
-            elif any(fnmatchcase(distribution_arn, a) for a in arns):
-                _grant(out, f"{name} (OAC)")
-            else:
+            elif not any(fnmatchcase(distribution_arn, a) for a in arns):
                 out.near_misses.append(
                     f"{name} lets CloudFront read, but only for {', '.join(arns)}")
+            elif signs_with_oac is False:
+                out.near_misses.append(f"{name} grants the distribution through origin access "
+                                       "control, but its origin has none (requests unsigned "
+                                       "or signed by an OAI)")
+            else:
+                _grant(out, f"{name} (OAC)")
             continue
         oai = [a for a in aws if a.startswith(OAI_USER)]
         if any(a[len(OAI_USER):] in oai_ids for a in oai):
             _grant(out, f"{name} (OAI)")
         elif oai:
-            out.near_misses.append(f"{name} grants another origin access identity "
+            out.near_misses.append(f"{name} grants an origin access identity the origin "
+                                   "does not use "
                                    f"({', '.join(a[len(OAI_USER):] for a in oai)})")
         elif everyone and not stmt.get("Condition") and out.granted_by is None:
             out.granted_by, out.public = f"{name} (public read)", True

@@ -181,8 +181,9 @@ class CloudFrontCanRead(Check[CanReadParams]):
         problems: list[str] = []
         policy = get_policy(ctx, p.bucket)
         sample = origin_key(origin.get("OriginPath", ""), "index.html")
-        reading = read(policy, bucket=p.bucket, key=sample,
-                       distribution_arn=str(dist.get("ARN")), oai_ids=[oai_id] if oai_id else [])
+        reading = read(policy, bucket=p.bucket, key=sample, distribution_arn=str(dist.get("ARN")),
+                       oai_ids=[oai_id] if oai_id else [],
+                       signs_with_oac=None if oac_id is None else bool(oac_id))
         seen.update(granted_by=reading.granted_by, policy=policy)
         if policy is None:
             problems.append(f"bucket {p.bucket} has no bucket policy, so nothing lets "
