@@ -1,8 +1,8 @@
 """``http.redirects``: a whole map of redirects, checked concurrently, every failure kept.
 
-The pool of workers and the pool of connections are the same size, so a worker never
-waits for a connection and the servers never see more connections than that; HTTP
-keep-alive then makes each connection carry many checks.
+Each worker thread keeps its own keep-alive connection per host, so a worker never waits
+for a connection, a host never sees more connections than there are workers, and each
+connection carries many checks.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def check_all(ctx: RunContext, p: HttpRedirectsParams) -> CheckResult:
         return CheckResult.failed("the redirect map is empty", "error", file=p.file)
     allowed = p.allowed()
     workers = min(p.concurrency, len(pairs))
-    with client_for(ctx, p, pairs, connections=workers) as client, \
+    with client_for(ctx, p, pairs) as client, \
             ThreadPoolExecutor(workers, thread_name_prefix="redirects") as pool:
         walks = list(pool.map(
             lambda item: walk(client, item[0], item[1], allowed=allowed, hops=p.hops,

@@ -95,8 +95,7 @@ def timeout_of(ctx: RunContext, own: float | None) -> float:
     return own if own is not None else ctx.network.timeout
 
 
-def client_for(ctx: RunContext, p: Connection, urls: Iterable[str],
-               connections: int = 4) -> Client:
+def client_for(ctx: RunContext, p: Connection, urls: Iterable[str]) -> Client:
     """An HTTP client for one check: pins ``connect_to`` on the hosts of ``urls``."""
     from runbook.kinds._wire_http import Client
 
@@ -105,7 +104,7 @@ def client_for(ctx: RunContext, p: Connection, urls: Iterable[str],
         pins.update(pins_for(host_of(url), p.connect_to))
     dialer = Dialer(ctx.network, pins)
     context = ssl_context(ctx.network, p.tls.verify, ctx.plan_dir)
-    return Client(dialer, context, timeout=timeout_of(ctx, p.timeout), connections=connections)
+    return Client(dialer, context, timeout=timeout_of(ctx, p.timeout))
 
 
 

