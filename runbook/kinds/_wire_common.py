@@ -1,4 +1,4 @@
-"""Parameters and plumbing shared by the http.* and tls.* kinds (no heavy imports)."""
+"""Parameters and plumbing shared by the http.* kinds (no heavy imports here)."""
 
 from __future__ import annotations
 

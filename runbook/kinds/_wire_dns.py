@@ -123,7 +123,10 @@ def ask(servers: Sequence[Server], name: str, rdtype: str, *, timeout: float,
     import dns.rcode
 
     last = _Reply(None, servers[0] if servers else ("", 0), "error", "no servers to ask")
-    query = dns.message.make_query(name, rdtype)
+    try:
+        query = dns.message.make_query(name, rdtype)
+    except dns.exception.DNSException as exc:  # a label too long, an empty label...
+        return _Reply(None, last.server, "error", f"{name!r} is not a valid DNS name: {exc}")
     if not recursion:
         query.flags &= ~dns.flags.RD
     for server in servers:

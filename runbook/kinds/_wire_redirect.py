@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from runbook.kinds._net import WireError
+from runbook.kinds._wire_common import status_text
 
 if TYPE_CHECKING:
     from runbook.kinds._wire_http import Client
@@ -70,11 +71,6 @@ class Walk:
         return {"from": self.source, "to": self.expected, "ok": self.ok,
                 "outcome": self.outcome, "message": self.message,
                 "hops": [h.as_json() for h in self.hops]}
-
-
-def _statuses(allowed: Sequence[int]) -> str:
-    words = [str(s) for s in allowed]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _same_site(a: str, b: str) -> bool:
@@ -147,7 +143,7 @@ def _judge(result: Walk, allowed: Sequence[int], hops: int) -> Walk:
     n = len(result.hops)
     if wrong:
         h = wrong[0]
-        result.message = f"{h.url} answered {h.status}, expected {_statuses(allowed)}"
+        result.message = f"{h.url} answered {h.status}, expected {status_text(allowed)}"
     elif n > hops:
         result.message = (f"{result.source} reaches {result.expected} after {n} hops; "
                           f"at most {hops} allowed")

@@ -216,7 +216,7 @@ class HttpRedirects(Check[HttpRedirectsParams]):
     def describe(self) -> str:
         p = self.params
         what = f"the {len(p.map)} redirects given" if p.map is not None else \
-            f"every redirect in {p.file}"
+            f"the redirects in {p.file}"
         return what + " work" + p.describe_options()
 
     def run(self, ctx: RunContext) -> CheckResult:

@@ -261,4 +261,4 @@ def test_redirects_params() -> None:
     with pytest.raises(ValidationError, match="exactly one of `map`"):
         describe("http.redirects", {})
     assert describe("http.redirects", {"file": "redirects.csv", "keep_query": True}) == \
-        "every redirect in redirects.csv work with 301 or 308, keeping the query"
+        "the redirects in redirects.csv work with 301 or 308, keeping the query"
