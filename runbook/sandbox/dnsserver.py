@@ -76,7 +76,10 @@ def _rdata(record: Record) -> dns.rdata.Rdata:
     rdtype = dns.rdatatype.from_text(record.type)
     value = record.value
     if record.type.upper() == "TXT" and not value.startswith('"'):
-        value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        # A TXT string holds 255 bytes at most: longer values (DKIM keys) are split.
+        chunks = [value[i:i + 255] for i in range(0, len(value), 255)] or [""]
+        value = " ".join('"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                         for c in chunks)
     elif record.type.upper() in ("CNAME", "NS"):
         value = absolute(value)
     return dns.rdata.from_text(dns.rdataclass.IN, rdtype, value)

@@ -175,6 +175,14 @@ def test_cname_loop_is_an_error(dns_server: Start) -> None:
     assert r.observed["chain"] == ["a.loop.test", "b.loop.test", "a.loop.test"]
 
 
+def test_long_answers_come_over_tcp(dns_server: Start) -> None:
+    """Forty TXT records do not fit a 512-byte UDP reply: truncated, then asked over TCP."""
+    values = [f"token-{i:02d}-" + "x" * 40 for i in range(40)] + ["k=" + "y" * 600]
+    server = dns_server([Zone("big.test", [Record("big.test", "TXT", v) for v in values])])
+    r = check(server, name="big.test", type="TXT", values=values)
+    assert r.ok, r.summary
+
+
 # --- ttl_max --------------------------------------------------------------------------------
 
 def test_ttl_max(dns: DNSServer) -> None:
