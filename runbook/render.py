@@ -57,23 +57,28 @@ def show_plan(plan: Plan, fmt: str, warnings: list[Problem]) -> None:
         print_problems(warnings)
 
 
+def _t(text: str) -> str:
+    """Free text as people should read it: secrets masked, `$${` shown as `${`."""
+    return str(for_display(text))
+
+
 def plan_tree(plan: Plan) -> Tree:
     env = plan.environment
     flags = [f for f, on in (("protected", env.protected),
                              (f"requires rehearsal on {env.requires_rehearsal}",
                               bool(env.requires_rehearsal)),
                              (f"sandbox {env.sandbox}", bool(env.sandbox))) if on]
-    head = f"[bold]{escape(plan.title or plan.name)}[/] ({plan.name}) on [bold]{env.name}[/]"
+    head = f"[bold]{escape(_t(plan.title or plan.name))}[/] ({plan.name}) on [bold]{env.name}[/]"
     if flags:
         head += f" [yellow]({', '.join(flags)})[/]"
     tree = Tree(head)
     for n, stage in enumerate(plan.stages, 1):
         label = f"[bold]stage {n}: {stage.name}[/]"
         if stage.title:
-            label += f" - {escape(stage.title)}"
+            label += f" - {escape(_t(stage.title))}"
         node = tree.add(label)
         if stage.confirm:
-            q = stage.confirm if isinstance(stage.confirm, str) else "confirm before this stage"
+            q = _t(stage.confirm) if isinstance(stage.confirm, str) else "confirm before this stage"
             node.add(f"[cyan]gate:[/] {escape(q)}")
         for check in stage.checks:
             node.add(f"check: {escape(describe(check))}")
@@ -87,7 +92,7 @@ def plan_tree(plan: Plan) -> Tree:
 def _step_tree(parent: Tree, step: Step) -> None:
     label = f"[bold]step {step.id}[/]"
     if step.title:
-        label += f": {escape(step.title)}"
+        label += f": {escape(_t(step.title))}"
     if step.library:
         label += f" [dim](library: {step.library})[/]"
     node = parent.add(label)
@@ -116,11 +121,11 @@ def rollback_text(step: Step) -> str:
 def plan_markdown(plan: Plan) -> str:
     """The plan as a runbook document to paste into a wiki page before the change."""
     env = plan.environment
-    out = [f"# {plan.title or plan.name}", ""]
+    out = [f"# {_t(plan.title or plan.name)}", ""]
     out.append(f"Plan `{plan.name}` on environment **{env.name}** - digest `{plan.digest}`")
     out.append("")
     if plan.description:
-        out += [plan.description.strip(), ""]
+        out += [_t(plan.description).strip(), ""]
     guards = []
     if env.protected:
         guards.append(f"protected: the operator types `{env.name}` to start")
@@ -133,20 +138,20 @@ def plan_markdown(plan: Plan) -> str:
         out += [f"| `{k}` | `{json.dumps(for_display(v))}` |" for k, v in plan.vars.items()]
         out.append("")
     for n, stage in enumerate(plan.stages, 1):
-        out.append(f"## Stage {n}: {stage.name}" + (f" - {stage.title}" if stage.title else ""))
+        out.append(f"## Stage {n}: {stage.name}" + (f" - {_t(stage.title)}" if stage.title else ""))
         out.append("")
         if stage.notes:
-            out += [stage.notes.strip(), ""]
+            out += [_t(stage.notes).strip(), ""]
         if stage.confirm:
-            q = stage.confirm if isinstance(stage.confirm, str) else "Go on with this stage?"
+            q = _t(stage.confirm) if isinstance(stage.confirm, str) else "Go on with this stage?"
             out += [f"> **Gate:** {q}", ""]
         if stage.checks:
             out += ["Checks:", ""] + [f"- [ ] {describe(c)}" for c in stage.checks] + [""]
         for step in stage.steps:
-            out.append(f"### Step `{step.id}`" + (f": {step.title}" if step.title else ""))
+            out.append(f"### Step `{step.id}`" + (f": {_t(step.title)}" if step.title else ""))
             out.append("")
             if step.notes:
-                out += [step.notes.strip(), ""]
+                out += [_t(step.notes).strip(), ""]
             if step.pre:
                 out += ["Before:", ""] + [f"- [ ] {describe(c)}" for c in step.pre] + [""]
             out += [f"Action: **{describe(step.action)}**", ""]
@@ -162,16 +167,36 @@ def plan_markdown(plan: Plan) -> str:
 
 
 def _type_name(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) or str(annotation)
+    from typing import get_origin
+
+    if get_origin(annotation) is None and hasattr(annotation, "__name__"):
+        text = str(annotation.__name__)
+    else:
+        text = str(annotation)
     return text.replace("typing.", "").replace("NoneType", "None")
 
 
+def _is_duration(f: Any) -> bool:
+    from runbook.durations import parse_duration
+
+    return any(getattr(m, "func", None) is parse_duration for m in f.metadata)
+
+
 def kind_params(model: Any) -> list[tuple[str, str, str, str]]:
+    """(name, type, default, description) of each parameter of a kind."""
     rows = []
     for name, f in model.model_fields.items():
-        default = "required" if f.is_required() else repr(
-            f.default_factory() if f.default_factory else f.default)
-        rows.append((f.alias or name, _type_name(f.annotation), default, f.description or ""))
+        duration = _is_duration(f)
+        if f.is_required():
+            default = "required"
+        else:
+            value = f.default_factory() if f.default_factory else f.default
+            default = format_duration(value) if duration and isinstance(value, float) \
+                else repr(value)
+        kind = _type_name(f.annotation)
+        if duration:
+            kind = kind.replace("float", "duration")
+        rows.append((f.alias or name, kind, default, f.description or ""))
     return rows
 
 
@@ -233,7 +258,7 @@ def _show_kind(name: str, role: str, summary: str, params: Any) -> None:
 
 def _show_library_step(name: str, cwd: Path) -> None:
     from runbook import library as lib
-    from runbook.yamlio import load_file
+    from runbook.yamlio import display_name, load_file
 
     path = lib.find(name, cwd)
     if path is None:
@@ -241,7 +266,8 @@ def _show_library_step(name: str, cwd: Path) -> None:
     data = load_file(path, what="library step").data
     data = data if isinstance(data, dict) else {}
     con = stdout_console()
-    con.print(f"[bold]{name}[/] (library step, {path}): {escape(str(data.get('title') or ''))}")
+    con.print(f"[bold]{name}[/] (library step, {escape(display_name(path))}): "
+              f"{escape(str(data.get('title') or ''))}")
     table = Table("parameter", "default", "description", box=None, pad_edge=False)
     params = data.get("params")
     for pname, spec in (params.items() if isinstance(params, dict) else []):

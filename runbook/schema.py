@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from runbook import kinds
-from runbook.model import PlanDoc
+from runbook.durations import DURATION_SCHEMA
+from runbook.model import SLUG, PlanDoc
 
 _COMMON = {
     "name": {"type": "string", "description": "label for the check"},
-    "within": {"type": ["string", "number"], "description": "poll until it passes, up to this"},
-    "every": {"type": ["string", "number"], "description": "poll interval (default 5s)"},
+    "within": {**DURATION_SCHEMA, "description": "poll until it passes, up to this long"},
+    "every": {**DURATION_SCHEMA, "description": "poll interval (default 5s)"},
 }
 
 
@@ -23,7 +24,10 @@ def plan_schema() -> dict[str, Any]:
                               ("action", kinds.actions(), action_refs)):
         for name, cls in table.items():
             params = cls.Params.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+            for sub in params.get("$defs", {}).values():
+                _allow_templates(sub)
             defs.update(params.pop("$defs", {}))
+            _allow_templates(params)
             props: dict[str, Any] = {name: params}
             if role == "check":
                 props.update(_COMMON)
@@ -40,8 +44,40 @@ def plan_schema() -> dict[str, Any]:
     return schema
 
 
+TEMPLATE = {"type": "string", "pattern": r"^\$\{[^{}]+\}$",
+            "description": "a reference, resolved when the plan is loaded or run"}
+
+
+def _allow_templates(schema: dict[str, Any]) -> None:
+    """A value that is exactly one ``${...}`` may stand for any type: let editors accept it
+    wherever a parameter is not text already (runbook validates the resolved value)."""
+    for name, prop in list(schema.get("properties", {}).items()):
+        if not isinstance(prop, dict) or prop.get("type") == "string":
+            continue
+        if "items" in prop and isinstance(prop["items"], dict):
+            _allow_templates({"properties": {"item": prop["items"]}})
+        schema["properties"][name] = {"anyOf": [{k: v for k, v in prop.items()
+                                                 if k not in ("description", "title",
+                                                              "default")}, TEMPLATE],
+                                      **{k: v for k, v in prop.items()
+                                         if k in ("description", "title", "default")}}
+
+
 def _patch(schema: dict[str, Any], defs: dict[str, Any]) -> None:
     """Point the untyped check/action lists of the document models at the kinds."""
+    props = schema["properties"]
+    props["runbook"] = {"const": 1, "description": "format version: 1"}
+    props["name"] = {**props["name"], "pattern": SLUG}
+    stage = defs.get("StageDoc", {}).get("properties", {})
+    if "name" in stage:
+        stage["name"] = {**stage["name"], "pattern": SLUG}
+    if "soak" in stage:
+        stage["soak"] = {"anyOf": [DURATION_SCHEMA, {"type": "null"}],
+                         "description": stage["soak"].get("description", "")}
+    step = defs.get("StepDoc", {}).get("properties", {})
+    if "id" in step:
+        step["id"] = {"anyOf": [{"type": "string", "pattern": SLUG}, {"type": "null"}],
+                      "description": step["id"].get("description", "")}
     check_list = {"type": "array", "items": {"$ref": "#/$defs/Check"}}
     action = {"$ref": "#/$defs/Action"}
     for model in ("StageDoc", "StepDoc"):

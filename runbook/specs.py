@@ -17,7 +17,7 @@ from runbook.durations import parse_duration
 from runbook.kinds.base import Action, Check
 from runbook.model import COMMON_CHECK_KEYS, DEFAULT_EVERY, ActionSpec, CheckSpec
 from runbook.source import Source
-from runbook.structure import TYPE_WORDS
+from runbook.structure import child, data_errors
 from runbook.suggest import did_you_mean
 from runbook.template import references
 
@@ -86,7 +86,7 @@ def validate_params(cls: type[Check[Any]] | type[Action[Any]], params: Any, path
         cls.Params.model_validate(params)
     except ValidationError as exc:
         fields = [f.alias or n for n, f in cls.Params.model_fields.items()]
-        for err in exc.errors():
+        for err in data_errors(exc, params):
             loc = tuple(err["loc"])
             if _deferred(err.get("input")) or _deferred(_get(params, loc)):
                 continue
@@ -99,7 +99,7 @@ def validate_params(cls: type[Check[Any]] | type[Action[Any]], params: Any, path
             elif typ == "missing":
                 report(f"{cls.kind} needs the parameter {name!r}", path, True)
             else:
-                words = TYPE_WORDS.get(typ) or _pyd_msg(err["msg"])
+                words = _pyd_msg(err["words"])
                 report(f"{cls.kind} parameter {name!r}: {words}"
                        f"{_not(err.get('input'), typ)}", (*path, *loc), False)
     return True
@@ -114,11 +114,8 @@ def _not(value: Any, typ: str) -> str:
 
 def _get(data: Any, loc: Path_) -> Any:
     for part in loc:
-        found = (isinstance(data, dict) and part in data) or (
-            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data))
-        if found:
-            data = data[part]
-        else:
+        found, data = child(data, part)
+        if not found:
             return None
     return data
 

@@ -74,7 +74,7 @@ def check_structure(model: type[BaseModel], data: Any, doc: Doc, base: Path_, wh
     try:
         model.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
+        for err in data_errors(exc, data):
             loc = tuple(err["loc"])
             full = (*base, *loc)
             key = str(loc[-1]) if loc else ""
@@ -94,14 +94,56 @@ def check_structure(model: type[BaseModel], data: Any, doc: Doc, base: Path_, wh
                 problems.error("the plan has no stages", doc.at(full),
                                "a plan is a list of stages, each with checks or steps")
             else:
-                words = TYPE_WORDS.get(typ) or err["msg"].replace("Input should be",
-                                                                   "should be")
+                words = err["words"]
                 found = show(err.get("input"))
                 if loc and where(full, what) != where(full[:-1], what):
                     subject = where(full, what)  # the node itself: "stage 2 should be ..."
                 else:
                     subject = f"`{_field_name(loc)}` in {where(full[:-1], what)}"
                 problems.error(f"{subject} {words}, not {found}", doc.at(full))
+
+
+def data_errors(exc: ValidationError, data: Any) -> list[dict[str, Any]]:
+    """pydantic's errors with locations in ``data`` terms, one per place.
+
+    A union type (``str | list[str]``) fails once per member, with the member's name in
+    the location ("run.str", "run.list[str]"); those become a single error at "run" whose
+    ``words`` join the members: "should be text or a list".
+    """
+    out: dict[Path_, dict[str, Any]] = {}
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        typ = err["type"]
+        keep = _existing_prefix(data, loc)
+        if typ in ("missing", "extra_forbidden") and len(keep) < len(loc):
+            keep = loc[: len(keep) + 1] if typ == "missing" else loc
+        words = TYPE_WORDS.get(typ) or err["msg"].replace("Input should be", "should be")
+        words = words.replace("Value error, ", "")
+        found = out.get(keep)
+        if found is None:
+            out[keep] = {**err, "loc": keep, "words": words}
+        elif words not in found["words"] and found["type"] not in ("missing", "extra_forbidden"):
+            extra = words.removeprefix("should be ")
+            found["words"] = f"{found['words']} or {extra}"
+    return list(out.values())
+
+
+def _existing_prefix(data: Any, loc: Path_) -> Path_:
+    here = data
+    for i, part in enumerate(loc):
+        found, here = child(here, part)
+        if not found:
+            return loc[:i]
+    return loc
+
+
+def child(data: Any, part: Any) -> tuple[bool, Any]:
+    """(True, data[part]) when ``data`` (a mapping or list) has ``part``; else (False, None)."""
+    if isinstance(data, dict) and part in data:
+        return True, data[part]
+    if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        return True, data[part]
+    return False, None
 
 
 def _field_name(loc: Path_) -> str:

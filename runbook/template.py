@@ -115,6 +115,7 @@ class Resolver:
         self._noun = noun
         self._done: dict[str, Any] = {}
         self._active: list[str] = []
+        self._failed: set[str] = set()
         self.environment = environment
         self._on_error = on_error
         self._var_path = var_path or (lambda name: ("vars", name))
@@ -128,10 +129,13 @@ class Resolver:
             return True, self._done[name]
         if name not in self._raw:
             return False, None
+        if name in self._failed:
+            return False, None
         if name in self._active:
             cycle = " -> ".join([*self._active[self._active.index(name):], name])
             self._on_error(f"the {self._noun}s refer to each other in a circle: {cycle}", path)
-            return True, None
+            self._failed.update(self._active)  # reported once: their users keep the text
+            return False, None
         self._active.append(name)
         try:
             value = self.resolve(self._raw[name], self._var_path(name))
@@ -159,7 +163,7 @@ class Resolver:
             return True, self.environment
         if ref.kind == "var":
             found, value = self.var(ref.text, path)
-            if not found:
+            if not found and ref.text not in self._failed:
                 from runbook.suggest import did_you_mean
 
                 self._on_error(f"unknown {self._noun} ${{{ref.text}}}" +
