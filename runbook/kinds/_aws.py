@@ -10,15 +10,19 @@ imports every kinds module to validate a plan, and that must stay fast.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from runbook.errors import AwsError
+from runbook.kinds.base import CheckResult
 
 if TYPE_CHECKING:
     from runbook.context import RunContext
+
+C = TypeVar("C")
 
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 """The hosted zone id of every CloudFront distribution, for Route53 alias records."""
@@ -37,10 +41,34 @@ class AwsApiError(AwsError):
     """An AWS call failed. ``code`` is AWS's error code ("" for transport and credential
     trouble), ``operation`` the API operation ("UpdateDistribution")."""
 
-    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
+    def __init__(self, message: str, *, code: str = "", operation: str = "",
+                 resource: str = "") -> None:
         super().__init__(message)
         self.code = code
         self.operation = operation
+        self.resource = resource
+
+
+NOT_FOUND = frozenset({"NoSuchDistribution", "NoSuchBucket", "NoSuchHostedZone",
+                       "ResourceNotFoundException", "NoSuchOriginAccessControl"})
+
+
+def missing_fails(run: Callable[[C, RunContext], CheckResult]
+                  ) -> Callable[[C, RunContext], CheckResult]:
+    """For a check's ``run``: a resource that does not exist is a failed check ("distribution
+    E1 does not exist"), which ``within`` may wait out, not an error that stops the run."""
+
+    @functools.wraps(run)
+    def wrapper(self: C, ctx: RunContext) -> CheckResult:
+        try:
+            return run(self, ctx)
+        except AwsApiError as exc:
+            if exc.code not in NOT_FOUND:
+                raise
+            return CheckResult.failed(f"{exc.resource or 'the resource'} does not exist "
+                                      f"({exc.code})", "missing", code=exc.code)
+
+    return wrapper
 
 
 def _api_name(client: Any, method: str) -> tuple[str, str]:
@@ -53,8 +81,14 @@ def _api_name(client: Any, method: str) -> tuple[str, str]:
     return prefix, op
 
 
-def translate(exc: Exception, *, service: str, operation: str, resource: str) -> AwsError:
+def translate(exc: Exception, *, service: str, operation: str, resource: str) -> AwsApiError:
     """The one-paragraph AwsError for a botocore exception raised by ``operation``."""
+    err = _translate(exc, service=service, operation=operation, resource=resource)
+    err.resource = resource
+    return err
+
+
+def _translate(exc: Exception, *, service: str, operation: str, resource: str) -> AwsApiError:
     from botocore import exceptions as bx
 
     action = f"{service}:{operation}"

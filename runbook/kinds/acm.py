@@ -12,7 +12,14 @@ from pydantic import Field, model_validator
 
 from runbook.context import RunContext
 from runbook.kinds import register
-from runbook.kinds._aws import bare, call, covers, read_distribution, region_of_arn
+from runbook.kinds._aws import (
+    bare,
+    call,
+    covers,
+    missing_fails,
+    read_distribution,
+    region_of_arn,
+)
 from runbook.kinds.base import Check, CheckResult, Params
 
 CLOUDFRONT_REGION = "us-east-1"
@@ -64,6 +71,7 @@ class Certificate(Check[CertificateParams]):
             text += f" with {p.days_left}+ days left"
         return text
 
+    @missing_fails
     def run(self, ctx: RunContext) -> CheckResult:
         p = self.params
         arn = p.arn

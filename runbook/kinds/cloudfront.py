@@ -29,6 +29,7 @@ from runbook.kinds._aws import (
     describe_drift,
     is_website_domain,
     items,
+    missing_fails,
     origin_key,
     pages,
     read_distribution,
@@ -109,6 +110,7 @@ class DistributionCheck(Check[DistributionParams]):
             parts.append(f"finds {p.origin_has} in its origin")
         return f"distribution {p.id} " + (" and ".join(parts) or "exists")
 
+    @missing_fails
     def run(self, ctx: RunContext) -> CheckResult:
         p = self.params
         dist, _ = read_distribution(ctx, p.id)

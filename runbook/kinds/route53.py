@@ -23,6 +23,7 @@ from runbook.kinds._aws import (
     call,
     describe_drift,
     fqdn,
+    missing_fails,
     read_distribution,
 )
 from runbook.kinds.base import Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot
@@ -158,6 +159,7 @@ class RecordCheck(Check[_RecordCommon]):
             return f"{bare(p.name)} {p.type} is {', '.join(p.values)}"
         return f"{bare(p.name)} has a {p.type} record"
 
+    @missing_fails
     def run(self, ctx: RunContext) -> CheckResult:
         p = self.params
         zone_id, zone_name = _zone(ctx, p.zone)

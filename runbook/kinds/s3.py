@@ -29,6 +29,7 @@ from runbook.kinds._aws import (
     describe_drift,
     is_website_domain,
     items,
+    missing_fails,
     origin_key,
     read_distribution,
 )
@@ -154,6 +155,7 @@ class CloudFrontCanRead(Check[CanReadParams]):
         p = self.params
         return f"distribution {p.distribution} may read the objects of bucket {p.bucket}"
 
+    @missing_fails
     def run(self, ctx: RunContext) -> CheckResult:
         p = self.params
         dist, _ = read_distribution(ctx, p.distribution)

@@ -15,7 +15,8 @@ from botocore.stub import Stubber
 from runbook.context import AwsSettings, RunContext
 from runbook.errors import AwsError
 from runbook.kinds._aws import AwsApiError, translate
-from runbook.kinds.cloudfront import DistributionCheck
+from runbook.kinds.acm import Certificate
+from runbook.kinds.cloudfront import DistributionCheck, Update
 from runbook.kinds.s3 import S3BucketPolicy, S3Object
 
 from .conftest import FakeClock
@@ -64,10 +65,22 @@ def test_access_denied_names_the_action_and_resource(ctx: RunContext) -> None:
 
 
 def test_other_client_errors_say_code_message_and_operation(ctx: RunContext) -> None:
+    action = Update(Update.Params(id="E404", enabled=False))
     with pytest.raises(AwsError) as err:
-        _check("E404").run(ctx)
-    assert str(err.value) == ("AWS refused cloudfront:GetDistribution on distribution E404: "
-                              "NoSuchDistribution: The specified distribution does not exist.")
+        action.snapshot(ctx)
+    assert str(err.value) == ("AWS refused cloudfront:GetDistributionConfig on distribution "
+                              "E404: NoSuchDistribution: The specified distribution does not "
+                              "exist.")
+
+
+def test_a_check_of_something_missing_fails_rather_than_errs(ctx: RunContext) -> None:
+    got = _check("E404").run(ctx)
+    assert not got.ok and got.outcome == "missing"
+    assert got.summary == "distribution E404 does not exist (NoSuchDistribution)"
+    cert = Certificate(Certificate.Params(
+        arn="arn:aws:acm:us-east-1:123456789012:certificate/nope")).run(ctx)
+    assert cert.summary == ("certificate arn:aws:acm:us-east-1:123456789012:certificate/nope "
+                            "does not exist (ResourceNotFoundException)")
 
 
 class _Throttler(BaseHTTPRequestHandler):
