@@ -147,8 +147,8 @@ class Client:
             key, text = name.decode("latin-1").lower(), value.decode("latin-1")
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
         location = headers.get("location")
-        if location is not None:
-            location = urljoin(url, location)
+        if location is not None and not location.startswith(("https://", "http://")):
+            location = urljoin(url, location)  # relative: most redirects are absolute
         reason = response.extensions.get("reason_phrase", b"").decode("latin-1", "replace")
         return Fetched(url, response.status, reason, headers, location,
                        _decode(data, headers.get("content-type", "")))

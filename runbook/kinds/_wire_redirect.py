@@ -118,7 +118,7 @@ def walk(client: Client, source: str, target: str, *, allowed: Sequence[int], ho
             result.message = f"{url} answered {got.status} without a Location header"
             return result
         result.hops.append(Hop(url, got.status, got.location))
-        here = normalise(got.location)
+        here = expected if got.location == expected else normalise(got.location)
         if here == expected:
             return _judge(result, allowed, hops)
         if here in seen:
