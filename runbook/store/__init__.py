@@ -1,16 +1,19 @@
 """Where run state lives: a ``Store`` holds runs (plan, events, files) and locks.
 
 The executor writes run state only through a Store, so that a local folder (default
-``.runbook/``) and, later, S3 are interchangeable. Events are appended one at a time and
+``.runbook/``, :mod:`runbook.store.local`) and an S3 prefix (:mod:`runbook.store.s3`)
+are interchangeable. Events are appended one at a time and
 each append is durable before it returns: a run killed at any instant is resumable from
 what the store holds.
 """
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -29,7 +32,13 @@ class LockInfo:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LockInfo:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        # Fields with defaults may be missing from locks written by older versions.
+        required = ("lock_id", "key", "run_id", "user", "host", "pid", "since")
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        missing = [k for k in required if k not in known]
+        if missing:
+            raise KeyError(missing[0])
+        return cls(**known)
 
 
 class Store(ABC):
@@ -70,17 +79,52 @@ class Store(ABC):
     @abstractmethod
     def locks(self) -> list[LockInfo]: ...
 
+    def last_event(self, run_id: str) -> dict[str, Any] | None:
+        """The newest event of a run (None: no events, or no such run)."""
+        from runbook.errors import StateError
 
-def open_store(location: str | None) -> Store:
-    """A store for ``location``: a folder path (default ``.runbook``)."""
-    import os
+        try:
+            events = self.events(run_id)
+        except StateError:
+            return None
+        return events[-1] if events else None
 
-    from runbook.store.local import LocalStore
 
-    location = location or os.environ.get("RUNBOOK_STATE_DIR") or ".runbook"
-    if location.startswith("s3://"):
+DEFAULT_LOCATION = ".runbook"
+
+
+def resolve_location(option: str | None, *, plan_state: str | None = None,
+                     plan_dir: Path | None = None) -> str:
+    """Where state lives: ``--state``, then the plan's ``state:``, then $RUNBOOK_STATE
+    (or the older $RUNBOOK_STATE_DIR), then ``.runbook``.
+
+    A plan that names its state wins over the environment variable: it is the team's
+    contract, and a variable left over in someone's shell must not split the locks. A
+    relative folder in ``state:`` is relative to the plan's folder.
+    """
+    if option:
+        return option
+    if plan_state:
+        if plan_state.startswith("s3://") or plan_dir is None or Path(plan_state).is_absolute():
+            return plan_state
+        return str(plan_dir / plan_state)
+    return (os.environ.get("RUNBOOK_STATE") or os.environ.get("RUNBOOK_STATE_DIR")
+            or DEFAULT_LOCATION)
+
+
+def open_store(location: str | None, *, plan_state: str | None = None,
+               plan_dir: Path | None = None) -> Store:
+    """The store for a location (see :func:`resolve_location`): ``s3://bucket/prefix``
+    or a folder."""
+    where = resolve_location(location, plan_state=plan_state, plan_dir=plan_dir)
+    if where.startswith("s3://"):
+        from runbook.store.s3 import S3Store
+
+        return S3Store(where)
+    if "://" in where:
         from runbook.errors import UsageError
 
-        raise UsageError(f"state on S3 ({location}) is not available in this version; "
-                         "use a local folder")
-    return LocalStore(location)
+        raise UsageError(f"state location {where!r}: give a folder or s3://bucket/prefix")
+    from runbook.store.local import LocalStore
+
+    return LocalStore(where)
