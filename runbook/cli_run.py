@@ -1,4 +1,8 @@
-"""CLI commands of the executor: plan, run, runs, resume, rollback, report, unlock.
+"""CLI commands of the executor: plan, run, runs, resume, rollback, report, locks, unlock.
+
+Every command that reads or writes run state takes ``--state LOCATION``: a folder or
+``s3://bucket/prefix`` (``--state-dir`` is the older name of the same option). Without
+it: the plan's ``state:`` (commands given a plan), then $RUNBOOK_STATE, then ``.runbook``.
 
 Imported by cli.py at start-up: only typer and the standard library at the top.
 """
@@ -16,21 +20,49 @@ from runbook.cli import EnvOpt, PlanArg, VarOpt, app, guarded, parse_vars
 
 if TYPE_CHECKING:
     from runbook.runs import Session
+    from runbook.store import Store
 
 StateOpt = Annotated[str | None, typer.Option(
-    "--state-dir", help="where runs and locks are kept (default .runbook, or $RUNBOOK_STATE_DIR)")]
+    "--state", "--state-dir", help="where runs and locks are kept: a folder or "
+    "s3://bucket/prefix (default: the plan's `state:`, else $RUNBOOK_STATE, else .runbook)")]
+StaleOpt = Annotated[str, typer.Option(
+    help="a lock whose run has shown no sign of life this long is probably stale")]
 
 
-def _session(state_dir: str | None, *, yes: bool, interactive: bool) -> Session:
+def _store(state: str | None, plan: Any = None, plan_path: Path | None = None) -> Store:
+    from runbook.render import error_console
+    from runbook.store import open_store
+
+    plan_state = getattr(plan, "state", None)
+    plan_dir = plan_path.resolve().parent if plan_path is not None else None
+    if state and plan_state and state != plan_state:
+        error_console().print(
+            f"warning: the plan keeps its state in {plan_state}; using {state} as --state "
+            "says. Locks and rehearsals there are not seen by this run.", markup=False,
+            highlight=False, soft_wrap=True)
+    return open_store(state, plan_state=plan_state, plan_dir=plan_dir)
+
+
+def _stale_after(text: str) -> float:
+    from runbook.durations import parse_duration
+    from runbook.errors import UsageError
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--stale-after: {exc}") from None
+
+
+def _session(state_dir: str | None, *, yes: bool, interactive: bool, plan: Any = None,
+             plan_path: Path | None = None) -> Session:
     from runbook.live import LiveView
     from runbook.operator import BatchOperator, TerminalOperator
     from runbook.render import stdout_console
     from runbook.runs import Session
-    from runbook.store import open_store
 
     view = LiveView(stdout_console())
     operator: Any = TerminalOperator() if interactive else BatchOperator(yes)
-    return Session(store=open_store(state_dir), operator=operator, display=view,
+    return Session(store=_store(state_dir, plan, plan_path), operator=operator, display=view,
                    listener=view.event, progress=view.progress)
 
 
@@ -48,6 +80,7 @@ def plan_cmd(plan: PlanArg, env: EnvOpt = None, var: VarOpt = None) -> None:
 
     from rich.markup import escape
 
+    from runbook.describe import describe
     from runbook.dryrun import dry_run
     from runbook.executor import Executor
     from runbook.journal import Journal
@@ -73,7 +106,7 @@ def plan_cmd(plan: PlanArg, env: EnvOpt = None, var: VarOpt = None) -> None:
               "changed")
     con.print("\n[bold]checks[/]")
     for line in result.checks:
-        desc = escape(f"{line.where}: {line.spec and __import__('runbook.describe', fromlist=['describe']).describe(line.spec)}")
+        desc = escape(f"{line.where}: {describe(line.spec)}")
         if line.result is None:
             con.print(f"  [dim]later[/] {desc} - needs the output of an earlier step")
         elif line.result.ok:
@@ -121,7 +154,8 @@ def run_cmd(
     confirm_env: Annotated[str | None, typer.Option(
         help="name of a protected environment, to run it without typing it")] = None,
     skip_rehearsal: Annotated[str | None, typer.Option(
-        help="run without the required rehearsal; the reason is recorded")] = None,
+        help="run without the required rehearsal; the reason is recorded in the journal "
+        "and shown at the top of the report")] = None,
     state_dir: StateOpt = None,
 ) -> None:
     """The guided run: stage by stage, every change proved, undone when a check fails."""
@@ -150,7 +184,7 @@ def run_cmd(
                          f"{did_you_mean(start_at, [s.id for s in p.steps()])}")
     if loaded.warnings:
         print_problems(loaded.warnings)
-    session = _session(state_dir, yes=yes, interactive=interactive)
+    session = _session(state_dir, yes=yes, interactive=interactive, plan=p, plan_path=plan)
     check_digest(p, digest)
     definition = definition_digest(plan, p)
     rehearsal = check_rehearsal(p, session.store, definition, skip_rehearsal)
@@ -207,29 +241,43 @@ def rollback(run_id: Annotated[str, typer.Argument(help="the run id (see `runboo
 @app.command()
 @guarded
 def runs(env: EnvOpt = None, state_dir: StateOpt = None) -> None:
-    """List runs: when, who, which plan and environment, outcome."""
+    """List runs: when, who (local user and AWS principal), plan, environment, how long,
+    outcome."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from rich.table import Table
 
     from runbook.errors import StateError
-    from runbook.journal import replay
+    from runbook.identity import short_principal
+    from runbook.journal import RunState, replay
     from runbook.render import stdout_console
-    from runbook.store import open_store
+    from runbook.report import duration
 
-    store = open_store(state_dir)
-    table = Table("run", "started (UTC)", "operator", "plan", "env", "outcome", box=None,
-                  pad_edge=False)
-    count = 0
-    for run_id in store.run_ids():
+    store = _store(state_dir)
+
+    def read(run_id: str) -> tuple[str, RunState | None, list[dict[str, Any]]]:
         try:
-            state = replay(store.events(run_id))
+            events = store.events(run_id)
         except StateError:
+            return run_id, None, []
+        return run_id, replay(events), events
+
+    table = Table("run", "started (UTC)", "operator", "AWS principal", "plan", "env",
+                  "took", "outcome", box=None, pad_edge=False)
+    count = 0
+    # Journals on S3 are many small objects: read several runs at once.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(read, list(store.run_ids())))
+    for run_id, state, events in found:
+        if state is None or not events:
             continue
         s = state.started
         if env and s.get("env") != env:
             continue
         op = s.get("operator", {})
-        table.add_row(run_id, str(s.get("at", ""))[:19], f"{op.get('user')}@{op.get('host')}",
-                      str(s.get("plan")), str(s.get("env")), state.outcome)
+        table.add_row(run_id, str(s.get("at", ""))[:19].replace("T", " "),
+                      f"{op.get('user')}@{op.get('host')}", short_principal(op.get("aws")),
+                      str(s.get("plan")), str(s.get("env")), duration(events), state.outcome)
         count += 1
     con = stdout_console()
     if count:
@@ -247,40 +295,93 @@ def report(run_id: Annotated[str, typer.Argument(help="the run id")],
     """The run as a post-incident timeline: every event, change, check and decision."""
     from runbook.errors import UsageError
     from runbook.report import as_json, markdown
-    from runbook.store import open_store
 
     if format not in ("markdown", "json"):
         raise UsageError(f"--format {format!r}: choose markdown or json")
-    store = open_store(state_dir)
-    events = store.events(run_id)
+    events = _store(state_dir).events(run_id)
     sys.stdout.write(markdown(run_id, events) if format == "markdown"
                      else as_json(run_id, events) + "\n")
 
 
 @app.command()
 @guarded
-def unlock(plan: PlanArg, env: EnvOpt = None,
-           lock_id: Annotated[str, typer.Option(help="the lock id the refusal named")] = "",
-           state_dir: StateOpt = None) -> None:
-    """Clear a stale lock of a plan and environment, by its lock id."""
+def locks(state_dir: StateOpt = None, stale_after: StaleOpt = "15m",
+          format: Annotated[str, typer.Option("--format", "-f",
+                                              help="text or json")] = "text") -> None:
+    """List held locks: plan and environment, holder, age, run, and which look stale."""
+    import json
+
+    from rich.table import Table
+
+    from runbook.errors import UsageError
+    from runbook.render import stdout_console
+    from runbook.store.locks import ago, inspect, lock_json
+
+    if format not in ("text", "json"):
+        raise UsageError(f"--format {format!r}: choose text or json")
+    limit = _stale_after(stale_after)
+    store = _store(state_dir)
+    views = [inspect(store, info, limit) for info in store.locks()]
+    if format == "json":
+        typer.echo(json.dumps([lock_json(v) for v in views], indent=1, sort_keys=True))
+        return
+    con = stdout_console()
+    if not views:
+        con.print(f"no locks held in {store.url}", markup=False)
+        return
+    table = Table("lock id", "plan@env", "holder", "since (UTC)", "age", "last sign of life",
+                  "run", "state", box=None, pad_edge=False)
+    for v in views:
+        i = v.info
+        table.add_row(i.lock_id, i.key, f"{i.user}@{i.host} pid {i.pid}",
+                      i.since[:19].replace("T", " "), ago(v.age), ago(v.quiet), i.run_id,
+                      f"probably stale: {v.stale}" if v.stale else "alive")
+    con.print(table)
+    if any(v.stale for v in views):
+        from runbook.runs import state_option
+
+        con.print(f"clear a stale lock with `runbook unlock {state_option(store)}--lock-id "
+                  "ID` (add --reason \"...\"; it goes in the run's journal)", markup=False)
+
+
+@app.command()
+@guarded
+def unlock(
+    plan: Annotated[Path | None, typer.Argument(
+        help="the plan (optional: the lock id alone finds the lock)", show_default=False)] = None,
+    env: EnvOpt = None,
+    lock_id: Annotated[str, typer.Option(help="the lock id `runbook locks` shows")] = "",
+    reason: Annotated[str | None, typer.Option(
+        help="why the lock is broken (goes in the run's journal)")] = None,
+    force: Annotated[bool, typer.Option(
+        help="break a lock that does not look stale")] = False,
+    stale_after: StaleOpt = "15m",
+    state_dir: StateOpt = None,
+) -> None:
+    """Break a stale lock by its id, and record who broke it in the run's journal."""
     from runbook.errors import UsageError
     from runbook.loader import load
-    from runbook.runs import describe_lock, lock_key
-    from runbook.store import open_store
+    from runbook.runs import break_lock, describe_lock, find_lock, lock_key
 
-    p = load(plan, env=env).plan
-    store = open_store(state_dir)
-    key = lock_key(p.name, p.environment.name)
-    holder = store.lock_holder(key)
-    if holder is None:
-        raise UsageError(f"plan {p.name} on {p.environment.name} is not locked")
-    if not lock_id:
-        raise UsageError(f"give --lock-id {holder.lock_id} to clear the lock held by "
-                         f"{describe_lock(holder)}")
-    if not store.unlock(key, lock_id):
-        raise UsageError(f"--lock-id {lock_id} does not match the lock held by "
-                         f"{describe_lock(holder)}")
-    typer.echo(f"unlocked {key} (was {describe_lock(holder)})")
+    key = None
+    if plan is not None:
+        p = load(plan, env=env).plan
+        store = _store(state_dir, p, plan)
+        key = lock_key(p.name, p.environment.name)
+        holder = store.lock_holder(key)
+        if holder is None:
+            raise UsageError(f"plan {p.name} on {p.environment.name} is not locked")
+        if not lock_id:
+            raise UsageError(f"give --lock-id {holder.lock_id} to clear the lock held by "
+                             f"{describe_lock(holder, store)}")
+    else:
+        store = _store(state_dir)
+        if not lock_id:
+            raise UsageError("give --lock-id ID: `runbook locks` lists the locks and ids")
+    info = find_lock(store, lock_id, key)
+    view, recorded = break_lock(store, info, reason=reason, force=force,
+                                stale_after=_stale_after(stale_after))
+    typer.echo(f"unlocked {info.key} (was {view.describe()}); {recorded}")
 
 
 _ = Path  # typer needs Path at runtime for annotations

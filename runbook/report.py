@@ -11,9 +11,35 @@ import datetime as dt
 import json
 from typing import Any
 
+from runbook.durations import format_duration
+from runbook.identity import describe_principal
 from runbook.journal import replay
 from runbook.kinds.base import Diff
 from runbook.live import short
+
+
+def _parse(at: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+
+
+def duration(events: list[dict[str, Any]]) -> str:
+    """From the first event to the last ("-" when unknown)."""
+    if not events:
+        return "-"
+    first, last = _parse(str(events[0].get("at"))), _parse(str(events[-1].get("at")))
+    if first is None or last is None:
+        return "-"
+    return format_duration(max((last - first).total_seconds(), 0.0))
+
+
+def _who(op: dict[str, Any]) -> str:
+    text = f"{op.get('user')}@{op.get('host')}"
+    if op.get("aws", {}).get("arn"):
+        text += f" as {op['aws']['arn']}"
+    return text
 
 
 def _times(at: str) -> tuple[str, str]:
@@ -31,7 +57,7 @@ def _line(e: dict[str, Any]) -> str | None:
     step = f"step `{e['step']}`" if e.get("step") else ""
     if t == "run.started":
         op = e.get("operator", {})
-        text = (f"run started by **{op.get('user')}@{op.get('host')}** on **{e['env']}**, plan "
+        text = (f"run started by **{_who(op)}** on **{e['env']}**, plan "
                 f"`{e['plan']}` (digest `{e['digest'][:12]}`)")
         if e.get("confirmed") not in (None, "not protected"):
             text += f"; protected environment confirmed ({e['confirmed']})"
@@ -42,7 +68,13 @@ def _line(e: dict[str, Any]) -> str | None:
         return text
     if t == "run.resumed":
         op = e.get("operator", {})
-        return f"**{e['mode']}** by {op.get('user')}@{op.get('host')} (run had {e['previous']})"
+        return f"**{e['mode']}** by {_who(op)} (run had {e['previous']})"
+    if t == "lock.broken":
+        by, holder = e.get("by", {}), e.get("holder", {})
+        why = f": {e['reason']}" if e.get("reason") else ""
+        return (f"**lock broken** by {by.get('user')}@{by.get('host')} (lock `{e['lock_id']}` "
+                f"held by {holder.get('user')}@{holder.get('host')} pid {holder.get('pid')} "
+                f"since {holder.get('since')}){why}")
     if t == "stage.started":
         return f"stage **{e['stage']}** started" + (f": {e['title']}" if e.get("title") else "")
     if t == "gate":
@@ -88,13 +120,30 @@ def markdown(run_id: str, events: list[dict[str, Any]]) -> str:
     s = state.started
     out = [f"# Run {run_id}", ""]
     op = s.get("operator", {})
+    rehearsal = s.get("rehearsal") or {}
+    if "skipped" in rehearsal:
+        # A production run without its rehearsal is the first thing a reviewer must see.
+        out += [f"> **Rehearsal skipped.** {s.get('env')} requires a successful run on "
+                f"{rehearsal.get('required', '?')} first; {op.get('user')} ran it without one, "
+                f"giving this reason: \"{rehearsal['skipped']}\"", ""]
     out += [f"- plan: `{s.get('plan')}` ({s.get('plan_file')}), environment **{s.get('env')}**",
-            f"- operator: {op.get('user')}@{op.get('host')}",
+            f"- operator: {op.get('user')}@{op.get('host')} (pid {op.get('pid')})",
+            f"- AWS principal: {describe_principal(op.get('aws'))}",
             f"- digest: `{s.get('digest')}`",
             f"- outcome: **{state.outcome}**"]
+    if rehearsal.get("run_id"):
+        out.append(f"- rehearsal: run `{rehearsal['run_id']}` on "
+                   f"{rehearsal.get('required', '?')}, started {rehearsal.get('at')}")
+    others = [e for e in events if e["type"] in ("run.resumed", "lock.broken")]
+    for e in others:
+        who = e.get("operator") or e.get("by") or {}
+        what = e.get("mode") if e["type"] == "run.resumed" else "lock broken"
+        out.append(f"- {what} by {_who(who)} at {_times(e['at'])[1]}"
+                   + (f" (AWS principal: {describe_principal(who.get('aws'))})"
+                      if e["type"] == "run.resumed" else ""))
     first, last = events[0]["at"], events[-1]["at"]
     out.append(f"- started {_times(first)[0]} ({_times(first)[1]}), last event "
-               f"{_times(last)[0]} ({_times(last)[1]})")
+               f"{_times(last)[0]} ({_times(last)[1]}); took {duration(events)}")
     failing = sum(float(e.get("failing_for") or 0) for e in events if e["type"] == "check")
     failed_checks = sum(1 for e in events if e["type"] == "check" and not e["ok"])
     out.append(f"- checks failing: {failed_checks} check result(s) failed; checks spent "
