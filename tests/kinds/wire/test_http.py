@@ -209,6 +209,15 @@ def test_connect_to_with_a_port_and_port_map(edge: WebServer, ca_bundle: str) ->
     assert r.ok, r.summary
 
 
+def test_connect_to_a_host_that_does_not_answer(edge: WebServer) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    r = get(f"https://site.example.test:{edge.port}/", connect_to=f"127.0.0.1:{closed}")
+    assert not r.ok and r.outcome == "refused"
+    assert r.summary == f"connection refused for https://site.example.test:{edge.port}/"
+
+
 def test_tls_untrusted_ca_is_a_tls_failure(edge: WebServer) -> None:
     r = get(f"https://site.example.test:{edge.port}/", connect_to="127.0.0.1")
     assert not r.ok and r.outcome == "tls"
