@@ -9,11 +9,10 @@ with a fresh ETag. Waits go through ``ctx.poll`` because deploys take up to ~25 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
@@ -27,43 +26,23 @@ from runbook.kinds._aws import (
     deep_diff,
     default_origin,
     describe_drift,
-    is_website_domain,
-    items,
     missing_fails,
     origin_key,
     pages,
     read_distribution,
 )
+from runbook.kinds._aws_cfconfig import (
+    AliasesExpect,
+    OriginSpec,
+    UpdateParams,
+    aliases_of,
+    cert_of,
+    edit,
+    norm_path,
+    summarise,
+)
+from runbook.kinds._aws_s3 import head
 from runbook.kinds.base import Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot
-
-
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OriginSpec(_Part):
-    bucket: str | None = Field(None, description="S3 bucket the default origin reads")
-    domain: str | None = Field(None, description="origin domain name (any origin)")
-    path: str | None = Field(None, description="origin path, e.g. /v1.42.0 ('' for none)")
-
-
-class AliasesExpect(_Part):
-    contains: list[str] = Field(default_factory=list, description="names that must be aliases")
-    exactly: list[str] | None = Field(None, description="the aliases, no more, no fewer")
-
-
-def _path(value: str) -> str:
-    """CloudFront writes origin paths with a leading slash and no trailing one."""
-    value = value.strip().strip("/")
-    return f"/{value}" if value else ""
-
-
-def _aliases(config: dict[str, Any]) -> list[str]:
-    return [bare(a) for a in items(config.get("Aliases"))]
-
-
-def _cert(config: dict[str, Any]) -> str | None:
-    return (config.get("ViewerCertificate") or {}).get("ACMCertificateArn") or None
 
 
 def _deployed(ctx: RunContext, dist_id: str) -> tuple[bool, str]:
@@ -101,7 +80,7 @@ class DistributionCheck(Check[DistributionParams]):
             o = p.origin
             parts.append("reads " + " ".join(x for x in (
                 o.bucket and f"bucket {o.bucket}", o.domain, o.path is not None
-                and f"path {_path(o.path) or '/'}") if x))
+                and f"path {norm_path(o.path) or '/'}") if x))
         if p.aliases:
             parts.append("has aliases " + ", ".join(p.aliases.exactly or p.aliases.contains))
         if p.certificate:
@@ -122,7 +101,7 @@ class DistributionCheck(Check[DistributionParams]):
             "status": dist.get("Status"), "enabled": config.get("Enabled"),
             "domain_name": dist.get("DomainName"), "origin_domain": domain,
             "origin_bucket": bucket_of(domain), "origin_path": path,
-            "aliases": _aliases(config), "certificate": _cert(config),
+            "aliases": aliases_of(config), "certificate": cert_of(config),
             "default_root_object": config.get("DefaultRootObject") or ""}
         bad: list[str] = []
         if p.status and str(seen["status"]).lower() != p.status.lower():
@@ -136,8 +115,8 @@ class DistributionCheck(Check[DistributionParams]):
                            f"{o.bucket}")
             if o.domain and bare(domain) != bare(o.domain):
                 bad.append(f"origin domain is {domain}, expected {o.domain}")
-            if o.path is not None and path != _path(o.path):
-                want = _path(o.path) or "(none)"
+            if o.path is not None and path != norm_path(o.path):
+                want = norm_path(o.path) or "(none)"
                 bad.append(f"origin path is {path or '(none)'}, expected {want}")
         if p.aliases:
             have = set(seen["aliases"])
@@ -160,8 +139,6 @@ class DistributionCheck(Check[DistributionParams]):
                                   f"{domain}{path}", **seen)
 
     def _origin_has(self, ctx: RunContext, seen: dict[str, Any], key: str) -> list[str]:
-        from runbook.kinds.s3 import head
-
         bucket = seen["origin_bucket"]
         if not bucket:
             return [f"its origin {seen['origin_domain']} is not an S3 bucket, so "
@@ -194,7 +171,7 @@ class AliasFree(Check[AliasFreeParams]):
         name = bare(p.alias)
         users = [d["Id"] for d in pages(ctx.client("cloudfront"), "list_distributions",
                                          "DistributionList.Items", "distributions")
-                 if name in _aliases(d) and d["Id"] != p.distribution]
+                 if name in aliases_of(d) and d["Id"] != p.distribution]
         if users:
             return CheckResult.failed(f"{name} is already an alias of {', '.join(users)}",
                                       "taken", users=users)
@@ -203,97 +180,6 @@ class AliasFree(Check[AliasFreeParams]):
 
 
 # --- actions --------------------------------------------------------------------------
-
-
-class AliasChange(_Part):
-    add: list[str] = Field(default_factory=list, description="names to add")
-    remove: list[str] = Field(default_factory=list, description="names to remove")
-    set: list[str] | None = Field(None, description="the whole list")
-
-
-class UpdateParams(Params):
-    id: str = Field(description="distribution id")
-    origin: OriginSpec | None = Field(None, description="change the default origin")
-    aliases: AliasChange | None = Field(None, description="change the aliases")
-    certificate: str | None = Field(None, description="ACM certificate ARN (us-east-1)")
-    default_root_object: str | None = Field(None, description="new default root object")
-    enabled: bool | None = Field(None, description="enable or disable the distribution")
-    wait: bool = Field(True, description="wait until the distribution is Deployed")
-    timeout: Duration = Field(1800.0, description="how long to wait for the deploy")
-    every: Duration = Field(20.0, description="how often to ask while waiting")
-
-    @model_validator(mode="after")
-    def _something(self) -> UpdateParams:
-        if all(v is None for v in (self.origin, self.aliases, self.certificate,
-                                   self.default_root_object, self.enabled)):
-            raise ValueError("give at least one of origin, aliases, certificate, "
-                             "default_root_object, enabled")
-        return self
-
-
-def _origin_kind_kept(dist_id: str, origin: dict[str, Any], spec: OriginSpec) -> None:
-    """Refuse to turn an S3 origin into a website/custom one or back by changing only its
-    domain: CloudFront would reject it, or worse, read the bucket without signing."""
-    name = origin.get("Id")
-    if spec.bucket and "CustomOriginConfig" in origin:
-        raise KindError(
-            f"origin {name} of distribution {dist_id} is a custom origin "
-            f"({origin.get('DomainName')}); pointing it at bucket {spec.bucket} needs S3 "
-            "origin settings (OAC) that cloudfront.update does not invent: change it by hand "
-            "or give `origin.domain`")
-    if spec.domain and is_website_domain(spec.domain) and "CustomOriginConfig" not in origin:
-        raise KindError(
-            f"{spec.domain} is an S3 website endpoint, which CloudFront reads as a custom "
-            f"(HTTP) origin, but origin {name} of distribution {dist_id} is an S3 origin: "
-            "use a distribution whose origin is a custom one")
-
-
-def _edit(ctx: RunContext, p: UpdateParams, config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` with the changes ``p`` asks for, and nothing else."""
-    new = copy.deepcopy(config)
-    if p.origin:
-        target = default_origin(new)["Id"]
-        origin = next(o for o in items(new.get("Origins")) if o.get("Id") == target)
-        _origin_kind_kept(p.id, origin, p.origin)
-        if p.origin.bucket and bucket_of(origin.get("DomainName", "")) != p.origin.bucket:
-            from runbook.kinds.s3 import bucket_region
-
-            region = bucket_region(ctx, p.origin.bucket)
-            origin["DomainName"] = f"{p.origin.bucket}.s3.{region}.amazonaws.com"
-        if p.origin.domain:
-            origin["DomainName"] = p.origin.domain
-        if p.origin.path is not None:
-            origin["OriginPath"] = _path(p.origin.path)
-    if p.aliases:
-        names = list(items(new.get("Aliases")))
-        if p.aliases.set is not None:
-            names = [bare(a) for a in p.aliases.set]
-        names += [bare(a) for a in p.aliases.add if bare(a) not in {bare(n) for n in names}]
-        gone = {bare(a) for a in p.aliases.remove}
-        names = [n for n in names if bare(n) not in gone]
-        if names != items(new.get("Aliases")):
-            new["Aliases"] = {"Quantity": len(names), "Items": names} if names \
-                else {"Quantity": 0}
-    if p.certificate and _cert(new) != p.certificate:
-        old = new.get("ViewerCertificate") or {}
-        had = bool(old.get("ACMCertificateArn"))
-        new["ViewerCertificate"] = {
-            "ACMCertificateArn": p.certificate,
-            "SSLSupportMethod": old.get("SSLSupportMethod", "sni-only") if had else "sni-only",
-            "MinimumProtocolVersion": old.get("MinimumProtocolVersion", "TLSv1.2_2021")
-            if had else "TLSv1.2_2021",
-            "CloudFrontDefaultCertificate": False,
-        }
-    if p.default_root_object is not None:
-        new["DefaultRootObject"] = p.default_root_object.lstrip("/")
-    if p.enabled is not None:
-        new["Enabled"] = p.enabled
-    return new
-
-
-def _summary(changes: list[tuple[str, Any, Any]], limit: int = 4) -> str:
-    text = "; ".join(f"{p}: {o!r} -> {n!r}" for p, o, n in changes[:limit])
-    return text + (f" and {len(changes) - limit} more" if len(changes) > limit else "")
 
 
 @register
@@ -316,7 +202,7 @@ class Update(Action[UpdateParams]):
             if where:
                 parts.append(f"point the origin of distribution {p.id} at {where}")
             if o.path is not None:
-                parts.append(f"set its origin path to {_path(o.path) or '(none)'}")
+                parts.append(f"set its origin path to {norm_path(o.path) or '(none)'}")
         if p.aliases:
             a = p.aliases
             if a.set is not None:
@@ -345,7 +231,7 @@ class Update(Action[UpdateParams]):
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         old = snapshot["config"]
-        changes = deep_diff(old, _edit(ctx, self.params, old))
+        changes = deep_diff(old, edit(ctx, self.params, old))
         note = None
         if changes and self.params.wait:
             note = (f"waits up to {format_duration(self.params.timeout)} for distribution "
@@ -360,7 +246,7 @@ class Update(Action[UpdateParams]):
         except AwsApiError as exc:
             if exc.code != "CNAMEAlreadyExists":
                 raise
-            names = ", ".join(_aliases(config))
+            names = ", ".join(aliases_of(config))
             raise AwsApiError(
                 f"CloudFront refused the aliases of distribution {self.params.id} ({names}): "
                 "one is already used by another distribution, possibly in another account. "
@@ -385,14 +271,14 @@ class Update(Action[UpdateParams]):
         p = self.params
         fresh, etag = self._read(ctx)
         theirs = deep_diff(base, fresh)
-        ours = deep_diff(fresh, _edit(ctx, p, fresh))
+        ours = deep_diff(fresh, edit(ctx, p, fresh))
         what = (f"distribution {p.id} was changed by someone else after this step read it "
-                f"({_summary(theirs) or 'no visible field changed, only its ETag'})")
+                f"({summarise(theirs) or 'no visible field changed, only its ETag'})")
         op = ctx.operator
         if op is None or not op.interactive:
             raise KindError(f"{what}. Not applying on top of a change nobody reviewed: "
                             "run the step again to see the new diff")
-        ask = f"{what}. Apply this step on top of it ({_summary(ours) or 'no change'})?"
+        ask = f"{what}. Apply this step on top of it ({summarise(ours) or 'no change'})?"
         if not op.confirm(ask, default=False):
             raise KindError(f"{what}; the operator declined to apply on top of it")
         return fresh, etag
@@ -400,7 +286,7 @@ class Update(Action[UpdateParams]):
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         p = self.params
         base, etag = dict(snapshot["config"]), str(snapshot["etag"])
-        new = _edit(ctx, p, base)
+        new = edit(ctx, p, base)
         if new != base:
             try:
                 self._write(ctx, new, etag)
@@ -408,7 +294,7 @@ class Update(Action[UpdateParams]):
                 if exc.code not in ("PreconditionFailed", "InvalidIfMatchVersion"):
                     raise
                 base, etag = self._stale(ctx, base)
-                new = _edit(ctx, p, base)
+                new = edit(ctx, p, base)
                 if new != base:
                     self._write(ctx, new, etag)
         status = self._wait(ctx)

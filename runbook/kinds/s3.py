@@ -10,7 +10,7 @@ journal alone, in another process.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -24,9 +24,7 @@ from runbook.kinds._aws import (
     bucket_of,
     call,
     call_or_none,
-    deep_diff,
     default_origin,
-    describe_drift,
     is_website_domain,
     items,
     missing_fails,
@@ -34,43 +32,16 @@ from runbook.kinds._aws import (
     read_distribution,
 )
 from runbook.kinds._aws_policy import (
-    canonical,
     oac_statement,
-    parse,
     read,
-    sid_for,
     with_statement,
 )
+from runbook.kinds._aws_s3 import bucket_exists, bucket_region, get_policy, head, s3
+from runbook.kinds._aws_s3copy import S3Copy  # registers s3.copy; kept apart for size
+from runbook.kinds._aws_s3docs import S3BucketPolicy, S3Redirect  # registers them too
 from runbook.kinds.base import Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot
 
-_NO_KEY = ("404", "NoSuchKey", "NotFound")
-_NO_BUCKET = ("404", "NoSuchBucket", "NotFound")
 _BLOCKS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-
-
-def _s3(ctx: RunContext) -> Any:
-    return ctx.client("s3")
-
-
-def bucket_region(ctx: RunContext, bucket: str) -> str:
-    got = call(_s3(ctx), "get_bucket_location", f"bucket {bucket}", Bucket=bucket)
-    return str(got.get("LocationConstraint") or "us-east-1")
-
-
-def head(ctx: RunContext, bucket: str, key: str) -> dict[str, Any] | None:
-    return call_or_none(_s3(ctx), "head_object", f"s3://{bucket}/{key}", missing=_NO_KEY,
-                        Bucket=bucket, Key=key)
-
-
-def bucket_exists(ctx: RunContext, bucket: str) -> bool:
-    return call_or_none(_s3(ctx), "head_bucket", f"bucket {bucket}", missing=_NO_BUCKET,
-                        Bucket=bucket) is not None
-
-
-def get_policy(ctx: RunContext, bucket: str) -> dict[str, Any] | None:
-    got = call_or_none(_s3(ctx), "get_bucket_policy", f"bucket {bucket}",
-                       missing=("NoSuchBucketPolicy",), Bucket=bucket)
-    return parse(got["Policy"]) if got else None
 
 
 # --- checks ---------------------------------------------------------------------------
@@ -118,7 +89,7 @@ class S3Object(Check[S3ObjectParams]):
                             last_modified=got.get("LastModified"))
         else:
             where = f"s3://{p.bucket}/{p.prefix}"
-            listed = call(_s3(ctx), "list_objects_v2", where, Bucket=p.bucket,
+            listed = call(s3(ctx), "list_objects_v2", where, Bucket=p.bucket,
                           Prefix=p.prefix, MaxKeys=1)
             first = [o["Key"] for o in listed.get("Contents", [])]
             seen = {"url": where, "exists": bool(first), "first": first[0] if first else None}
@@ -204,7 +175,7 @@ class CloudFrontCanRead(Check[CanReadParams]):
                             "or identity: CloudFront's requests are unsigned, and a private "
                             "bucket answers them 403")
         if reading.public:
-            pab = call_or_none(_s3(ctx), "get_public_access_block", f"bucket {p.bucket}",
+            pab = call_or_none(s3(ctx), "get_public_access_block", f"bucket {p.bucket}",
                                missing=("NoSuchPublicAccessBlockConfiguration",),
                                Bucket=p.bucket)
             conf = (pab or {}).get("PublicAccessBlockConfiguration", {})
@@ -212,7 +183,7 @@ class CloudFrontCanRead(Check[CanReadParams]):
                 problems.append(f"only a public statement grants the read, and the public "
                                 f"access block of {p.bucket} cancels it")
         if p.check_ownership:
-            own = call_or_none(_s3(ctx), "get_bucket_ownership_controls", f"bucket {p.bucket}",
+            own = call_or_none(s3(ctx), "get_bucket_ownership_controls", f"bucket {p.bucket}",
                                missing=("OwnershipControlsNotFoundError",), Bucket=p.bucket)
             rules = (own or {}).get("OwnershipControls", {}).get("Rules", [])
             mode = rules[0].get("ObjectOwnership") if rules else "ObjectWriter"
@@ -300,7 +271,7 @@ class S3Bucket(Action[BucketParams]):
                 "origin_domain": f"{b}.s3.{region}.amazonaws.com"}
 
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
-        p, s3 = self.params, _s3(ctx)
+        p, client = self.params, s3(ctx)
         if snapshot["exists"]:
             return self._outputs(bucket_region(ctx, p.bucket), False)
         region = self._region(ctx)
@@ -310,16 +281,16 @@ class S3Bucket(Action[BucketParams]):
             kw["CreateBucketConfiguration"] = {"LocationConstraint": region}
         what = f"bucket {p.bucket}"
         if not bucket_exists(ctx, p.bucket):  # else: made by this run before a crash
-            call(s3, "create_bucket", what, **kw)
+            call(client, "create_bucket", what, **kw)
         ok, _ = ctx.poll(lambda: (bucket_exists(ctx, p.bucket), "not visible yet"),
                          timeout=p.timeout, every=2.0, what=f"waiting for {what}")
         if not ok:
             raise KindError(f"{what} was created but is not visible after "
                             f"{format_duration(p.timeout)}")
-        call(s3, "put_public_access_block", what, Bucket=p.bucket,
+        call(client, "put_public_access_block", what, Bucket=p.bucket,
              PublicAccessBlockConfiguration=dict.fromkeys(_BLOCKS, True))
         if policy:
-            call(s3, "put_bucket_policy", what, Bucket=p.bucket, Policy=json.dumps(policy))
+            call(client, "put_bucket_policy", what, Bucket=p.bucket, Policy=json.dumps(policy))
         return self._outputs(region, True)
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
@@ -328,14 +299,14 @@ class S3Bucket(Action[BucketParams]):
             return  # it was there before this run: nothing was changed
         if not bucket_exists(ctx, b):
             return
-        listed = call(_s3(ctx), "list_object_versions", f"bucket {b}", Bucket=b, MaxKeys=3)
+        listed = call(s3(ctx), "list_object_versions", f"bucket {b}", Bucket=b, MaxKeys=3)
         keys = [o["Key"] for o in listed.get("Versions", []) + listed.get("DeleteMarkers", [])]
         if keys:
             raise KindError(
                 f"bucket {b} was created by this run but now holds objects ({', '.join(keys)}"
                 f"{', ...' if listed.get('IsTruncated') else ''}); runbook does not delete data. "
                 f"Empty it (aws s3 rm s3://{b} --recursive) and roll back again, or keep it")
-        call(_s3(ctx), "delete_bucket", f"bucket {b}", Bucket=b)
+        call(s3(ctx), "delete_bucket", f"bucket {b}", Bucket=b)
         ctx.poll(lambda: (not bucket_exists(ctx, b), "still visible"),
                  timeout=self.params.timeout, every=2.0, what=f"waiting for {b} to go")
 
@@ -345,172 +316,5 @@ class S3Bucket(Action[BucketParams]):
         return None
 
 
-class PolicyParams(Params):
-    bucket: str = Field(description="bucket whose policy changes")
-    allow_cloudfront: str | None = Field(
-        None, description="distribution id: add or update the one statement (stable Sid) "
-        "that lets it read the bucket's objects through OAC; other statements stay")
-    policy: dict[str, Any] | str | None = Field(
-        None, description="the whole policy document (mapping or JSON text)")
-    timeout: Duration = Field(60.0, description="how long to wait for the policy to read back")
-
-    @model_validator(mode="after")
-    def _one(self) -> PolicyParams:
-        if (self.allow_cloudfront is None) == (self.policy is None):
-            raise ValueError("give exactly one of `allow_cloudfront` or `policy`")
-        return self
-
-
-class _Documented(Action[Any]):
-    """An action that writes one JSON document of a bucket, or deletes it."""
-
-    noun: ClassVar[str]
-
-    def _read(self, ctx: RunContext) -> dict[str, Any] | None:
-        raise NotImplementedError
-
-    def _write(self, ctx: RunContext, doc: dict[str, Any] | None) -> None:
-        raise NotImplementedError
-
-    def _desired(self, ctx: RunContext, old: dict[str, Any] | None) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _what(self) -> str:
-        return f"the {self.noun} of bucket {self.params.bucket}"
-
-    def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
-        old = snapshot["doc"]
-        new = self._desired(ctx, old)
-        if old is None:
-            return Diff((Change(self.noun, None, new),))
-        return Diff(tuple(Change(f"{self.noun}.{p}", o, n) for p, o, n in deep_diff(old, new)))
-
-    def snapshot(self, ctx: RunContext) -> Snapshot:
-        return {"doc": self._read(ctx)}
-
-    def _settle(self, ctx: RunContext, doc: dict[str, Any] | None) -> None:
-        self._write(ctx, doc)
-        ok, _ = ctx.poll(lambda: (self._same(self._read(ctx), doc), "not visible yet"),
-                         timeout=self.params.timeout, every=2.0,
-                         what=f"waiting for {self._what()}")
-        if not ok:
-            raise KindError(f"{self._what()} was written but does not read back as written "
-                            f"after {format_duration(self.params.timeout)}")
-
-    def _same(self, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-        return a == b
-
-    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
-        doc = self._desired(ctx, snapshot["doc"])
-        if not self._same(doc, snapshot["doc"]):
-            self._settle(ctx, doc)
-        return {"bucket": self.params.bucket, self.noun: doc}
-
-    def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
-        if not self._same(self._read(ctx), snapshot["doc"]):
-            self._settle(ctx, snapshot["doc"])
-
-    def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
-        if self.noun not in applied:
-            return None
-        now = self._read(ctx)
-        if self._same(now, applied[self.noun]):
-            return None
-        return describe_drift(self._what(), deep_diff(applied[self.noun], now))
-
-
-@register
-class S3BucketPolicy(_Documented):
-    kind = "s3.bucket_policy"
-    Params = PolicyParams
-    noun = "policy"
-    summary = "grant a distribution read access (one statement), or set a whole policy"
-    outputs: ClassVar[dict[str, str]] = {"bucket": "the bucket", "policy": "the policy written",
-                                         "sid": "Sid of the statement for allow_cloudfront"}
-
-    def describe(self) -> str:
-        p = self.params
-        if p.allow_cloudfront:
-            return f"let distribution {p.allow_cloudfront} read bucket {p.bucket} (OAC)"
-        return f"replace the policy of bucket {p.bucket}"
-
-    def _read(self, ctx: RunContext) -> dict[str, Any] | None:
-        return get_policy(ctx, self.params.bucket)
-
-    def _same(self, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-        return bool(canonical(a) == canonical(b))  # S3 may store "s3:GetObject" as a list
-
-    def _write(self, ctx: RunContext, doc: dict[str, Any] | None) -> None:
-        b = self.params.bucket
-        if doc is None:
-            call(_s3(ctx), "delete_bucket_policy", f"bucket {b}", Bucket=b)
-        else:
-            call(_s3(ctx), "put_bucket_policy", f"bucket {b}", Bucket=b, Policy=json.dumps(doc))
-
-    def _desired(self, ctx: RunContext, old: dict[str, Any] | None) -> dict[str, Any]:
-        p = self.params
-        if p.allow_cloudfront is None:
-            return parse(p.policy) or {}
-        dist, _ = read_distribution(ctx, p.allow_cloudfront)
-        return with_statement(old, oac_statement(p.bucket, p.allow_cloudfront,
-                                                 str(dist["ARN"])))
-
-    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
-        out = super().apply(ctx, snapshot)
-        p = self.params
-        out["sid"] = sid_for(p.allow_cloudfront) if p.allow_cloudfront else None
-        return out
-
-
-class RedirectParams(Params):
-    bucket: str = Field(description="bucket whose website endpoint redirects")
-    to: str = Field(description="host name every request is redirected to")
-    protocol: Literal["http", "https"] = Field("https", description="http or https")
-    timeout: Duration = Field(60.0, description="how long to wait for the configuration")
-
-
-@register
-class S3Redirect(_Documented):
-    kind = "s3.redirect"
-    Params = RedirectParams
-    noun = "website"
-    summary = "make a bucket's website endpoint redirect every request to another host"
-    outputs: ClassVar[dict[str, str]] = {
-        "bucket": "the bucket", "website": "the website configuration written",
-        "website_domain": "the bucket's website endpoint (origin for a redirect distribution)"}
-
-    def describe(self) -> str:
-        p = self.params
-        return f"redirect every request to bucket {p.bucket}'s website to {p.protocol}://{p.to}"
-
-    def _read(self, ctx: RunContext) -> dict[str, Any] | None:
-        b = self.params.bucket
-        got = call_or_none(_s3(ctx), "get_bucket_website", f"bucket {b}",
-                           missing=("NoSuchWebsiteConfiguration",), Bucket=b)
-        return {k: v for k, v in got.items() if k in (
-            "RedirectAllRequestsTo", "IndexDocument", "ErrorDocument", "RoutingRules")} \
-            if got else None
-
-    def _write(self, ctx: RunContext, doc: dict[str, Any] | None) -> None:
-        b = self.params.bucket
-        if doc is None:
-            call(_s3(ctx), "delete_bucket_website", f"bucket {b}", Bucket=b)
-        else:
-            call(_s3(ctx), "put_bucket_website", f"bucket {b}", Bucket=b,
-                 WebsiteConfiguration=doc)
-
-    def _desired(self, ctx: RunContext, old: dict[str, Any] | None) -> dict[str, Any]:
-        return {"RedirectAllRequestsTo": {"HostName": self.params.to,
-                                          "Protocol": self.params.protocol}}
-
-    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
-        out = super().apply(ctx, snapshot)
-        b = self.params.bucket
-        out["website_domain"] = f"{b}.s3-website-{bucket_region(ctx, b)}.amazonaws.com"
-        return out
-
-
-from runbook.kinds import _aws_s3copy  # noqa: E402  registers s3.copy; kept apart for size
-
-__all__ = ["CloudFrontCanRead", "S3Bucket", "S3BucketPolicy", "S3Object", "S3Redirect",
-           "_aws_s3copy"]
+__all__ = ["CloudFrontCanRead", "S3Bucket", "S3BucketPolicy", "S3Copy", "S3Object",
+           "S3Redirect"]
