@@ -302,3 +302,27 @@ def test_update_will_not_turn_a_custom_origin_into_a_bucket(ctx: RunContext,
     with pytest.raises(KindError, match=r"is a custom origin \(old-site\.s3-website-us-east-1"
                        r"\.amazonaws\.com\); pointing it at bucket site-blue needs S3"):
         action.diff(ctx, journal(action.snapshot(ctx)))
+
+
+def test_aliases_set_and_remove(ctx: RunContext, world: World) -> None:
+    world.bucket("site-blue", SITE)
+    d = world.distribution("site-blue", aliases=["a.example.com", "b.example.com"])
+    remove = update(id=d["Id"], aliases={"remove": ["B.example.com"]}, wait=False)
+    assert remove.describe() == f"remove B.example.com from the aliases of distribution {d['Id']}"
+    diff, _ = cycle(ctx, remove, lambda: world.config(d["Id"]))
+    assert diff.changes == (Change("Aliases.Items", ["a.example.com", "b.example.com"],
+                                   ["a.example.com"]),)
+    clear = update(id=d["Id"], aliases={"set": []})
+    diff, _ = cycle(ctx, clear, lambda: world.config(d["Id"]))
+    assert diff.changes == (Change("Aliases.Items", ["a.example.com", "b.example.com"], None),)
+
+
+def test_update_describes_every_part() -> None:
+    action = update(id="E2STAGE", origin={"bucket": "green", "path": "v2"},
+                    certificate="arn:c", default_root_object="index.html", enabled=False)
+    assert action.describe() == ("point the origin of distribution E2STAGE at bucket green; "
+                                 "set its origin path to /v2; serve certificate arn:c; set the "
+                                 "default root object to index.html; disable distribution "
+                                 "E2STAGE")
+    with pytest.raises(ValueError, match="give at least one of origin, aliases"):
+        Update.Params(id="E1")

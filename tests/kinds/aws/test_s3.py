@@ -347,3 +347,15 @@ def test_drift_of_redirect_copy_and_bucket(ctx: RunContext, world: World) -> Non
     assert bucket.drifted(ctx, out) is None
     world.s3.delete_bucket(Bucket="site-green")
     assert bucket.drifted(ctx, out) == "bucket site-green no longer exists"
+
+
+def test_bucket_in_another_region(ctx: RunContext, world: World) -> None:
+    action = S3Bucket(S3Bucket.Params(bucket="site-london", region="eu-west-2"))
+
+    def verify(_: Any, out: dict[str, Any]) -> None:
+        assert out["region"] == "eu-west-2"
+        assert out["origin_domain"] == "site-london.s3.eu-west-2.amazonaws.com"
+        got = world.s3.get_bucket_location(Bucket="site-london")
+        assert got["LocationConstraint"] == "eu-west-2"
+
+    cycle(ctx, action, world.buckets, verify)
