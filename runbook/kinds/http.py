@@ -91,6 +91,12 @@ class HttpGetParams(Connection):
     def _upper(cls, value: str) -> str:
         return value.upper()
 
+    @model_validator(mode="after")
+    def _body_to_read(self) -> HttpGetParams:
+        if self.method == "HEAD" and (self.contains is not None or self.absent is not None):
+            raise ValueError("a HEAD request has no body: `contains` and `absent` need GET")
+        return self
+
 
 def _show(text: str) -> str:
     return text if re.fullmatch(r"/(.*)/(i?)", text, re.DOTALL) else repr(text)
@@ -197,8 +203,8 @@ class HttpRedirectsParams(RedirectOptions):
         None, description="CSV (old,new per row; a header row is skipped) or YAML (mapping, "
         "or list of {from, to}) of old -> new URLs, relative to the plan's folder")
     concurrency: int = Field(
-        10, ge=1, le=256, description="redirects checked at once; also the size of the "
-        "connection pool, so no request waits for a connection")
+        10, ge=1, le=256, description="redirects checked at once; each worker keeps one "
+        "keep-alive connection per host, so no host sees more connections than this")
 
     @model_validator(mode="after")
     def _one_source(self) -> HttpRedirectsParams:

@@ -267,6 +267,7 @@ def test_resolve_via_dns_and_port_map(edge: WebServer, ca_bundle: str,
     ({"url": "https://x/", "headers": {"x": "("}}, "not a valid regular expression"),
     ({"url": "https://x/", "connect_to": "a:b:c:d"}, "does not appear to be an IPv4 or IPv6"),
     ({"url": "https://x/", "tls": {"verify": True, "pin": "x"}}, "Extra inputs"),
+    ({"url": "https://x/", "method": "head", "contains": "x"}, "HEAD request has no body"),
 ])
 def test_bad_params(params: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
