@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
@@ -87,8 +86,15 @@ class RedirectOptions(Connection):
 
 
 def host_of(url: str) -> str | None:
-    m = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?(\[[^]]*\]|[^:/?#]*)", url)
-    return m.group(1) if m else None
+    """The host httpcore will dial for ``url``: IDNA-encoded as httpx encodes it, so a
+    pin on an internationalised name is found. None for a URL that does not parse (the
+    request reports it)."""
+    import httpx
+
+    try:
+        return httpx.URL(url).raw_host.decode("ascii") or None
+    except (httpx.InvalidURL, UnicodeError):
+        return None
 
 
 def timeout_of(ctx: RunContext, own: float | None) -> float:

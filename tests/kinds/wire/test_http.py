@@ -209,6 +209,12 @@ def test_connect_to_with_a_port_and_port_map(edge: WebServer, ca_bundle: str) ->
     assert r.ok, r.summary
 
 
+def test_connect_to_an_internationalised_name(site: WebServer) -> None:
+    r = get(f"http://bücher.example.test:{site.port}/", connect_to="127.0.0.1")
+    assert r.ok, r.summary
+    assert site.requests[-1].host == "xn--bcher-kva.example.test"
+
+
 def test_connect_to_a_host_that_does_not_answer(edge: WebServer) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
