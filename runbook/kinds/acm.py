@@ -79,6 +79,11 @@ class Certificate(Check[CertificateParams]):
             dist, _ = read_distribution(ctx, p.distribution)
             viewer = dist["DistributionConfig"].get("ViewerCertificate") or {}
             arn = viewer.get("ACMCertificateArn") or None
+            if arn is None and viewer.get("IAMCertificateId"):
+                return CheckResult.failed(
+                    f"distribution {p.distribution} serves IAM server certificate "
+                    f"{viewer['IAMCertificateId']}, not an ACM certificate: runbook cannot "
+                    "read what it covers", "no-certificate", arn=None)
             if arn is None:
                 return CheckResult.failed(
                     f"distribution {p.distribution} serves the default *.cloudfront.net "
