@@ -24,6 +24,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import TracebackType
 
 import dns.exception
@@ -56,7 +57,11 @@ class Record:
 
 @dataclass(frozen=True)
 class Zone:
-    """The records of one zone, and the names that misbehave on purpose."""
+    """The records of one zone, and the names that misbehave on purpose.
+
+    A zone is immutable (``records`` becomes a tuple) and indexed by name the first time
+    it answers; to change what is served, have the source return a new Zone.
+    """
 
     origin: str
     records: tuple[Record, ...] | list[Record] = ()
@@ -64,9 +69,40 @@ class Zone:
     silent: frozenset[str] = field(default_factory=frozenset)
     soa_ttl: int = 60
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "records", tuple(self.records))
+        object.__setattr__(self, "servfail", frozenset(absolute(n) for n in self.servfail))
+        object.__setattr__(self, "silent", frozenset(absolute(n) for n in self.silent))
+
     def contains(self, name: str) -> bool:
         origin = absolute(self.origin)
         return name == origin or name.endswith("." + origin)
+
+    @cached_property
+    def by_name(self) -> dict[str, list[Record]]:
+        out: dict[str, list[Record]] = {}
+        for record in self.records:
+            out.setdefault(absolute(record.name), []).append(record)
+        return out
+
+    @cached_property
+    def existing(self) -> frozenset[str]:
+        """Every name that exists: owners of records and the empty names between them
+        and the apex (a name with no records but children answers NODATA, not NXDOMAIN)."""
+        origin = absolute(self.origin)
+        out = {origin}
+        for name in self.by_name:
+            while name != origin and name.endswith("." + origin):
+                out.add(name)
+                name = name.split(".", 1)[1]
+        return frozenset(out)
+
+    @cached_property
+    def cuts(self) -> frozenset[str]:
+        """Names below the apex with NS records: delegations to other servers."""
+        origin = absolute(self.origin)
+        return frozenset(n for n, rs in self.by_name.items()
+                         if n != origin and any(r.type.upper() == "NS" for r in rs))
 
 
 ZoneSource = Callable[[], Iterable[Zone]]
@@ -83,6 +119,12 @@ def _rdata(record: Record) -> dns.rdata.Rdata:
     elif record.type.upper() in ("CNAME", "NS"):
         value = absolute(value)
     return dns.rdata.from_text(dns.rdataclass.IN, rdtype, value)
+
+
+def _delegation(zone: Zone, qname: str) -> str | None:
+    """The deepest delegation at or above ``qname``, if any."""
+    hits = [c for c in zone.cuts if qname == c or qname.endswith("." + c)]
+    return max(hits, key=len) if hits else None
 
 
 class _Answerer:
@@ -104,9 +146,9 @@ class _Answerer:
             response.set_rcode(dns.rcode.REFUSED)
             return response
         zone = max(zones, key=lambda z: len(absolute(z.origin)))
-        if qname in {absolute(n) for n in zone.silent}:
+        if qname in zone.silent:
             return None
-        if qname in {absolute(n) for n in zone.servfail}:
+        if qname in zone.servfail:
             response.set_rcode(dns.rcode.SERVFAIL)
             return response
         self._answer(response, zone, qname, question.rdtype)
@@ -114,17 +156,15 @@ class _Answerer:
 
     def _answer(self, response: dns.message.Message, zone: Zone, qname: str,
                 rdtype: int) -> None:
-        records = list(zone.records)
-        origin = absolute(zone.origin)
-        cut = self._delegation(records, origin, qname)
+        cut = _delegation(zone, qname)
         if cut is not None:  # below a delegation (NS at the cut too): not ours to answer
-            self._refer(response, records, cut)
+            self._refer(response, zone, cut)
             return
         response.flags |= dns.flags.AA
         name = qname
         seen: set[str] = set()
         while True:
-            here = [r for r in records if absolute(r.name) == name]
+            here = zone.by_name.get(name, [])
             match = [r for r in here if dns.rdatatype.from_text(r.type) == rdtype]
             if match:
                 response.answer.append(self._rrset(name, match))
@@ -134,27 +174,19 @@ class _Answerer:
                 seen.add(name)
                 response.answer.append(self._rrset(name, cnames[:1]))
                 name = absolute(cnames[0].value)
-                if not zone.contains(name) or self._delegation(records, origin, name):
+                if not zone.contains(name) or _delegation(zone, name):
                     return  # the rest of the chain is someone else's to answer
                 continue
-            exists = bool(here) or any(absolute(r.name).endswith("." + name) for r in records)
-            if not exists and name != origin:
+            if name not in zone.existing:
                 response.set_rcode(dns.rcode.NXDOMAIN)
             response.authority.append(self._soa(zone))
             return
 
-    @staticmethod
-    def _delegation(records: list[Record], origin: str, qname: str) -> str | None:
-        cuts = {absolute(r.name) for r in records if r.type.upper() == "NS"} - {origin}
-        hits = [c for c in cuts if qname == c or qname.endswith("." + c)]
-        return max(hits, key=len) if hits else None
-
-    def _refer(self, response: dns.message.Message, records: list[Record], cut: str) -> None:
-        ns = [r for r in records if absolute(r.name) == cut and r.type.upper() == "NS"]
+    def _refer(self, response: dns.message.Message, zone: Zone, cut: str) -> None:
+        ns = [r for r in zone.by_name[cut] if r.type.upper() == "NS"]
         response.authority.append(self._rrset(cut, ns))
-        for target in {absolute(r.value) for r in ns}:
-            glue = [r for r in records if absolute(r.name) == target and
-                    r.type.upper() in ("A", "AAAA")]
+        for target in sorted({absolute(r.value) for r in ns}):
+            glue = zone.by_name.get(target, [])
             for rtype in ("A", "AAAA"):
                 same = [g for g in glue if g.type.upper() == rtype]
                 if same:
