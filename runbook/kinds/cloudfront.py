@@ -265,11 +265,10 @@ class Update(Action[UpdateParams]):
                             "is still deploying it; raise `timeout` or check the console")
         return status
 
-    def _stale(self, ctx: RunContext, base: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    def _stale(self, ctx: RunContext, base: dict[str, Any], fresh: dict[str, Any]) -> None:
         """The ETag was stale: someone changed the distribution since the snapshot. Show
         what they changed and what this step would now change, and ask."""
         p = self.params
-        fresh, etag = self._read(ctx)
         theirs = deep_diff(base, fresh)
         ours = deep_diff(fresh, edit(ctx, p, fresh))
         what = (f"distribution {p.id} was changed by someone else after this step read it "
@@ -281,7 +280,6 @@ class Update(Action[UpdateParams]):
         ask = f"{what}. Apply this step on top of it ({summarise(ours) or 'no change'})?"
         if not op.confirm(ask, default=False):
             raise KindError(f"{what}; the operator declined to apply on top of it")
-        return fresh, etag
 
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         p = self.params
@@ -293,10 +291,12 @@ class Update(Action[UpdateParams]):
             except AwsApiError as exc:
                 if exc.code not in ("PreconditionFailed", "InvalidIfMatchVersion"):
                     raise
-                base, etag = self._stale(ctx, base)
-                new = edit(ctx, p, base)
-                if new != base:
-                    self._write(ctx, new, etag)
+                fresh, etag = self._read(ctx)
+                if fresh != new:  # else it already is what this step writes: nothing to ask
+                    self._stale(ctx, base, fresh)
+                    base, new = fresh, edit(ctx, p, fresh)
+                    if new != base:
+                        self._write(ctx, new, etag)
         status = self._wait(ctx)
         dist, _ = read_distribution(ctx, p.id)
         config, etag = self._read(ctx)

@@ -326,3 +326,24 @@ def test_update_describes_every_part() -> None:
                                  "E2STAGE")
     with pytest.raises(ValueError, match="give at least one of origin, aliases"):
         Update.Params(id="E1")
+
+
+def test_stale_etag_when_the_change_is_already_there(ctx: RunContext, world: World,
+                                                     operator: ScriptedOperator) -> None:
+    """E.g. a first attempt wrote it and died: no question, no second write."""
+    world.bucket("site-blue", SITE)
+    d = world.distribution("site-blue")
+    action = update(id=d["Id"], enabled=False, wait=False)
+    snap = journal(action.snapshot(ctx))
+    cf = ctx.client("cloudfront")
+    dist = cf.get_distribution(Id=d["Id"])
+    ours = {**snap["config"], "Enabled": False}
+    with Stubber(cf) as stub:
+        stub.add_client_error("update_distribution", "PreconditionFailed", "stale", 412)
+        stub.add_response("get_distribution_config", {"DistributionConfig": ours, "ETag": "E7"})
+        stub.add_response("get_distribution", dist)
+        stub.add_response("get_distribution", dist)
+        stub.add_response("get_distribution_config", {"DistributionConfig": ours, "ETag": "E7"})
+        out = action.apply(ctx, snap)
+        stub.assert_no_pending_responses()
+    assert operator.asked == [] and "base_config" not in out
