@@ -1,0 +1,138 @@
+"""World files: the starting state of a sandbox twin, in YAML.
+
+::
+
+    sandbox: 1
+    account: "123456789012"
+    region: eu-west-2
+    certificates:                       # imported into ACM (us-east-1 unless said)
+      - ref: tss
+        domains: [trainee.tis.nhs.uk, "*.trainee.tis.nhs.uk"]
+    buckets:
+      - name: tis-trainee-ui-prod
+        objects: {v1.41.0/index.html: "<title>TIS Self-Service</title>"}
+        grant: [E1PRODEXAMPLE]           # bucket policy lets these distributions read (OAC)
+        website_redirect: {to: trainee.tis.nhs.uk, protocol: https}
+    distributions:
+      - id: E1PRODEXAMPLE                # the id plans use; the twin maps it to moto's
+        aliases: [trainee.tis-selfservice.nhs.uk]
+        origin: {bucket: tis-trainee-ui-prod, path: /v1.41.0}   # or {domain: ...}
+        certificate: tss
+        default_root_object: index.html
+    zones:
+      - name: tis-selfservice.nhs.uk
+        records:
+          - {name: trainee.tis-selfservice.nhs.uk, type: A, alias: E1PRODEXAMPLE}
+          - {name: www.tis-selfservice.nhs.uk, type: CNAME, values: [trainee.tis-selfservice.nhs.uk]}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from runbook.errors import PlanError, Problem
+from runbook.yamlio import load_file
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Certificate(_M):
+    ref: str
+    domains: list[str] = Field(min_length=1)
+    region: str = "us-east-1"
+    days: int = Field(365, description="validity from now; negative: already expired")
+
+
+class WebsiteRedirect(_M):
+    to: str
+    protocol: str = "https"
+
+
+class Bucket(_M):
+    name: str
+    region: str | None = None
+    objects: dict[str, str] = Field(default_factory=dict)
+    grant: list[str] = Field(default_factory=list)
+    website_redirect: WebsiteRedirect | None = None
+    # How Terraform makes a site bucket; a bucket made by hand in the console may differ.
+    ownership: str = "BucketOwnerEnforced"
+    block_public_access: bool = True
+
+
+class Origin(_M):
+    bucket: str | None = None
+    domain: str | None = None
+    path: str = ""
+
+
+class Distribution(_M):
+    id: str
+    comment: str = ""
+    aliases: list[str] = Field(default_factory=list)
+    origin: Origin
+    certificate: str | None = None
+    default_root_object: str = "index.html"
+    enabled: bool = True
+
+
+class RecordSpec(_M):
+    name: str
+    type: str = "A"
+    ttl: int = 300
+    values: list[str] = Field(default_factory=list)
+    alias: str | None = Field(None, description="a distribution id of this world")
+
+
+class ZoneSpec(_M):
+    name: str
+    records: list[RecordSpec] = Field(default_factory=list)
+
+
+class World(_M):
+    sandbox: int = 1
+    account: str = "123456789012"
+    region: str = "eu-west-2"
+    certificates: list[Certificate] = Field(default_factory=list)
+    buckets: list[Bucket] = Field(default_factory=list)
+    distributions: list[Distribution] = Field(default_factory=list)
+    zones: list[ZoneSpec] = Field(default_factory=list)
+
+
+def load_world(path: Path) -> World:
+    doc = load_file(path, what="sandbox world")
+    try:
+        world = World.model_validate(doc.data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            where = doc.key_at(loc) if err["type"] == "extra_forbidden" else doc.at(loc)
+            name = ".".join(str(p) for p in loc)
+            problems.append(Problem(f"world file: {name}: {err['msg']}", where))
+        raise PlanError(problems) from exc
+    refs = {c.ref for c in world.certificates}
+    dists = {d.id for d in world.distributions}
+    problems = []
+    for i, d in enumerate(world.distributions):
+        if d.certificate and d.certificate not in refs:
+            problems.append(Problem(f"distribution {d.id} names certificate {d.certificate!r}, "
+                                    "which the world does not have",
+                                    doc.at(("distributions", i, "certificate"))))
+    for zi, z in enumerate(world.zones):
+        for ri, r in enumerate(z.records):
+            if r.alias and r.alias not in dists:
+                problems.append(Problem(f"record {r.name} is an alias of {r.alias}, which is not "
+                                        "a distribution of the world",
+                                        doc.at(("zones", zi, "records", ri, "alias"))))
+    if problems:
+        raise PlanError(problems)
+    return world
+
+
+def as_dict(world: World) -> dict[str, Any]:
+    return world.model_dump()
