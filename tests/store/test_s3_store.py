@@ -103,6 +103,13 @@ def test_moto_enforces_conditional_writes_and_deletes(s3: Any, bucket: str) -> N
         s3.delete_object(Bucket=bucket, Key="k", IfMatch='"not-the-etag"')
     assert stale.value.response["Error"]["Code"] == "PreconditionFailed"
     s3.delete_object(Bucket=bucket, Key="k", IfMatch=first["ETag"])
+    # versioned, as docs/team.md asks: a delete marker counts as "no object"
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    again = s3.put_object(Bucket=bucket, Key="k", Body=b"3", IfNoneMatch="*")
+    with pytest.raises(ClientError):
+        s3.put_object(Bucket=bucket, Key="k", Body=b"4", IfNoneMatch="*")
+    s3.delete_object(Bucket=bucket, Key="k", IfMatch=again["ETag"])
+    s3.put_object(Bucket=bucket, Key="k", Body=b"5", IfNoneMatch="*")
 
 
 def test_a_conflicting_conditional_write_in_flight_is_a_taken_lock(store: S3Store,
