@@ -11,6 +11,7 @@ import trustme
 from pydantic import ValidationError
 
 from runbook.kinds._wire_x509 import covered
+from runbook.sandbox.dnsserver import DNSServer, Record, Zone
 from runbook.sandbox.httpserver import WebServer
 from tests.kinds.wire.conftest import ServerContext
 from tests.kinds.wire.helpers import describe, network, run_check
@@ -161,6 +162,17 @@ def test_port_map(edge: WebServer, ca_bundle: str) -> None:
     r = run_check("tls.certificate", {"host": "site.example.test", "connect_to": "127.0.0.1"},
                   network(ca_bundle=ca_bundle, port_map={443: edge.port}))
     assert r.ok, r.summary
+
+
+def test_resolve_via_dns(edge: WebServer, ca_bundle: str,
+                         dns_server: Callable[..., DNSServer]) -> None:
+    dns = dns_server([Zone("example.test", [Record("site.example.test", "A", "127.0.0.1")])])
+    net = network(resolvers=(dns.resolver,), resolve_via_dns=True, ca_bundle=ca_bundle,
+                  port_map={443: edge.port})
+    assert run_check("tls.certificate", {"host": "site.example.test"}, net).ok
+    r = run_check("tls.certificate", {"host": "new.example.test"}, net)
+    assert r.outcome == "nxdomain"
+    assert r.summary == "cannot resolve new.example.test: new.example.test does not exist"
 
 
 # --- params and describe ------------------------------------------------------------------------
