@@ -112,9 +112,14 @@ class AwsProxy:
                 for k, v in headers.items():
                     if k.lower() not in HOP:
                         self.send_header(k, v)
-                self.send_header("Content-Length", str(len(out)))
+                # a HEAD answer has no body but tells the length of the one GET would get
+                length = next((v for k, v in headers.items()
+                               if k.lower() == "content-length"), "0") \
+                    if self.command == "HEAD" else str(len(out))
+                self.send_header("Content-Length", length)
                 self.end_headers()
-                self.wfile.write(out)
+                if self.command != "HEAD":
+                    self.wfile.write(out)
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _any
 

@@ -84,6 +84,12 @@ class Twin:
         moto.start()
         host, port = moto.get_host_and_port()
         moto_url = f"http://{host}:{port}"
+        # moto keeps its state in the process, not the server: start from an empty world.
+        # (So one process runs one twin at a time.)
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset",
+                                                      method="POST"), timeout=10).close()
         t_moto = time.perf_counter()
 
         def client(service: str, region: str | None = None) -> Any:

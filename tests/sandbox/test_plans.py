@@ -1,0 +1,91 @@
+"""The TSS migration and the incident replays, run through the CLI against the twin,
+and the world checked afterwards the way a user would: DNS, HTTPS, the AWS API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.sandbox.conftest import PLANS
+
+pytestmark = pytest.mark.slow
+TSS = str(PLANS / "tss-url-migration.yaml")
+
+
+def _run(cli, tmp_path, plan, env, *extra):
+    return cli("run", plan, "--env", env, "--yes", "--state-dir", str(tmp_path / "state"),
+               *extra)
+
+
+def test_tss_migration_on_stage_then_prod(cli, tmp_path, twin, look):
+    # prod-like first: refused, nothing rehearsed yet, nothing changed
+    refused = _run(cli, tmp_path, TSS, "sandbox")
+    assert refused.code == 2
+    assert "requires a successful rehearsal on sandbox-stage" in refused.stderr
+    assert look.a("trainee.tis.nhs.uk") == []
+
+    stage = _run(cli, tmp_path, TSS, "sandbox-stage")
+    assert stage.code == 0, stage.stdout + stage.stderr
+    assert look.a("stage.trainee.tis.nhs.uk") == ["127.0.0.1"]
+    new = look.get("stage.trainee.tis.nhs.uk")
+    assert new.status_code == 200 and "stage v1.42.0" in new.text
+    old = look.get("stage.trainee.tis-selfservice.nhs.uk", "/dashboard?tab=forms")
+    assert old.status_code == 301
+    assert old.headers["location"] == "https://stage.trainee.tis.nhs.uk/dashboard?tab=forms"
+
+    prod = _run(cli, tmp_path, TSS, "sandbox")
+    assert prod.code == 0, prod.stdout + prod.stderr
+    assert look.a("trainee.tis.nhs.uk") == ["127.0.0.1"]
+    live = look.get("trainee.tis.nhs.uk")
+    assert live.status_code == 200 and "<title>TIS Self-Service" in live.text
+    moved = look.get("trainee.tis-selfservice.nhs.uk", "/a/b?c=d")
+    assert moved.status_code == 301
+    assert moved.headers["location"] == "https://trainee.tis.nhs.uk/a/b?c=d"
+    # the AWS API agrees: the old name belongs to the redirect distribution now
+    cf = look.client("cloudfront")
+    aliases = {d["Id"]: d["Aliases"].get("Items", []) for d in
+               cf.list_distributions()["DistributionList"]["Items"]}
+    assert aliases["E1PRODEXAMPLE"] == ["trainee.tis.nhs.uk"]
+    assert aliases["E3REDIRECTEXAMPLE"] == ["trainee.tis-selfservice.nhs.uk"]
+    runs = cli("runs", "--state-dir", str(tmp_path / "state"))
+    assert runs.stdout.count("succeeded") == 2 and "declined" not in runs.stdout
+
+
+def test_hand_made_bucket_is_stopped_by_a_pre_check(cli, tmp_path, twin, look):
+    cf = look.client("cloudfront")
+    before = cf.get_distribution_config(Id="E1PRODEXAMPLE")["DistributionConfig"]
+    r = _run(cli, tmp_path, str(PLANS / "sandbox" / "incident-1-hand-made-bucket.yaml"),
+             "sandbox")
+    assert r.code == 1
+    assert "bucket tis-trainee-ui-prod-new has no bucket policy" in r.stdout
+    assert "0 step(s) rolled back" in r.stdout
+    after = cf.get_distribution_config(Id="E1PRODEXAMPLE")["DistributionConfig"]
+    assert after == before  # nothing changed
+    assert look.get("trainee.tis-selfservice.nhs.uk").status_code == 200
+
+
+def test_pipeline_deploy_is_rolled_back_by_what_the_edge_shows(cli, tmp_path, twin, look):
+    cf = look.client("cloudfront")
+    before = cf.get_distribution_config(Id="E1PRODEXAMPLE")["DistributionConfig"]
+    r = _run(cli, tmp_path, str(PLANS / "sandbox" / "incident-2-pipeline-deploy.yaml"),
+             "sandbox")
+    assert r.code == 1, r.stdout + r.stderr
+    assert "got 403" in r.stdout
+    assert "step bump-version rolled back and verified" in r.stdout
+    after = cf.get_distribution_config(Id="E1PRODEXAMPLE")["DistributionConfig"]
+    assert after["Origins"] == before["Origins"]
+    live = look.get("trainee.tis-selfservice.nhs.uk")
+    assert live.status_code == 200 and "live v1.41.0" in live.text
+    [run_id] = [p.name for p in (tmp_path / "state" / "runs").iterdir()]
+    report = json.loads(cli("report", run_id, "--format", "json", "--state-dir",
+                            str(tmp_path / "state")).stdout)
+    failing = [e for e in report["events"] if e["type"] == "check" and not e["ok"]]
+    assert failing and failing[0]["observed"]["status"] == 403
+
+
+def test_dry_run_in_the_sandbox_changes_nothing(cli, tmp_path, twin, look):
+    r = cli("plan", TSS, "--env", "sandbox-stage")
+    assert r.code == 0, r.stdout + r.stderr
+    assert "Aliases.Items" in r.stdout and "the plan can start" in r.stdout
+    assert look.a("stage.trainee.tis.nhs.uk") == []
