@@ -298,7 +298,13 @@ def report(run_id: Annotated[str, typer.Argument(help="the run id")],
 
     if format not in ("markdown", "json"):
         raise UsageError(f"--format {format!r}: choose markdown or json")
-    events = _store(state_dir).events(run_id)
+    store = _store(state_dir)
+    events = store.events(run_id)
+    if not events:
+        from runbook.errors import StateError
+
+        raise StateError(f"run {run_id} in {store.url} has no journal events: it stopped "
+                         "before it started, and there is nothing to report")
     sys.stdout.write(markdown(run_id, events) if format == "markdown"
                      else as_json(run_id, events) + "\n")
 
