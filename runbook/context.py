@@ -1,8 +1,8 @@
 """RunContext: everything a kind may use to reach the world, and nothing more.
 
 The engine builds one per run from the resolved environment. Tests build one directly
-(``RunContext.for_tests``) with a fake clock, a scripted operator, and the loopback
-addresses of their servers. The sandbox fills ``aws`` and ``network`` with its twin's
+(``RunContext(clock=..., sleep=..., operator=..., network=...)``) with a fake clock, a
+scripted operator, and the loopback addresses of their servers. The sandbox fills ``aws`` and ``network`` with its twin's
 endpoints, so kinds never know whether they talk to AWS or to the twin.
 """
 
@@ -27,6 +27,7 @@ class AwsSettings:
     # Credentials for the sandbox twin (moto accepts anything); None: the standard chain.
     access_key_id: str | None = None
     secret_access_key: str | None = None
+    # Attempts in all, the first included (botocore's total_max_attempts).
     max_attempts: int = 8
 
 
@@ -117,7 +118,8 @@ class RunContext:
             return cached
         from botocore.config import Config
 
-        cfg = Config(retries={"max_attempts": self.aws.max_attempts, "mode": "adaptive"},
+        cfg = Config(retries={"total_max_attempts": self.aws.max_attempts,
+                                      "mode": "adaptive"},
                      connect_timeout=10, read_timeout=60)
         kw: dict[str, Any] = {"config": cfg}
         if region:

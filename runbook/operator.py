@@ -104,7 +104,7 @@ class ScriptedOperator:
         return answer  # type: ignore[no-any-return]
 
     def type_to_confirm(self, question: str, expected: str) -> bool:
-        return self._next(question) == expected
+        return bool(self._next(question) == expected)
 
     def ask_text(self, question: str) -> str | None:
         answer = self._next(question)

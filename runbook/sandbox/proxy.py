@@ -113,10 +113,11 @@ class AwsProxy:
                     if k.lower() not in HOP:
                         self.send_header(k, v)
                 # a HEAD answer has no body but tells the length of the one GET would get
-                length = next((v for k, v in headers.items()
-                               if k.lower() == "content-length"), "0") \
-                    if self.command == "HEAD" else str(len(out))
-                self.send_header("Content-Length", length)
+                size = str(len(out))
+                if self.command == "HEAD":
+                    size = next((str(v) for k, v in headers.items()
+                                 if k.lower() == "content-length"), "0")
+                self.send_header("Content-Length", size)
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(out)
@@ -165,7 +166,8 @@ class AwsProxy:
                 return self._refuse(refused)
         status, out_headers, out = self.forward(method, path, headers, body)
         if cf and status in (200, 201):
-            dist_id = (m_cfg or m_dist).group(1) if (m_cfg or m_dist) else None
+            matched = m_cfg or m_dist
+            dist_id = matched.group(1) if matched is not None else None
             if method in ("PUT", "POST"):
                 if dist_id is None:
                     found = re.search(rb"<Id>([A-Z0-9]+)</Id>", out)

@@ -23,7 +23,8 @@
       - name: tis-selfservice.nhs.uk
         records:
           - {name: trainee.tis-selfservice.nhs.uk, type: A, alias: E1PRODEXAMPLE}
-          - {name: www.tis-selfservice.nhs.uk, type: CNAME, values: [trainee.tis-selfservice.nhs.uk]}
+          - {name: www.tis-selfservice.nhs.uk, type: CNAME,
+             values: [trainee.tis-selfservice.nhs.uk]}
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """The AWS kinds against a moto server on loopback, reset before every test.
 
 One server for the session (starting one takes a second); ``POST /moto-api/reset``
-empties it between tests. Retries are off (max_attempts=0: botocore counts retries, not
-attempts) so that a call moto does not implement fails at once instead of backing off.
+empties it between tests. Retries are off (max_attempts=1: one attempt in all) so that a call moto does not implement fails at once instead of backing off.
 Waits run on a fake clock.
 """
 
@@ -83,7 +82,7 @@ def moto_endpoint() -> Iterator[str]:
 
 def settings(endpoint: str) -> AwsSettings:
     return AwsSettings(endpoint_url=endpoint, region="us-east-1", access_key_id="testing",
-                       secret_access_key="testing", max_attempts=0)
+                       secret_access_key="testing", max_attempts=1)
 
 
 @pytest.fixture
