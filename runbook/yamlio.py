@@ -5,12 +5,15 @@ table from each node's path (``("stages", 0, "steps", 1, "action")``) to its Sou
 that every later error can name the file, line and column. Everything that can go wrong
 while reading (missing file, folder, binary, too large, YAML syntax, tabs, duplicate keys)
 becomes a PlanError here; nothing from ruamel.yaml escapes.
+
+ruamel.yaml composes the node tree (YAML 1.2, positions on every node); this module
+builds the data from it. Scalars are typed by ruamel's own resolver and constructors,
+so plans read the same with the C parser (``ruamel.yaml.clib``) or without it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,21 +116,30 @@ def parse(text: str, file: str, *, what: str = "plan") -> Doc:
     ):
         raise PlanError.single(f"the {what} file is empty", Source(file, 1, 1),
                                f"a {what} starts with `runbook: 1`")
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
+    yaml = _yaml()
     try:
-        node = yaml.load(text)
+        node = yaml.compose(text)
     except Exception as exc:  # ruamel raises many unrelated types; all mean "not YAML we read"
         raise _yaml_error(exc, text, file) from exc
     doc = Doc(file, None)
+    walker = _Walker(doc, yaml.constructor)
     try:
-        doc.data = _Converter(doc).convert(node, (), 0)
+        doc.data = walker.convert(node, (), 0)
     except RecursionError as exc:
         raise PlanError.single("the YAML is nested too deeply", Source(file, 1, 1)) from exc
+    if walker.problems:
+        raise PlanError(walker.problems)
     doc.positions.setdefault((), Source(file, 1, 1))
     return doc
+
+
+def _yaml() -> Any:
+    """ruamel.yaml's safe loader: its C parser when ruamel.yaml.clib is installed (some
+    eight times faster), else the pure-Python one. Only the composer is used: the node
+    tree carries every position, and _Walker builds the data."""
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe")
 
 
 def _yaml_error(exc: Exception, text: str, file: str) -> PlanError:
@@ -142,19 +154,9 @@ def _yaml_error(exc: Exception, text: str, file: str) -> PlanError:
     hint: str | None = None
     lines = text.splitlines()
     here = lines[line - 1] if 0 < line <= len(lines) else ""
-    cls = type(exc).__name__
     if "\t" in problem or "'\\t'" in problem or (here and "\t" in here[: max(col, 1)]):
         message = "a tab character where YAML expects spaces"
         hint = TAB_HINT
-    elif cls == "DuplicateKeyError":
-        key = _duplicate_key(problem)
-        message = f"the key {key!r} appears twice in one mapping"
-        if exc.problem_mark is not None:
-            line, col = exc.problem_mark.line + 1, exc.problem_mark.column + 1
-            first = _first_definition(lines, key, exc.context_mark, line, col)
-            if first:
-                message += f" (first at line {first})"
-        hint = "keep one of them"
     elif "another document" in problem:
         message = "the file holds more than one YAML document (a second `---`)"
         hint = "a plan is a single document"
@@ -171,80 +173,103 @@ def _yaml_error(exc: Exception, text: str, file: str) -> PlanError:
     return PlanError([Problem(message, Source(file, line, col), "error", hint)])
 
 
-def _duplicate_key(problem: str) -> str:
-    # ruamel: 'found duplicate key "title" with value "second" (original value: "first")'
-    m = re.search(r'duplicate key "(.*?)" with value', problem) or \
-        re.search(r'duplicate key "(.*?)"', problem)
-    return m.group(1) if m else "?"
-
-
-def _first_definition(lines: list[str], key: str, start: Any, line: int, col: int) -> int | None:
-    """The line where ``key`` was first written in the mapping that starts at ``start``."""
-    first_line = start.line if start is not None else 0
-    pattern = re.compile(r"(?:^|[\s{,-])(['\"]?)" + re.escape(key) + r"\1\s*:")
-    for i in range(first_line, min(line, len(lines))):
-        for m in pattern.finditer(lines[i]):
-            at = m.start(1) + 1
-            if (i + 1, at) != (line, col) and (i + 1 < line or at < col):
-                return i + 1
-    return None
-
-
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "unknown error"
 
 
-class _Converter:
-    """ruamel's round-trip nodes -> plain data, recording positions on the way."""
+_MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "str")}
 
-    def __init__(self, doc: Doc) -> None:
+
+class _Walker:
+    """ruamel's node tree -> plain data, recording the position of every node.
+
+    Aliases give the same node twice: the node budget stops "billion laughs" files and
+    the depth limit stops an alias inside itself. Duplicate keys are collected, all of
+    them, with where each key was first written.
+    """
+
+    def __init__(self, doc: Doc, constructor: Any) -> None:
         self.doc = doc
+        self.constructor = constructor
         self.nodes = 0
+        self.problems: list[Problem] = []
+
+    def src(self, mark: Any) -> Source:
+        return Source(self.doc.file, mark.line + 1, mark.column + 1)
 
     def convert(self, node: Any, path: Path_, depth: int) -> Any:
-        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+        from ruamel.yaml.nodes import MappingNode, SequenceNode
 
-        doc = self.doc
         self.nodes += 1
         if depth > MAX_DEPTH:
             raise PlanError.single("the YAML is nested too deeply (or an alias refers to "
-                                   "itself)", doc.at(path))
+                                   "itself)", self.src(node.start_mark))
         if self.nodes > MAX_NODES:
             raise PlanError.single(f"the YAML expands to more than {MAX_NODES} values (through "
-                                   "aliases?); a plan is much smaller", doc.at(path))
-        if isinstance(node, CommentedMap):
-            _mark(doc, path, node.lc.line, node.lc.col)
-            out: dict[str, Any] = {}
-            for key, value in node.items():
-                k = key if isinstance(key, str) else _scalar_key(key)
-                sub = (*path, k)
-                try:
-                    kl, kc = node.lc.key(key)
-                    doc.key_positions[sub] = Source(doc.file, kl + 1, kc + 1)
-                    vl, vc = node.lc.value(key)
-                    _mark(doc, sub, vl, vc)
-                except (KeyError, TypeError, AttributeError):
-                    doc.positions.setdefault(sub, doc.at(path))
-                out[k] = self.convert(value, sub, depth + 1)
-            return out
-        if isinstance(node, CommentedSeq):
-            _mark(doc, path, node.lc.line, node.lc.col)
-            items: list[Any] = []
-            for i, value in enumerate(node):
-                sub = (*path, i)
-                try:
-                    il, ic = node.lc.item(i)
-                    _mark(doc, sub, il, ic)
-                except (KeyError, TypeError, AttributeError):
-                    doc.positions.setdefault(sub, doc.at(path))
-                items.append(self.convert(value, sub, depth + 1))
-            return items
-        return _scalar(node)
+                                   "aliases?); a plan is much smaller", self.src(node.start_mark))
+        self.doc.positions.setdefault(path, self.src(node.start_mark))
+        if isinstance(node, MappingNode):
+            return self.mapping(node, path, depth)
+        if isinstance(node, SequenceNode):
+            return [self.convert(item, (*path, i), depth + 1)
+                    for i, item in enumerate(node.value)]
+        return self.scalar(node)
+
+    def mapping(self, node: Any, path: Path_, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        first: dict[str, Source] = {}
+        merged: list[Any] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.append(value_node)
+                continue
+            key = _scalar_key(self.scalar(key_node))
+            where = self.src(key_node.start_mark)
+            if key in first:
+                self.problems.append(Problem(
+                    f"the key {key!r} appears twice in one mapping (first at line "
+                    f"{first[key].line})", where, "error", "keep one of them"))
+                continue
+            first[key] = where
+            sub = (*path, key)
+            self.doc.key_positions[sub] = where
+            out[key] = self.convert(value_node, sub, depth + 1)
+        for value_node in merged:  # `<<: *base`: keys written here win over merged ones
+            from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for src in sources:
+                if not isinstance(src, MappingNode):
+                    self.problems.append(Problem("`<<` merges a mapping or a list of mappings",
+                                                 self.src(src.start_mark)))
+                    continue
+                for k, v in self.mapping(src, path, depth + 1).items():
+                    out.setdefault(k, v)
+        return out
+
+    def scalar(self, node: Any) -> Any:
+        from ruamel.yaml.nodes import ScalarNode
+
+        if not isinstance(node, ScalarNode):  # `? [a, b]: x`: a mapping or list as a key
+            self.problems.append(Problem("a key must be a name, not a mapping or a list",
+                                         self.src(node.start_mark)))
+            return "?"
+        if node.tag == _STR or node.tag not in _PLAIN_TAGS:
+            return str(node.value)  # text; dates, !!binary, !custom tags: as written
+        try:
+            return _scalar(self.constructor.construct_object(node, deep=True))
+        except Exception as exc:  # ruamel's constructors raise ValueError, TypeError, ...
+            self.problems.append(Problem(f"cannot read the value {_short(node.value)}: "
+                                         f"{_first_line(str(exc))}",
+                                         self.src(node.start_mark)))
+            return None
 
 
-def _mark(doc: Doc, path: Path_, line: int | None, col: int | None) -> None:
-    if line is not None and path not in doc.positions:
-        doc.positions[path] = Source(doc.file, line + 1, (col or 0) + 1)
+def _short(text: Any) -> str:
+    t = repr(str(text))
+    return t if len(t) <= 40 else t[:37] + "..."
 
 
 def _scalar(node: Any) -> Any:
