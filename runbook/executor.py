@@ -499,10 +499,11 @@ class Executor:
             return
         self.journal.write("resume.check", step=step.id, happened=True,
                            detail="the state differs from the snapshot: the action ran")
-        self.journal.write("applied", step=step.id, stage=step.stage, outputs={},
+        outputs = action.recover(self.ctx, rec.snapshot)
+        self.journal.write("applied", step=step.id, stage=step.stage, outputs=outputs,
                            recovered=True)
-        rec.outputs = {}
-        self.state.outputs[step.id] = {}
+        rec.outputs = outputs
+        self.state.outputs[step.id] = outputs
         stage = next(s for s in self.plan.stages if s.name == step.stage)
         bad = [r for r in self.run_checks(step.post, phase="post", stage=stage.name,
                                           step=step.id) if not r.ok]

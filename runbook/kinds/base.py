@@ -185,6 +185,12 @@ class Action(Kind[P]):
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         """Make the change and wait until it is live. Returns the declared outputs."""
 
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """The outputs apply would have returned, read from the world. Resume calls this
+        when a run died after the change but before its outputs were journaled. Default:
+        none (later ``${steps.ID.NAME}`` references to this step then fail clearly)."""
+        return {}
+
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         """Put back what ``snapshot`` recorded. Default: nothing (for irreversible kinds)."""
         return

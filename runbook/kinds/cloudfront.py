@@ -297,14 +297,16 @@ class Update(Action[UpdateParams]):
                     base, new = fresh, edit(ctx, p, fresh)
                     if new != base:
                         self._write(ctx, new, etag)
-        status = self._wait(ctx)
-        dist, _ = read_distribution(ctx, p.id)
-        config, etag = self._read(ctx)
-        out: Outputs = {"domain_name": dist.get("DomainName"), "arn": dist.get("ARN"),
-                        "etag": etag, "status": status, "config": config}
+        out = self.recover(ctx, snapshot, status=self._wait(ctx))
         if base != snapshot["config"]:
             out["base_config"] = base  # restore goes back to what we changed, not further
         return out
+
+    def recover(self, ctx: RunContext, snapshot: Snapshot, status: str | None = None) -> Outputs:
+        dist, _ = read_distribution(ctx, self.params.id)
+        config, etag = self._read(ctx)
+        return {"domain_name": dist.get("DomainName"), "arn": dist.get("ARN"), "etag": etag,
+                "status": status or dist.get("Status"), "config": config}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         target = applied.get("base_config") or snapshot["config"]

@@ -380,3 +380,41 @@ def test_resume_after_applied_runs_post_checks_and_goes_on(make_plan, execute, w
     assert r2.outcome.exit_code == 0, r2.outcome
     assert world == {"ready": True, "a": 1, "b": 1, "c": "x"}
     assert fakes.CALLS == ["apply a", "apply b", "apply c"]  # nothing applied twice
+
+
+def test_resume_of_an_in_flight_step_recovers_its_outputs(make_plan, execute, world):
+    """Killed after the change but before `applied`: outputs come from Action.recover."""
+    world.update(READY)
+    plan = make_plan(THREE_STAGES)
+    r = execute(plan, [True, True, "stop"], on_failure="ask")
+    assert r.outcome.exit_code == 0  # baseline: the whole plan runs
+
+    world.clear()
+    world.update(READY)
+    fakes.CALLS.clear()
+
+    class DiesAfterApplyingA(ScriptedOperator):
+        pass
+
+    original = fakes.FakeSet.apply
+
+    def apply_then_die(self, ctx, snapshot):
+        out = original(self, ctx, snapshot)
+        if self.params.key == "a":
+            raise KeyboardInterrupt  # the process dies before `applied` is written
+        return out
+
+    fakes.FakeSet.recover = lambda self, ctx, snapshot: {  # type: ignore[attr-defined]
+        "written": fakes.WORLD[self.params.key], "key": self.params.key}
+    fakes.FakeSet.apply = apply_then_die  # type: ignore[method-assign]
+    try:
+        dead = execute(plan, [True, None], run_id="r2")
+    finally:
+        fakes.FakeSet.apply = original  # type: ignore[method-assign]
+    assert dead.outcome.exit_code == 130
+    resumed = execute(plan, [True], run_id="r2", resume=True)
+    del fakes.FakeSet.recover  # type: ignore[attr-defined]
+    assert resumed.outcome.exit_code == 0, resumed.outcome
+    # b's value is ${steps.a.written}: it resolved from the recovered outputs
+    assert world == {"ready": True, "a": 1, "b": 1, "c": "x"}
+    assert [e["outputs"] for e in resumed.of("applied")][0] == {"written": 1, "key": "a"}
