@@ -28,7 +28,9 @@ DurationText = str | int | float
 
 
 class _Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: the loader reads the raw values too, so `protected: "yes"` must be an error
+    # here rather than True here and not-True there.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class AwsDoc(_Doc):

@@ -30,7 +30,8 @@ def _kind_key(item: Any, path: Path_, role: str, allowed: tuple[str, ...],
               report: Report) -> tuple[str, Any] | None:
     example = "- http.get: {url: ...}" if role == "check" else "cloudfront.update: {id: ...}"
     if not isinstance(item, dict):
-        report(f"a {role} must be a mapping with one {role} kind as its key, like "
+        report(f"{'a check' if role == 'check' else 'an action'} must be a mapping with one "
+               f"{role} kind as its key, like "
                f"`{example}`; found {_what(item)}", path, False)
         return None
     keys = [k for k in item if k not in allowed]

@@ -158,8 +158,8 @@ def _left_to_the_loader(loc: Path_, typ: str) -> bool:
     if not loc or typ == "missing":
         return False
     strs = [p for p in loc if isinstance(p, str)]
-    if "rollback" in strs or "soak" in strs or "action" in strs:
-        return True  # rollback forms, durations and actions are read by the loader
+    if {"rollback", "soak", "action", "with"} & set(strs):
+        return True  # rollback forms, durations, actions and `with` are read by the loader
     if any(p in _CHECK_LISTS for p in loc[:-1]) and isinstance(loc[-1], int):
         return True  # a check item that is not a mapping
     if len(loc) >= 2 and loc[-2] == "steps" and isinstance(loc[-1], int):

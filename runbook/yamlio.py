@@ -235,6 +235,8 @@ class _Walker:
             first[key] = where
             sub = (*path, key)
             self.doc.key_positions[sub] = where
+            if _empty(value_node):  # `key:` and nothing: ruamel marks the next line
+                self.doc.positions.setdefault(sub, where)
             out[key] = self.convert(value_node, sub, depth + 1)
         for value_node in merged:  # `<<: *base`: keys written here win over merged ones
             from ruamel.yaml.nodes import MappingNode, SequenceNode
@@ -265,6 +267,12 @@ class _Walker:
                                          f"{_first_line(str(exc))}",
                                          self.src(node.start_mark)))
             return None
+
+
+def _empty(node: Any) -> bool:
+    from ruamel.yaml.nodes import ScalarNode
+
+    return isinstance(node, ScalarNode) and node.value == "" and not node.style
 
 
 def _short(text: Any) -> str:

@@ -25,6 +25,10 @@ CASES: dict[str, tuple[list[str], int, int]] = {
     "bad-two-documents": (["more than one YAML document"], 7, 1),
     "bad-wrong-type-protected": (
         ["`protected` in environment 'prod' should be true or false, not 'maybe'"], 5, 16),
+    # YAML 1.2 reads `yes` as text; taking it for true here but not there would leave
+    # prod unprotected
+    "bad-protected-yes": (["`protected` in environment 'prod' should be true or false, "
+                           "not 'yes'"], 6, 16),
     "bad-wrong-type-stages": (["`stages` in the plan should be a list, not a mapping"], 4, 3),
     "bad-wrong-param-type": (["shell parameter 'exit_code': should be a whole number",
                               "not 'zero'"], 6, 41),
