@@ -47,9 +47,13 @@ def search_path(plan_dir: Path) -> list[Path]:
 
 
 def find(name: str, plan_dir: Path) -> Path | None:
+    return find_in(name, search_path(plan_dir))
+
+
+def find_in(name: str, folders: list[Path]) -> Path | None:
     if not SLUG.match(name):  # never a path: `use: ../../etc/passwd` finds nothing
         return None
-    for folder in search_path(plan_dir):
+    for folder in folders:
         for suffix in SUFFIXES:
             candidate = folder / f"{name}{suffix}"
             if candidate.is_file():
@@ -81,6 +85,15 @@ class Library:
         self.problems = problems
         self._docs: dict[Path, Doc | None] = {}
         self._pinned: dict[str, Path] = {}
+        self._search: list[Path] | None = None
+
+    def _folders(self) -> list[Path]:
+        if self._search is None:  # resolving every parent folder once per plan is enough
+            self._search = search_path(self.plan_dir)
+        return self._search
+
+    def _find(self, name: str) -> Path | None:
+        return find_in(name, self._folders())
 
     def pin(self, name: str, file: Path) -> None:
         """Make ``use: name`` read ``file`` (to check a library file on its own)."""
@@ -126,9 +139,9 @@ class Library:
             self.problems.error("a step has either `use` or `action`, not both",
                                 plan_doc.key_at((*path, "action")))
             return None
-        file = self._pinned.get(name) or find(name, self.plan_dir)
+        file = self._pinned.get(name) or self._find(name)
         if file is None:
-            folders = ", ".join(display_name(f) for f in search_path(self.plan_dir)) or "none"
+            folders = ", ".join(display_name(f) for f in self._folders()) or "none"
             self.problems.error(
                 f"no library step {name!r}{did_you_mean(name, available(self.plan_dir))}; "
                 f"looked for {name}.yaml in: {folders}", plan_doc.at((*path, "use")))
