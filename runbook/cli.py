@@ -101,7 +101,6 @@ def validate(
 ) -> None:
     """Check plans: structure, kinds and their parameters, templates, library steps."""
     from runbook.loader import validate as run_validate
-    from runbook.render import print_problems, stdout_console
 
     variables = parse_vars(var)
     worst = 0
@@ -109,13 +108,15 @@ def validate(
         problems = run_validate(plan, envs=env, variables=variables)
         errors = [p for p in problems if p.severity == "error"]
         warnings = [p for p in problems if p.severity == "warning"]
-        if problems:
+        if problems:  # rich is imported only when there is something to say
+            from runbook.render import print_problems
+
             print_problems(problems, strict=strict)
         if errors or (strict and warnings):
             worst = 2
         else:
             tail = f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})" if warnings else ""
-            stdout_console().print(f"{plan}: ok{tail}", markup=False, highlight=False)
+            typer.echo(f"{plan}: ok{tail}")
     if worst:
         raise typer.Exit(worst)
 
