@@ -1,0 +1,65 @@
+"""The operator's AWS principal: looked up only for plans that use AWS, quickly, and never
+a reason for a run to fail."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from runbook.context import AwsSettings, RunContext
+from runbook.identity import aws_principal, describe_principal, short_principal, uses_aws
+from runbook.loader import load
+
+from .conftest import PLANS
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID",
+                 "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_the_principal_comes_from_sts_with_the_environments_credentials(
+        moto_endpoint: str) -> None:
+    plan = load(PLANS / "site.yaml").plan
+    assert uses_aws(plan)
+    ctx = RunContext(aws=AwsSettings(endpoint_url=moto_endpoint, region="us-east-1",
+                                     access_key_id="testing", secret_access_key="testing"))
+    got = aws_principal(plan, ctx)
+    assert got == {"account": "123456789012", "arn": "arn:aws:sts::123456789012:user/moto",
+                   "user_id": got["user_id"]}
+    assert describe_principal(got) == ("arn:aws:sts::123456789012:user/moto "
+                                       "(account 123456789012)")
+    assert short_principal(got) == "user/moto @123456789012"
+
+
+def test_no_credentials_is_recorded_plainly_and_quickly(moto_endpoint: str) -> None:
+    plan = load(PLANS / "site.yaml").plan
+    ctx = RunContext(aws=AwsSettings(endpoint_url=moto_endpoint, region="us-east-1"))
+    began = time.monotonic()
+    got = aws_principal(plan, ctx)
+    assert got == {"status": "unknown: no AWS credentials were found"}
+    assert time.monotonic() - began < 3
+    assert short_principal(got) == "-"
+
+
+def test_an_unreachable_sts_is_recorded_not_raised() -> None:
+    plan = load(PLANS / "site.yaml").plan
+    ctx = RunContext(aws=AwsSettings(endpoint_url="http://127.0.0.1:9", region="us-east-1",
+                                     access_key_id="t", secret_access_key="t"))
+    assert aws_principal(plan, ctx)["status"].startswith("unknown: EndpointConnectionError")
+
+
+def test_a_plan_without_aws_kinds_does_not_ask() -> None:
+    plan = load(PLANS / "team.yaml", env="qa").plan
+    assert not uses_aws(plan)
+    got = aws_principal(plan, RunContext())
+    assert got == {"status": "not looked up: the plan uses no AWS kinds"}
+    assert describe_principal(got) == "not looked up: the plan uses no AWS kinds"
+    assert describe_principal(None) == "not recorded"
