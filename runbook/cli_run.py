@@ -360,7 +360,7 @@ def unlock(
     reason: Annotated[str | None, typer.Option(
         help="why the lock is broken (goes in the run's journal)")] = None,
     force: Annotated[bool, typer.Option(
-        help="break a lock that does not look stale")] = False,
+        "--force", help="break a lock that does not look stale")] = False,
     stale_after: StaleOpt = "15m",
     state_dir: StateOpt = None,
 ) -> None:
