@@ -243,8 +243,12 @@ def render(results: list[tuple[str, Timing]], split: list[tuple[str, list[float]
            size: int, lines: int) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     out = [SECTION, "",
-           f"`bench/bench_cli.py` (run {stamp}; `/work/venv/bin/python bench/bench_cli.py "
-           f"--write` to refresh): best and median of {args.runs} runs of each process "
+           f"`bench/bench_cli.py` (run {stamp}). To refresh: `/work/venv/bin/python "
+           f"bench/bench_cli.py --runs {args.runs}"
+           + (" --clib DIR" if args.clib is not None else "") + " --write`"
+           + (", DIR made by `pip install --target DIR ruamel.yaml.clib`"
+              if args.clib is not None else "")
+           + f". Best and median of {args.runs} runs of each process "
            "(in-process figures: of at least 5). The generated plan has "
            f"{args.steps} steps in {(args.steps + 9) // 10} stages ({lines} lines, "
            f"{size / 1024:.0f} KiB): templates, outputs of earlier steps, `steps.self`, "
