@@ -38,7 +38,8 @@ def _is_plan(path: Path) -> bool:
 def _explain(path: Path, problems: list[Problem]) -> str:
     errors = [p for p in problems if p.severity == "error"]
     missing = sorted({m.group(2) for p in errors if (m := MISSING_KIND.search(p.message))})
-    head = f"{path.relative_to(ROOT)} has {len(errors)} problem(s)"
+    name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    head = f"{name} has {len(errors)} problem(s)"
     if missing:
         head += f"; it needs kinds that are not registered yet: {', '.join(missing)}"
     return head + "\n" + "\n".join(f"  {p}" for p in errors)
@@ -75,3 +76,17 @@ def test_a_missing_kind_is_named(tmp_path: Path) -> None:
     step.write_text("runbook: 1\nstep: future\naction:\n  acme.teleport: {to: mars}\n")
     message = _explain(ROOT / "steps" / "future.yaml", check_library_step(step))
     assert "needs kinds that are not registered yet: acme.teleport" in message
+
+
+CONTRACT = ROOT.parent / "shared" / "design" / "PLAN-FORMAT.md"
+
+
+@pytest.mark.skipif(not CONTRACT.is_file(), reason="shared/design/PLAN-FORMAT.md is not beside "
+                    "this checkout")
+def test_the_contracts_complete_example_validates(tmp_path: Path) -> None:
+    """The full plan of PLAN-FORMAT.md, with the shipped library (its `use: route53-alias`)."""
+    example = re.findall(r"```yaml\n(.*?)```", CONTRACT.read_text(), re.S)[0]
+    plan = tmp_path / "example.yaml"
+    plan.write_text(example)
+    problems = validate(plan)
+    assert not [p for p in problems if p.severity == "error"], _explain(plan, problems)
