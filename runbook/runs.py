@@ -21,7 +21,7 @@ from runbook.executor import Display, Executor, NullDisplay, Outcome, RunOptions
 from runbook.identity import Identity, aws_principal
 from runbook.journal import Journal, RunState, replay
 from runbook.model import Plan
-from runbook.store import DEFAULT_LOCATION, LockInfo, Store
+from runbook.store import DEFAULT_LOCATION, LockInfo, Store, no_run
 from runbook.store.locks import DEFAULT_STALE_AFTER, Heartbeat, LockView, inspect, pid_alive
 from runbook.store.locks import process_gone as lock_is_stale
 
@@ -235,7 +235,7 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
 def load_run(store: Store, run_id: str) -> tuple[Plan, dict[str, Any], list[dict[str, Any]]]:
     raw = store.get(run_id, "plan.json")
     if raw is None:
-        raise StateError(f"no run {run_id!r} in {store.url}; `runbook runs` lists the runs")
+        raise StateError(no_run(run_id, store.url))
     meta = json.loads(raw)
     plan = Plan.model_validate({**meta["plan"], "file": meta["file"],
                                 "source": _journal_source(meta["file"])})

@@ -93,6 +93,13 @@ class Store(ABC):
 DEFAULT_LOCATION = ".runbook"
 
 
+def no_run(run_id: str, where: str) -> str:
+    """The message for a run id a store does not hold: often the wrong store was asked."""
+    return (f"no run {run_id!r} in {where}; `runbook runs` lists the runs there. A run kept "
+            "elsewhere (the plan's `state:`, an S3 bucket) needs --state LOCATION or "
+            "RUNBOOK_STATE")
+
+
 def resolve_location(option: str | None, *, plan_state: str | None = None,
                      plan_dir: Path | None = None) -> str:
     """Where state lives: ``--state``, then the plan's ``state:``, then $RUNBOOK_STATE

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.errors import StateError
-from runbook.store import LockInfo, Store
+from runbook.store import LockInfo, Store, no_run
 
 
 class LocalStore(Store):
@@ -47,7 +47,7 @@ class LocalStore(Store):
     def events(self, run_id: str) -> list[dict[str, Any]]:
         path = self._run_dir(run_id) / "events.jsonl"
         if not path.exists():
-            raise StateError(f"no run {run_id!r} in {self.root}")
+            raise StateError(no_run(run_id, str(self.root)))
         out = []
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if not line.strip():
