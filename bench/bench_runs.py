@@ -1,0 +1,149 @@
+"""Benchmarks of runs: rollback latency of the executor, and the sandbox.
+
+    python bench/bench_runs.py            # prints a Markdown table for bench/README.md
+
+1. Executor: a 10-step stage of shell actions (each writes a file; undo and state
+   commands); the last step's post check fails once, with no polling. Measured: the time
+   from the failing post check's journal event to the last verified rollback, and how
+   much of it the verify checks (each step's pre check, re-run) took themselves.
+2. Sandbox: the twin's start time; the TSS plan on sandbox-stage, end to end; and the
+   incident replay whose post check fails on the edge, from failure to verified rollback.
+Timings are wall-clock on this machine, best and median of several runs.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+STEPS = 10
+
+
+def _plan(folder: Path) -> Path:
+    steps = []
+    for n in range(STEPS):
+        check = '"308"' if n == STEPS - 1 else "v2"
+        steps.append(textwrap.dedent(f"""\
+              - id: s{n}
+                pre: [{{shell: {{run: [cat, f{n}.txt], contains: v1}}}}]
+                action:
+                  shell:
+                    run: [sh, -c, "echo v2 > f{n}.txt"]
+                    undo: [sh, -c, "echo v1 > f{n}.txt"]
+                    state: [cat, f{n}.txt]
+                post: [{{shell: {{run: [cat, f{n}.txt], contains: {check}}}}}]
+        """))
+        (folder / f"f{n}.txt").write_text("v1\n")
+    path = folder / "plan.yaml"
+    path.write_text("runbook: 1\nname: bench\nstages:\n  - name: ten\n    confirm: false\n"
+                    "    steps:\n" + textwrap.indent("".join(steps), "    "))
+    return path
+
+
+def executor_rollback() -> dict[str, float]:
+    from runbook.context import RunContext
+    from runbook.executor import Executor, RunOptions
+    from runbook.journal import Journal
+    from runbook.loader import load
+    from runbook.operator import BatchOperator
+    from runbook.store.local import LocalStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        plan = load(_plan(folder)).plan
+        stamps: list[tuple[float, dict[str, Any]]] = []
+        store = LocalStore(folder / "state")
+        store.create_run("r")
+        journal = Journal(store, "r", listener=lambda e: stamps.append((time.perf_counter(), e)))
+        ctx = RunContext(plan_dir=folder, run_id="r")
+        op = BatchOperator(True)
+        outcome = Executor(plan, ctx, journal, op, RunOptions(on_failure="rollback")).run()
+        assert outcome.exit_code == 1, outcome
+        assert all((folder / f"f{n}.txt").read_text() == "v1\n" for n in range(STEPS))
+    fail_at = next(t for t, e in stamps if e["type"] == "check" and not e["ok"])
+    done_at = [t for t, e in stamps if e["type"] == "rollback.verified"][-1]
+    checks = 0.0
+    for (t0, e0), (t1, e1) in zip(stamps, stamps[1:], strict=False):
+        if e1["type"] == "check" and e1["phase"] == "verify":
+            checks += t1 - t0
+    return {"total": done_at - fail_at, "checks": checks}
+
+
+def sandbox() -> dict[str, float]:
+    from typer.testing import CliRunner
+
+    from runbook.cli import app
+    from runbook.sandbox import hook
+    from runbook.sandbox.twin import Twin
+    from runbook.sandbox.world import load_world
+
+    world = (ROOT / "plans" / "sandbox" / "tss-before.yaml").resolve()
+    t0 = time.perf_counter()
+    twin = Twin.start(load_world(world))
+    start = time.perf_counter() - t0
+    hook._twins[world] = twin
+    out: dict[str, float] = {"start": start, "moto": twin.timings["moto"]}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            runner = CliRunner()
+            t0 = time.perf_counter()
+            r = runner.invoke(app, ["run", str(ROOT / "plans" / "tss-url-migration.yaml"),
+                                    "--env", "sandbox-stage", "--yes", "--state-dir", tmp])
+            out["tss"] = time.perf_counter() - t0
+            assert r.exit_code == 0, r.output[-2000:]
+            r = runner.invoke(app, ["run", str(ROOT / "plans" / "sandbox" /
+                                               "incident-2-pipeline-deploy.yaml"),
+                                    "--env", "sandbox", "--yes", "--state-dir", tmp])
+            assert r.exit_code == 1, r.output[-2000:]
+            from runbook.store.local import LocalStore
+
+            store = LocalStore(tmp)
+            run_id = sorted(store.run_ids())[-1]
+            events = store.events(run_id)
+            import datetime as dt
+
+            def at(e: dict[str, Any]) -> float:
+                return dt.datetime.fromisoformat(e["at"].replace("Z", "+00:00")).timestamp()
+
+            fail = next(e for e in events if e["type"] == "check" and not e["ok"])
+            done = next(e for e in events if e["type"] == "rollback.verified")
+            out["rollback"] = at(done) - at(fail)
+    finally:
+        hook._twins.pop(world, None)
+        twin.stop()
+    return out
+
+
+def main() -> None:
+    runs = [executor_rollback() for _ in range(7)]
+    totals = sorted(r["total"] for r in runs)
+    engine = [r["total"] - r["checks"] for r in runs]
+    print("| measurement | best | median |")
+    print("| --- | ---: | ---: |")
+    print(f"| 10-step shell stage: failing post check -> all rolled back and verified | "
+          f"{totals[0] * 1000:.0f} ms | {statistics.median(totals) * 1000:.0f} ms |")
+    print(f"| ... of which the engine (without the verify checks' own time) | "
+          f"{min(engine) * 1000:.0f} ms | {statistics.median(engine) * 1000:.0f} ms |")
+    boxes = [sandbox() for _ in range(3)]
+    for key, label in (("start", "sandbox twin start (moto, proxy, DNS, edge, seeded)"),
+                       ("moto", "... of which starting the moto server"),
+                       ("tss", "TSS plan on sandbox-stage, end to end (incl. 5s soak)"),
+                       ("rollback", "incident replay: failing post check (after its 10s of "
+                                    "polling) -> verified rollback")):
+        vals = sorted(b[key] for b in boxes)
+        print(f"| {label} | {vals[0]:.2f} s | {statistics.median(vals):.2f} s |")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak memory of this process: {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
