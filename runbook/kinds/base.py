@@ -67,12 +67,16 @@ class CheckResult:
         if not self.outcome:
             object.__setattr__(self, "outcome", "ok" if self.ok else "mismatch")
 
+    # ``summary`` and ``outcome`` are positional-only so that what a check saw may have
+    # keys of those names: ``failed("...", "timeout", **seen)`` with "outcome" in seen.
+
     @classmethod
-    def passed(cls, summary: str, **observed: Any) -> CheckResult:
+    def passed(cls, summary: str, /, **observed: Any) -> CheckResult:
         return cls(True, summary, dict(observed), "ok")
 
     @classmethod
-    def failed(cls, summary: str, outcome: str = "mismatch", **observed: Any) -> CheckResult:
+    def failed(cls, summary: str, outcome: str = "mismatch", /,
+               **observed: Any) -> CheckResult:
         return cls(False, summary, dict(observed), outcome)
 
 
