@@ -167,13 +167,35 @@ def plan_markdown(plan: Plan) -> str:
 
 
 def _type_name(annotation: Any) -> str:
-    from typing import get_origin
+    """A parameter's type as a plan's author writes it: ``duration | None``,
+    ``"system" | "authoritative" | list[str]``; never typing's ``Optional[Annotated[...]]``
+    with the validators' reprs inside."""
+    import types
+    from typing import Annotated, Literal, Union, get_args, get_origin
 
-    if get_origin(annotation) is None and hasattr(annotation, "__name__"):
-        text = str(annotation.__name__)
-    else:
-        text = str(annotation)
-    return text.replace("typing.", "").replace("NoneType", "None")
+    from runbook.durations import parse_duration
+
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        if any(getattr(m, "func", None) is parse_duration for m in args[1:]):
+            return "duration"
+        return _type_name(args[0])
+    if origin is Union or origin is types.UnionType:
+        # None last, as people write it; a type is named once however it is constrained.
+        names = [_type_name(a) for a in args if a is not type(None)]
+        names = list(dict.fromkeys(names)) + ["None"] * (type(None) in args)
+        return " | ".join(names)
+    if origin is Literal:
+        return " | ".join(f'"{a}"' if isinstance(a, str) else repr(a) for a in args)
+    if origin is not None:
+        inner = ", ".join(_type_name(a) for a in args)
+        return f"{getattr(origin, '__name__', origin)}[{inner}]" if inner else \
+            str(getattr(origin, "__name__", origin))
+    if annotation is type(None):
+        return "None"
+    if hasattr(annotation, "__name__"):
+        return str(annotation.__name__)
+    return str(annotation).replace("typing.", "")
 
 
 def _is_duration(f: Any) -> bool:

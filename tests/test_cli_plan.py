@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -216,6 +217,17 @@ def test_kinds_describes_one_kind() -> None:
     wait = run_cli("kinds", "wait").stdout
     assert re.search(r"^for\s+duration\s+required\s+how long to wait", wait, re.M)
     assert "rollback: nothing to restore (waiting changes nothing)" in wait
+
+
+def test_kinds_names_types_as_plans_write_them(cli: Callable[..., CliResult]) -> None:
+    out = cli("kinds", "http.get").stdout
+    # An optional duration reads as one, not as typing's Optional[Annotated[float, ...]].
+    assert re.search(r"^timeout\s+duration \| None\s+None\s+give up on a request", out, re.M)
+    assert "Annotated" not in out and "BeforeValidator" not in out
+    assert re.search(r"^status\s+int \| list\[int\] \| str\s+200", out, re.M)
+    dns = cli("kinds", "dns.record").stdout
+    assert re.search(r'^resolvers\s+"system" \| "authoritative" \| list\[str\]\s', dns, re.M)
+    assert re.search(r"^ttl_max\s+duration \| None\s", dns, re.M)
 
 
 def test_kinds_describes_a_library_step() -> None:
