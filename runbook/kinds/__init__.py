@@ -30,16 +30,26 @@ class RegistryError(RunbookError):
 
 def register(cls: K) -> K:
     """Class decorator: make a kind known by its ``kind`` name and role."""
-    table: dict[str, Any] = _checks if issubclass(cls, Check) else _actions
+    # issubclass narrows ``cls`` to the classes that declare ``role`` (Kind does not).
+    if issubclass(cls, Check):
+        _add(_checks, cls, cls.role)
+    elif issubclass(cls, Action):
+        _add(_actions, cls, cls.role)
+    else:
+        raise RegistryError(f"{cls.__module__}.{cls.__qualname__} is neither a check nor "
+                            "an action")
+    return cls
+
+
+def _add(table: dict[str, Any], cls: type[Kind[Any]], role: str) -> None:
     name = cls.kind
     other = table.get(name)
     if other is not None and other is not cls:
         raise RegistryError(
-            f"{cls.role} kind {name!r} is registered twice: by {other.__module__}."
+            f"{role} kind {name!r} is registered twice: by {other.__module__}."
             f"{other.__qualname__} and by {cls.__module__}.{cls.__qualname__}"
         )
     table[name] = cls
-    return cls
 
 
 def _load() -> None:
