@@ -123,7 +123,7 @@ class Executor:
             result = CheckResult.failed(f"cannot run this check: {_first_error(exc)}", "error")
         while check is not None:
             attempts += 1
-            result = _safe(lambda: check.run(ctx))  # noqa: B023 - called at once
+            result = _safe(lambda: check.run(ctx))
             if result.ok:
                 break
             now = ctx.clock()
@@ -164,8 +164,12 @@ class Executor:
     # ---- the run ---------------------------------------------------------------------
 
     def run(self) -> Outcome:
+        return self._drive(self._walk)
+
+    def _drive(self, body: Callable[[], None]) -> Outcome:
+        """Run ``body`` to the end of the run and journal how it ended."""
         try:
-            self._walk()
+            body()
         except _Stop as stop:
             return self._finish(stop.outcome)
         except KeyboardInterrupt:
@@ -533,15 +537,12 @@ class Executor:
                 self.state.steps_done.add(step.id)
 
     def resume(self) -> Outcome:
-        try:
+        def body() -> None:
             self.settle_in_flight()
             self.verify_unverified()
             self._walk()
-        except _Stop as stop:
-            return self._finish(stop.outcome)
-        except KeyboardInterrupt:
-            return self._finish(self._interrupted())
-        return self._finish(Outcome(OK, "succeeded", "every step applied and verified"))
+
+        return self._drive(body)
 
 
 def _safe(fn: Callable[[], CheckResult]) -> CheckResult:

@@ -1,7 +1,8 @@
 """The AWS kinds against a moto server on loopback, reset before every test.
 
 One server for the session (starting one takes a second); ``POST /moto-api/reset``
-empties it between tests. Retries are off (max_attempts=1: one attempt in all) so that a call moto does not implement fails at once instead of backing off.
+empties it between tests. Retries are off (max_attempts=1: one attempt in all) so that
+a call moto does not implement fails at once instead of backing off.
 Waits run on a fake clock.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from runbook.context import AwsSettings, RunContext
+from runbook.operator import ScriptedOperator
 
 from .world import World
 
@@ -29,32 +31,6 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
-
-
-@dataclass
-class ScriptedOperator:
-    """Answers confirm() from a list; records every question."""
-
-    answers: list[bool] = field(default_factory=list)
-    is_interactive: bool = True
-    asked: list[str] = field(default_factory=list)
-
-    def confirm(self, question: str, *, default: bool = False) -> bool:
-        self.asked.append(question)
-        return self.answers.pop(0) if self.answers else False
-
-    def choose(self, question: str, choices: list[tuple[str, str]]) -> str | None:
-        return None
-
-    def type_to_confirm(self, question: str, expected: str) -> bool:
-        return False
-
-    def ask_text(self, question: str) -> str | None:
-        return None
-
-    @property
-    def interactive(self) -> bool:
-        return self.is_interactive
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,9 @@ from runbook.kinds.cloudfront import (
     Invalidate,
     Update,
 )
+from runbook.operator import ScriptedOperator
 
-from .conftest import FakeClock, ScriptedOperator, journal
+from .conftest import FakeClock, journal
 from .lifecycle import cycle
 from .world import World
 
@@ -163,7 +164,7 @@ def test_stale_etag_asks_and_applies_on_top(ctx: RunContext, world: World,
     action, snap, stub, dist = _stale_etag(ctx, world)
     theirs = {**snap["config"], "Comment": "changed by a colleague"}
     ours = {**theirs, "Aliases": {"Quantity": 1, "Items": ["stage.example.com"]}}
-    operator.answers = [True]
+    operator.answers.append(True)
     with stub:
         stub.add_response("update_distribution", {"Distribution": dist["Distribution"],
                                                   "ETag": "E10"},
@@ -184,7 +185,7 @@ def test_stale_etag_asks_and_applies_on_top(ctx: RunContext, world: World,
 def test_stale_etag_without_a_person_fails(ctx: RunContext, world: World,
                                            operator: ScriptedOperator) -> None:
     action, snap, stub, _ = _stale_etag(ctx, world)
-    operator.is_interactive = False
+    operator.interactive = False
     with stub, pytest.raises(KindError, match=r"was changed by someone else after this step "
                              r"read it \(Comment: 'test' -> 'changed by a colleague'\)\. Not "
                              r"applying on top of a change nobody reviewed"):
@@ -193,7 +194,7 @@ def test_stale_etag_without_a_person_fails(ctx: RunContext, world: World,
 
 def test_stale_etag_declined(ctx: RunContext, world: World, operator: ScriptedOperator) -> None:
     action, snap, stub, _ = _stale_etag(ctx, world)
-    operator.answers = [False]
+    operator.answers.append(False)
     with stub, pytest.raises(KindError, match="the operator declined to apply on top of it"):
         action.apply(ctx, snap)
 
