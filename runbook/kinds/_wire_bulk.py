@@ -1,14 +1,14 @@
 """``http.redirects``: a whole map of redirects, checked concurrently, every failure kept.
 
-Each worker thread keeps its own keep-alive connection per host, so a worker never waits
-for a connection, a host never sees more connections than there are workers, and each
-connection carries many checks.
+``concurrency`` tasks share one event loop and one client: each task walks one redirect
+at a time, so at most ``concurrency`` requests are in flight and no host sees more
+connections than that; idle keep-alive connections pass from task to task, and each
+carries many checks.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from runbook.kinds._wire_common import client_for
@@ -17,12 +17,15 @@ from runbook.kinds.base import CheckResult
 
 if TYPE_CHECKING:
     from runbook.context import RunContext
+    from runbook.kinds._wire_http import Client
     from runbook.kinds.http import HttpRedirectsParams
 
 TABLE_WIDTH = 60  # characters of a URL shown in the failure table
 
 
 def check_all(ctx: RunContext, p: HttpRedirectsParams) -> CheckResult:
+    from runbook.kinds._wire_http import run
+
     if p.map is not None:
         pairs = dict(p.map)
     else:
@@ -38,14 +41,7 @@ def check_all(ctx: RunContext, p: HttpRedirectsParams) -> CheckResult:
                                       file=str(path))
     if not pairs:
         return CheckResult.failed("the redirect map is empty", "error", file=p.file)
-    allowed = p.allowed()
-    workers = min(p.concurrency, len(pairs))
-    with client_for(ctx, p, pairs) as client, \
-            ThreadPoolExecutor(workers, thread_name_prefix="redirects") as pool:
-        walks = list(pool.map(
-            lambda item: walk(client, item[0], item[1], allowed=allowed, hops=p.hops,
-                              keep_path=p.keep_path, keep_query=p.keep_query),
-            pairs.items()))
+    walks = run(_walk_all(client_for(ctx, p, pairs), list(pairs.items()), p))
     failures = [w for w in walks if not w.ok]
     seen = {"checked": len(walks), "passed": len(walks) - len(failures),
             "failures": [w.as_json() for w in failures], "table": table(failures)}
@@ -57,6 +53,26 @@ def check_all(ctx: RunContext, p: HttpRedirectsParams) -> CheckResult:
     return CheckResult.failed(
         f"{len(failures)} of {len(walks)} redirects failed ({why}); first: "
         f"{failures[0].message}", outcome, **seen)
+
+
+async def _walk_all(client: Client, pairs: list[tuple[str, str]],
+                    p: HttpRedirectsParams) -> list[Walk]:
+    """Every walk, in the map's order."""
+    import asyncio
+
+    allowed = p.allowed()
+    walks: list[Walk | None] = [None] * len(pairs)
+    todo = iter(range(len(pairs)))  # shared: each task takes the next entry
+
+    async def worker() -> None:
+        for i in todo:
+            source, target = pairs[i]
+            walks[i] = await walk(client, source, target, allowed=allowed, hops=p.hops,
+                                  keep_path=p.keep_path, keep_query=p.keep_query)
+
+    async with client:
+        await asyncio.gather(*(worker() for _ in range(min(p.concurrency, len(pairs)))))
+    return [w for w in walks if w is not None]
 
 
 def _cut(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
@@ -86,7 +87,7 @@ class RedirectOptions(Connection):
 
 
 def host_of(url: str) -> str | None:
-    """The host httpcore will dial for ``url``: IDNA-encoded as httpx encodes it, so a
+    """The host the client will dial for ``url``: IDNA-encoded as httpx encodes it, so a
     pin on an internationalised name is found. None for a URL that does not parse (the
     request reports it)."""
     import httpx
@@ -106,11 +107,12 @@ def client_for(ctx: RunContext, p: Connection, urls: Iterable[str]) -> Client:
     from runbook.kinds._wire_http import Client
 
     pins: dict[str, tuple[str, int | None]] = {}
-    for url in urls:
-        pins.update(pins_for(host_of(url), p.connect_to))
+    if p.connect_to:
+        for url in urls:
+            pins.update(pins_for(host_of(url), p.connect_to))
     dialer = Dialer(ctx.network, pins)
-    context = ssl_context(ctx.network, p.tls.verify, ctx.plan_dir)
-    return Client(dialer, context, timeout=timeout_of(ctx, p.timeout))
+    tls = functools.partial(ssl_context, ctx.network, p.tls.verify, ctx.plan_dir)
+    return Client(dialer, tls, timeout=timeout_of(ctx, p.timeout))
 
 
 

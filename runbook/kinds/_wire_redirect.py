@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +26,17 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 EXTRA_HOPS = 4  # walked past the limit to tell "too many hops" from "goes elsewhere"
 
 
+# Already normal (lower-case scheme and host, a path, no fragment, no default port):
+# returned as is, since a redirect map is made of these and walking it is CPU-bound.
+_NORMAL = re.compile(r"(https?)://[a-z0-9-]+(?:\.[a-z0-9-]+)*(:[0-9]+)?/[^#\s]*")
+
+
 def normalise(url: str) -> str:
     """A URL as compared: scheme and host lower-case, default port and fragment dropped,
     an empty path written ``/``."""
+    m = _NORMAL.fullmatch(url)
+    if m is not None and m.group(2) != (":80" if m.group(1) == "http" else ":443"):
+        return url
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
@@ -40,6 +49,8 @@ def normalise(url: str) -> str:
 def destination(source: str, target: str, *, keep_path: bool, keep_query: bool) -> str:
     """Where ``source`` must end up: ``target``, with the source's path appended to the
     target's path when ``keep_path``, and its query string carried when ``keep_query``."""
+    if not keep_path and not keep_query:
+        return normalise(target)
     s, t = urlsplit(source), urlsplit(target)
     path = t.path.rstrip("/") + (s.path or "/") if keep_path else t.path
     query = "&".join(q for q in (t.query, s.query) if q) if keep_query else t.query
@@ -86,17 +97,17 @@ def _why(got: str, expected: str, keep_path: bool, keep_query: bool) -> str:
     return ""
 
 
-def walk(client: Client, source: str, target: str, *, allowed: Sequence[int], hops: int,
-         keep_path: bool = False, keep_query: bool = False) -> Walk:
+async def walk(client: Client, source: str, target: str, *, allowed: Sequence[int],
+               hops: int, keep_path: bool = False, keep_query: bool = False) -> Walk:
     """Follow ``source`` until it reaches its destination, stops redirecting, loops or
     runs ``EXTRA_HOPS`` past ``hops``; judge status and hop count on the way."""
     expected = destination(source, target, keep_path=keep_path, keep_query=keep_query)
     result = Walk(False, "mismatch", "", source, expected)
-    seen = [normalise(source)]
+    seen: list[str] = []  # filled from the second hop on: most walks end at the first
     url = source
     while True:
         try:
-            got = client.fetch(url, body=False)
+            got = await client.fetch(url, body=False)
         except WireError as exc:
             if not result.hops:
                 result.outcome, result.message = exc.outcome, exc.message
@@ -121,6 +132,8 @@ def walk(client: Client, source: str, target: str, *, allowed: Sequence[int], ho
         here = expected if got.location == expected else normalise(got.location)
         if here == expected:
             return _judge(result, allowed, hops)
+        if not seen:
+            seen.append(normalise(source))
         if here in seen:
             loop = " -> ".join([*(h.url for h in result.hops), got.location])
             result.outcome, result.message = "loop", f"redirect loop: {loop}"

@@ -30,7 +30,8 @@ from runbook.kinds._wire_common import (
 from runbook.kinds.base import Check, CheckResult
 
 if TYPE_CHECKING:
-    from runbook.kinds._wire_http import Fetched
+    from runbook.kinds._wire_http import Client, Fetched
+    from runbook.kinds._wire_redirect import Walk
 
 TextList = str | list[str]
 
@@ -122,10 +123,11 @@ class HttpGet(Check[HttpGetParams]):
         return text + (f" (via {p.connect_to})" if p.connect_to else "")
 
     def run(self, ctx: RunContext) -> CheckResult:
+        from runbook.kinds._wire_http import run
+
         p = self.params
         try:
-            with client_for(ctx, p, [p.url]) as client:
-                got = client.fetch(p.url, p.method)
+            got = run(_get(client_for(ctx, p, [p.url]), p.url, p.method))
         except WireError as exc:
             return CheckResult.failed(exc.message, exc.outcome, url=p.url,
                                       connect_to=p.connect_to)
@@ -162,6 +164,11 @@ class HttpGet(Check[HttpGetParams]):
         return out
 
 
+async def _get(client: Client, url: str, method: str) -> Fetched:
+    async with client:
+        return await client.fetch(url, method)
+
+
 def _observed(got: Fetched, connect_to: str | None) -> dict[str, Any]:
     return {"url": got.url, "status": got.status, "reason": got.reason,
             "location": got.location, "headers": got.headers,
@@ -184,17 +191,23 @@ class HttpRedirect(Check[HttpRedirectParams]):
         return f"{p.source} redirects to {p.to}" + p.describe_options()
 
     def run(self, ctx: RunContext) -> CheckResult:
-        from runbook.kinds._wire_redirect import walk
+        from runbook.kinds._wire_http import run
 
         p = self.params
-        with client_for(ctx, p, [p.source]) as client:
-            result = walk(client, p.source, p.to, allowed=p.allowed(), hops=p.hops,
-                          keep_path=p.keep_path, keep_query=p.keep_query)
+        result = run(_walk(client_for(ctx, p, [p.source]), p))
         seen = result.as_json()
         del seen["ok"], seen["message"], seen["outcome"]
         if result.ok:
             return CheckResult.passed(result.message, **seen)
         return CheckResult.failed(result.message, result.outcome, **seen)
+
+
+async def _walk(client: Client, p: HttpRedirectParams) -> Walk:
+    from runbook.kinds._wire_redirect import walk
+
+    async with client:
+        return await walk(client, p.source, p.to, allowed=p.allowed(), hops=p.hops,
+                          keep_path=p.keep_path, keep_query=p.keep_query)
 
 
 class HttpRedirectsParams(RedirectOptions):
@@ -203,8 +216,9 @@ class HttpRedirectsParams(RedirectOptions):
         None, description="CSV (old,new per row; a header row is skipped) or YAML (mapping, "
         "or list of {from, to}) of old -> new URLs, relative to the plan's folder")
     concurrency: int = Field(
-        10, ge=1, le=256, description="redirects checked at once; each worker keeps one "
-        "keep-alive connection per host, so no host sees more connections than this")
+        10, ge=1, le=256, description="redirects checked at once; they share keep-alive "
+        "connections, one request on each at a time, so no host sees more connections "
+        "than this")
 
     @model_validator(mode="after")
     def _one_source(self) -> HttpRedirectsParams:
