@@ -13,6 +13,7 @@ Timings are wall-clock on this machine, best and median of several runs.
 
 from __future__ import annotations
 
+import itertools
 import resource
 import statistics
 import sys
@@ -72,7 +73,7 @@ def executor_rollback() -> dict[str, float]:
     fail_at = next(t for t, e in stamps if e["type"] == "check" and not e["ok"])
     done_at = [t for t, e in stamps if e["type"] == "rollback.verified"][-1]
     checks = 0.0
-    for (t0, e0), (t1, e1) in zip(stamps, stamps[1:], strict=False):
+    for (t0, _), (t1, e1) in itertools.pairwise(stamps):
         if e1["type"] == "check" and e1["phase"] == "verify":
             checks += t1 - t0
     return {"total": done_at - fail_at, "checks": checks}

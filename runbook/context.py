@@ -1,9 +1,9 @@
 """RunContext: everything a kind may use to reach the world, and nothing more.
 
 The engine builds one per run from the resolved environment. Tests build one directly
-(``RunContext(clock=..., sleep=..., operator=..., network=...)``) with a fake clock, a
-scripted operator, and the loopback addresses of their servers. The sandbox fills ``aws`` and ``network`` with its twin's
-endpoints, so kinds never know whether they talk to AWS or to the twin.
+with a fake clock, a scripted operator, and the loopback addresses of their servers.
+The sandbox fills ``aws`` and ``network`` with its twin's endpoints, so kinds never know
+whether they talk to AWS or to the twin.
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ def replay(events: list[dict[str, Any]]) -> RunState:
         elif t == "step.skipped":
             state.skipped[step] = e.get("reason", "")
             state.steps_done.add(step)
-        elif t == "rollback.verified" or t == "rollback.restored" and e.get("final"):
+        elif t == "rollback.verified":
             if step in state.applied:
                 del state.applied[step]
                 state.rolled_back.append(step)

@@ -9,6 +9,7 @@ The engine only ever sees endpoints: nothing outside this package knows it is a 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import ssl
@@ -75,9 +76,9 @@ class Twin:
         t0 = time.perf_counter()
         trustme = _need("trustme")
         server_mod = _need("moto.server")
-        import boto3
-
         import logging
+
+        import boto3
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
         moto = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -122,15 +123,10 @@ class Twin:
         return twin
 
     def stop(self) -> None:
-        for part in (self.edge, self.dns, self.proxy):
-            try:
+        # stopping what is half started must not hide why it stopped
+        for part in (self.edge, self.dns, self.proxy, self.moto):
+            with contextlib.suppress(Exception):
                 part.stop()
-            except Exception:  # stopping what is half started must not hide the cause
-                pass
-        try:
-            self.moto.stop()
-        except Exception:
-            pass
         if self._tmp is not None:
             self._tmp.cleanup()
 

@@ -13,7 +13,14 @@ from runbook.context import RunContext
 from runbook.errors import KindError
 from runbook.kinds import register
 from runbook.kinds.base import (
-    Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot,
+    Action,
+    Change,
+    Check,
+    CheckResult,
+    Diff,
+    Outputs,
+    Params,
+    Snapshot,
 )
 
 WORLD: dict[str, Any] = {}
@@ -108,8 +115,5 @@ class FakeEquals(Check[EqualsParams]):
         if not self.params.absent and FLAKY.get(self.params.key, 0) > 0:
             FLAKY[self.params.key] -= 1
             return CheckResult.failed(f"{self.params.key} is flaky", value=now)
-        if self.params.absent:
-            ok = now == MISSING
-        else:
-            ok = now == self.params.value
+        ok = now == MISSING if self.params.absent else now == self.params.value
         return CheckResult(ok, f"{self.params.key} is {now!r}", {"value": now})

@@ -83,7 +83,7 @@ def test_failing_post_check_menu_roll_back_restores_newest_first(make_plan, exec
     verify = [e for e in r.of("check") if e["phase"] == "verify"]
     assert [e["step"] for e in verify] == ["c", "b", "a"] and all(e["ok"] for e in verify)
     # the post check polled within 30s every 10s before giving up
-    post_c = [e for e in r.of("check") if e["step"] == "c" and e["phase"] == "post"][0]
+    post_c = next(e for e in r.of("check") if e["step"] == "c" and e["phase"] == "post")
     assert post_c["attempts"] == 4 and post_c["failing_for"] == 30
 
 
@@ -417,4 +417,4 @@ def test_resume_of_an_in_flight_step_recovers_its_outputs(make_plan, execute, wo
     assert resumed.outcome.exit_code == 0, resumed.outcome
     # b's value is ${steps.a.written}: it resolved from the recovered outputs
     assert world == {"ready": True, "a": 1, "b": 1, "c": "x"}
-    assert [e["outputs"] for e in resumed.of("applied")][0] == {"written": 1, "key": "a"}
+    assert resumed.of("applied")[0]["outputs"] == {"written": 1, "key": "a"}

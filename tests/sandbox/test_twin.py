@@ -43,7 +43,7 @@ def test_edge_presents_only_covered_names(look, twin):
     # the redirect distribution has no alias: an unknown host gets CloudFront's 403 page
     # over the default certificate, which does not cover the name
     ctx = ssl.create_default_context(cafile=twin.ca_path)
-    with pytest.raises(httpx.ConnectError, match="certificate|hostname"), \
+    with pytest.raises(httpx.ConnectError, match=r"certificate|hostname"), \
             httpx.Client(verify=ctx) as client:
         client.get(f"https://127.0.0.1:{twin.edge.https.port}/",
                    headers={"Host": "nobody.example.org"},
