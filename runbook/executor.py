@@ -309,7 +309,8 @@ class Executor:
             snapshot = action.snapshot(self.ctx)
             diff = action.diff(self.ctx, snapshot)
         except RunbookError as exc:
-            self.journal.write("failed", step=step.id, phase="snapshot", error=str(exc))
+            self.journal.write("failed", step=step.id, phase="snapshot", error=str(exc),
+                               source=str(step.action.source))
             return str(exc)
         self.journal.write("intent", step=step.id, stage=stage.name, kind=step.action.kind,
                            description=action.describe(), params=params, snapshot=snapshot,
@@ -319,7 +320,8 @@ class Executor:
         try:
             outputs = action.apply(self.ctx, snapshot)
         except RunbookError as exc:
-            self.journal.write("failed", step=step.id, phase="action", error=str(exc))
+            self.journal.write("failed", step=step.id, phase="action", error=str(exc),
+                               source=str(step.action.source))
             return str(exc)
         except KeyboardInterrupt:
             raise
@@ -417,6 +419,8 @@ class Executor:
             problem = self._rollback_step(step, rec)
             if problem is not None:
                 return Outcome(LOOK, "rollback_failed", problem)
+        if not pending:
+            return Outcome(ROLLED_BACK, "rolled_back", f"{why}; nothing had been changed")
         return Outcome(ROLLED_BACK, "rolled_back",
                        f"{why}; {len(pending)} step(s) rolled back and verified")
 

@@ -85,8 +85,10 @@ class LiveView:
                 return
             mark = "[green]ok[/]" if e["ok"] else "[red]FAIL[/]"
             tries = f" after {e['attempts']} tries" if e.get("attempts", 1) > 1 else ""
+            where = f" [dim]({escape(e['source'])})[/]" if not e["ok"] and e.get("source") \
+                else ""
             p(f"  {mark} {e['phase']}: {escape(e['description'])} - "
-              f"{escape(e['summary'])}{tries}")
+              f"{escape(e['summary'])}{tries}{where}")
         elif t == "gate":
             p(f"  gate {'passed' if e['answer'] == 'yes' else '[red]declined[/]'}")
         elif t == "step.started":
@@ -100,7 +102,8 @@ class LiveView:
         elif t == "verified":
             p(f"  [green]step {step} verified[/]")
         elif t == "failed":
-            p(f"  [red]{e['phase']} failed: {escape(e['error'])}[/]")
+            where = f" [dim]({escape(e['source'])})[/]" if e.get("source") else ""
+            p(f"  [red]{e['phase']} failed: {escape(e['error'])}[/]{where}")
         elif t == "step.skipped":
             p(f"  [yellow]step {step} skipped: {escape(e['reason'])}[/]")
         elif t == "decision":

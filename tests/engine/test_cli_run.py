@@ -123,3 +123,18 @@ def test_report_of_unknown_run(tmp_path):
     r = runbook(tmp_path, "report", "nope")
     assert r.returncode == 3 and "no run 'nope'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_unreachable_aws_endpoint_names_the_cause_and_the_plan_line(tmp_path):
+    (tmp_path / "p.yaml").write_text(
+        "runbook: 1\nname: unhappy\nenvironments:\n  x:\n"
+        "    aws: {endpoint_url: \"http://127.0.0.1:9\", region: eu-west-2}\n"
+        "stages:\n  - name: pre\n    checks:\n"
+        "      - cloudfront.distribution: {id: E1, status: Deployed}\n")
+    r = runbook(tmp_path, "run", "p.yaml", "--env", "x", "--yes",
+                env={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "could not reach http://127.0.0.1:9" in r.stdout
+    assert "the endpoint is unreachable" in r.stdout
+    assert "(p.yaml, line 9, column 9)" in r.stdout
+    assert "nothing had been changed" in r.stdout

@@ -59,7 +59,7 @@ def test_hand_made_bucket_is_stopped_by_a_pre_check(cli, tmp_path, twin, look):
              "sandbox")
     assert r.code == 1
     assert "bucket tis-trainee-ui-prod-new has no bucket policy" in r.stdout
-    assert "0 step(s) rolled back" in r.stdout
+    assert "nothing had been changed" in r.stdout
     after = cf.get_distribution_config(Id="E1PRODEXAMPLE")["DistributionConfig"]
     assert after == before  # nothing changed
     assert look.get("trainee.tis-selfservice.nhs.uk").status_code == 200
