@@ -185,6 +185,7 @@ class _Loader:
         env = self._resolve_env(env, envs, resolver, doc)
         title = resolver.resolve(data.get("title"), ("title",))
         description = resolver.resolve(data.get("description"), ("description",))
+        self._unused_overrides(data, envs, resolver, doc)
         if self.problems.errors or not isinstance(name, str):
             return None
         return Plan(
@@ -274,6 +275,20 @@ class _Loader:
                 merged.update({str(k): v for k, v in source.items()})
         merged.update(self.overrides)
         return merged
+
+    def _unused_overrides(self, data: dict[str, Any], envs: dict[str, Any], resolver: Resolver,
+                          doc: Doc) -> None:
+        """`--var verison=v2` must not run the plan with its default version in silence."""
+        defined: set[str] = set(data.get("vars") or {}) if isinstance(data.get("vars"),
+                                                                      dict) else set()
+        for spec in envs.values():
+            if isinstance(spec, dict) and isinstance(spec.get("vars"), dict):
+                defined.update(str(k) for k in spec["vars"])
+        for name in self.overrides:
+            if name not in defined and name not in resolver.referenced:
+                self.problems.error(f"--var {name}: the plan has no variable {name!r}"
+                                    f"{did_you_mean(name, defined)} and uses none by that name",
+                                    doc.at(("vars",)))
 
     def _var_path(self, name: str, data: dict[str, Any], envs: dict[str, Any],
                   env: str) -> Path_:

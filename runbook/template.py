@@ -116,6 +116,7 @@ class Resolver:
         self._done: dict[str, Any] = {}
         self._active: list[str] = []
         self._failed: set[str] = set()
+        self.referenced: set[str] = set()  # names some template asked for
         self.environment = environment
         self._on_error = on_error
         self._var_path = var_path or (lambda name: ("vars", name))
@@ -162,6 +163,7 @@ class Resolver:
         if ref.kind == "environment":
             return True, self.environment
         if ref.kind == "var":
+            self.referenced.add(ref.text)
             found, value = self.var(ref.text, path)
             if not found and ref.text not in self._failed:
                 from runbook.suggest import did_you_mean

@@ -169,6 +169,14 @@ def test_unknown_environment_on_the_command_line() -> None:
     assert "bad-unknown-environment.yaml, line 4, column 3" in result.stderr
 
 
+def test_var_option_with_a_misspelt_name() -> None:
+    result = run_cli("validate", "good-full.yaml", "--var", "retires=4", cwd=PLANS)
+    assert result.code == 2
+    assert result.stderr == (
+        "error: --var retires: the plan has no variable 'retires' (did you mean 'retries'?) "
+        "and uses none by that name — good-full.yaml, line 9, column 3\n")
+
+
 def test_env_option_without_environments(tmp_path: Path) -> None:
     plan = tmp_path / "p.yaml"
     plan.write_text("runbook: 1\nname: p\nstages:\n  - name: s\n    checks:\n"

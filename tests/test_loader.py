@@ -80,12 +80,22 @@ def test_a_variable_cycle_is_reported_once_per_cycle(tmp_path: Path) -> None:
     assert "the variables refer to each other in a circle: a -> b -> c -> a" in found[0]
 
 
-def test_an_unknown_variable_from_var_option_is_fine_but_unused(tmp_path: Path) -> None:
+def test_var_option_supplies_a_variable_the_plan_only_uses(tmp_path: Path) -> None:
     path = write(tmp_path, HEAD + "stages:\n  - name: s\n    checks:\n"
                  "      - shell: {run: \"echo ${who}\"}\n")
     assert errors(path) != []
     assert errors(path, variables={"who": "me"}) == []
-    assert load(path, variables={"who": "me", "extra": "x"}).plan.vars["who"] == "me"
+    assert load(path, variables={"who": "me"}).plan.vars["who"] == "me"
+
+
+def test_var_option_naming_nothing_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD + "vars: {version: v1}\nstages:\n  - name: s\n    checks:\n"
+                 "      - shell: {run: \"echo ${version}\"}\n")
+    found = errors(path, variables={"verison": "v2"})
+    assert len(found) == 1
+    assert found[0].startswith("--var verison: the plan has no variable 'verison' (did you "
+                               "mean 'version'?) and uses none by that name — ")
+    assert found[0].endswith("plan.yaml, line 3, column 7")
 
 
 # ---- environments -------------------------------------------------------------------------
