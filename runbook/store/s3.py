@@ -68,7 +68,7 @@ def make_client(endpoint_url: str | None = None) -> S3Client:
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
     except Exception as exc:  # ProfileNotFound and friends
-        raise _translated(exc, "open a session", "") from exc
+        raise _translated(exc, "open a session", "", operation="Session") from exc
     # Few, quick retries: an unreachable state bucket should stop a run in seconds.
     cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5,
                  read_timeout=20)
@@ -102,13 +102,14 @@ class S3Store(Store):
     def _lock_key(self, key: str) -> str:
         return f"{self.prefix}locks/{key}.json"
 
-    def _call(self, what: str, key: str, fn: Callable[[], T]) -> T:
+    def _call(self, what: str, key: str, fn: Callable[[], T], *,
+              operation: str = "PutObject") -> T:
         try:
             return fn()
         except Exception as exc:
             if not _is_botocore(exc):
                 raise
-            raise _translated(exc, what, f"s3://{self.bucket}/{key}",
+            raise _translated(exc, what, f"s3://{self.bucket}/{key}", operation=operation,
                               bucket=self.bucket) from exc
 
     def _put(self, key: str, body: bytes, *, create_only: bool = False) -> str:
@@ -130,7 +131,7 @@ class S3Store(Store):
                 raise
             return got["Body"].read(), str(got.get("ETag", ""))
 
-        return self._call("read", key, get)
+        return self._call("read", key, get, operation="GetObject")
 
     def _keys(self, prefix: str) -> list[str]:
         def listing() -> list[str]:
@@ -140,7 +141,7 @@ class S3Store(Store):
                 out.extend(obj["Key"] for obj in page.get("Contents", []) if "Key" in obj)
             return out
 
-        return self._call("list", prefix, listing)
+        return self._call("list", prefix, listing, operation="ListObjectsV2")
 
     # ---- runs --------------------------------------------------------------------------
 
@@ -216,7 +217,8 @@ class S3Store(Store):
                            for p in page.get("CommonPrefixes", []) if "Prefix" in p)
             return out
 
-        yield from sorted(self._call("list the runs", root, listing))
+        yield from sorted(self._call("list the runs", root, listing,
+                                    operation="ListObjectsV2"))
 
     # ---- locks -------------------------------------------------------------------------
 
@@ -269,7 +271,7 @@ class S3Store(Store):
                 self.client.delete_object(Bucket=self.bucket, Key=s3key)
             return True
 
-        return self._call("release the lock", s3key, delete)
+        return self._call("release the lock", s3key, delete, operation="DeleteObject")
 
     def locks(self) -> list[LockInfo]:
         root = f"{self.prefix}locks/"
@@ -310,7 +312,8 @@ def _code(exc: BaseException) -> str:
     return code or (str(status) if status else "")
 
 
-def _translated(exc: Exception, what: str, where: str, *, bucket: str = "") -> StateError:
+def _translated(exc: Exception, what: str, where: str, *, operation: str,
+                bucket: str = "") -> StateError:
     """One paragraph: what the store tried, on which object, and what AWS said."""
     from runbook.kinds._aws import translate
 
@@ -321,11 +324,8 @@ def _translated(exc: Exception, what: str, where: str, *, bucket: str = "") -> S
             f"credentials), so runbook could not {what} {where}. Create it as docs/team.md "
             "describes, or fix the s3:// location (--state, RUNBOOK_STATE or the plan's "
             "`state:`).")
-    operation = {"read": "GetObject", "list": "ListObjectsV2", "list the runs": "ListObjectsV2",
-                 "release the lock": "DeleteObject", "open a session": "Session"
-                 }.get(what, "PutObject")
     aws = translate(exc, service="s3", operation=operation, resource=where or "the state store")
-    text = f"the run state store could not {what} {where}: {aws.message}"
+    text = f"the run state store could not {what}{' ' + where if where else ''}: {aws.message}"
     if getattr(aws, "code", "") in _CREDENTIAL_CODES or _credential_trouble(exc):
         text += (" The state store uses the shell's AWS settings (AWS_PROFILE, AWS_REGION, "
                  "or RUNBOOK_STATE_PROFILE and RUNBOOK_STATE_REGION), not the environment's "
