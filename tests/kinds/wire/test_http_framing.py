@@ -161,3 +161,10 @@ def test_what_is_not_http(raw: Callable[..., Raw], reply: bytes | None, why: str
     r = get(server.url())
     assert r.outcome == "protocol"
     assert r.summary == f"{server.url()} broke the HTTP protocol: {why}"
+
+
+def test_a_server_silent_in_the_middle_of_a_body_times_out(raw: Callable[..., Raw]) -> None:
+    server = raw(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab")  # then nothing
+    r = get(server.url(), timeout="300ms")
+    assert r.outcome == "timeout"
+    assert r.summary == f"no answer from {server.url()} within 0.3s"
