@@ -238,6 +238,25 @@ def test_tls_wrong_name(edge: WebServer, ca_bundle: str) -> None:
     assert "Hostname mismatch" in r.summary
 
 
+def test_tls_expired_certificate(web: Web, server_context: ServerContext,
+                                  ca_bundle: str) -> None:
+    old = web({"/": Reply(200, "stale")}, tls=server_context("site.example.test", days=-3))
+    r = get(f"https://site.example.test:{old.port}/", network(ca_bundle=ca_bundle),
+            connect_to="127.0.0.1")
+    assert not r.ok and r.outcome == "tls"
+    assert r.summary == (f"TLS certificate of https://site.example.test:{old.port}/ not "
+                         "accepted: certificate has expired")
+
+
+def test_tls_handshake_timeout() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as mute:  # accepts, never speaks
+        port = mute.getsockname()[1]
+        r = get(f"https://site.example.test:{port}/", connect_to="127.0.0.1",
+                timeout="300ms")
+    assert r.outcome == "timeout"
+    assert r.summary == f"TLS handshake with https://site.example.test:{port}/ took over 0.3s"
+
+
 def test_tls_verify_false(edge: WebServer) -> None:
     r = get(f"https://third.example.test:{edge.port}/", connect_to="127.0.0.1",
             tls={"verify": False})
