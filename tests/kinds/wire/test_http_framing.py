@@ -4,6 +4,7 @@ loopback that sends exactly the bytes a test gives it."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -168,3 +169,13 @@ def test_a_server_silent_in_the_middle_of_a_body_times_out(raw: Callable[..., Ra
     r = get(server.url(), timeout="300ms")
     assert r.outcome == "timeout"
     assert r.summary == f"no answer from {server.url()} within 0.3s"
+
+
+def test_a_check_run_from_inside_an_event_loop(raw: Callable[..., Raw]) -> None:
+    server = raw(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    async def caller() -> CheckResult:
+        return get(server.url(), status=204)  # its own loop, in a thread of its own
+
+    r = asyncio.run(caller())
+    assert r.ok, r.summary
