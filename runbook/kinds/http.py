@@ -90,6 +90,9 @@ class HttpGetParams(Connection):
     @field_validator("method")
     @classmethod
     def _upper(cls, value: str) -> str:
+        # It goes into the request line as written: a word, never spaces or line breaks.
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", value):
+            raise ValueError(f"{value!r} is not an HTTP method (GET, HEAD, ...)")
         return value.upper()
 
     @model_validator(mode="after")

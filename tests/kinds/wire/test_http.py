@@ -299,6 +299,13 @@ def test_bad_params(params: dict[str, Any], message: str) -> None:
         describe("http.get", params)
 
 
+def test_method_is_one_word() -> None:
+    with pytest.raises(ValidationError, match="'GET /x' is not an HTTP method"):
+        describe("http.get", {"url": "https://x/", "method": "GET /x"})
+    with pytest.raises(ValidationError, match="is not an HTTP method"):
+        describe("http.get", {"url": "https://x/", "method": "GET\r\nX-Evil: 1"})
+
+
 def test_describe() -> None:
     assert describe("http.get", {"url": "https://trainee.tis.nhs.uk/",
                                  "contains": "TIS Self-Service"}) == \
