@@ -28,8 +28,12 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def twin() -> Iterator[Twin]:
-    """A fresh twin, registered so that runs in this process use it."""
+    """A fresh twin, registered so that runs in this process use it (never one that an
+    earlier test, such as the in-process demo, left behind)."""
     path = WORLD.resolve()
+    old = hook._twins.pop(path, None)
+    if old is not None:
+        old.stop()
     made = hook.twin_for(path)
     try:
         yield made

@@ -39,7 +39,7 @@ def test_demo_in_a_terminal(tmp_path):
     assert child.exitstatus == 0
 
 
-def test_demo_without_a_terminal_answers_yes(cli, tmp_path):
+def test_demo_without_a_terminal_answers_yes(cli, tmp_path, twin):
     r = cli("demo", "--state-dir", str(tmp_path / "state"))
     assert r.code == 0, r.stdout[-2000:] + r.stderr
     assert r.stdout.count("succeeded: every step applied and verified") == 2
