@@ -9,6 +9,11 @@
 
 ``plans_dir``
     The folder of plan fixtures, ``tests/plans`` (bad-*.yaml, good-*.yaml, steps/).
+
+``moto_endpoint``
+    One moto server on loopback for the whole session (the AWS kinds' and the S3 store's
+    tests). moto keeps its state in the process, not the server, so one server is all a
+    process can honestly have; tests reset it or use names of their own.
 """
 
 from __future__ import annotations
@@ -63,3 +68,14 @@ def cli() -> Callable[..., CliResult]:
 @pytest.fixture
 def plans_dir() -> Path:
     return PLANS
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
