@@ -18,6 +18,7 @@ from runbook.kinds.base import Action, Check
 from runbook.model import COMMON_CHECK_KEYS, DEFAULT_EVERY, ActionSpec, CheckSpec
 from runbook.source import Source
 from runbook.structure import child, data_errors
+from runbook.structure import show as _show
 from runbook.suggest import did_you_mean
 from runbook.template import references
 
@@ -32,7 +33,7 @@ def _kind_key(item: Any, path: Path_, role: str, allowed: tuple[str, ...],
     if not isinstance(item, dict):
         report(f"{'a check' if role == 'check' else 'an action'} must be a mapping with one "
                f"{role} kind as its key, like "
-               f"`{example}`; found {_what(item)}", path, False)
+               f"`{example}`; found {_show(item)}", path, False)
         return None
     keys = [k for k in item if k not in allowed]
     if not keys:
@@ -43,16 +44,6 @@ def _kind_key(item: Any, path: Path_, role: str, allowed: tuple[str, ...],
                f"{'list item' if role == 'check' else 'step'}", (*path, keys[1]), True)
         return None
     return keys[0], item[keys[0]]
-
-
-def _what(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"{type(value).__name__} {value!r}"
 
 
 def _lookup(kind: str, role: str, path: Path_, report: Report) -> Any:
@@ -80,7 +71,7 @@ def validate_params(cls: type[Check[Any]] | type[Action[Any]], params: Any, path
     if params is None:
         params = {}
     if not isinstance(params, dict):
-        report(f"the parameters of {role} {cls.kind!r} must be a mapping, found {_what(params)}",
+        report(f"the parameters of {role} {cls.kind!r} must be a mapping, found {_show(params)}",
                path, False)
         return False
     try:
@@ -110,7 +101,7 @@ def _not(value: Any, typ: str) -> str:
     """", not 'zero'" for a wrong scalar; nothing when pydantic's message already says it."""
     if typ.startswith("value_error") or isinstance(value, dict | list):
         return ""
-    return f", not {_what(value) if value is None else repr(value)}"
+    return f", not {_show(value) if value is None else repr(value)}"
 
 
 def _get(data: Any, loc: Path_) -> Any:

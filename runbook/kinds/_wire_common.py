@@ -6,7 +6,7 @@ import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import AfterValidator, ConfigDict, Field
 
 from runbook.durations import Duration
 from runbook.kinds._net import Dialer, parse_hostport, pins_for, ssl_context
@@ -34,6 +34,15 @@ def status_text(spec: Status | Iterable[int]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
+
+def _hostport(value: str) -> str:
+    parse_hostport(value)  # raises ValueError with the reason
+    return value
+
+
+# `connect_to` of the http and tls kinds: host, host:port, IP or [IPv6]:port
+HostPort = Annotated[str, AfterValidator(_hostport)]
+
 class TlsOptions(Params):
     verify: bool | str = Field(
         True, description="true: the certificate must chain to a trusted CA (the system's "
@@ -46,20 +55,13 @@ class Connection(Params):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    connect_to: str | None = Field(
+    connect_to: HostPort | None = Field(
         None, description="host[:port] or IP to connect to instead of the URL's host; the "
         "request keeps the URL's Host header and TLS name (like curl --resolve)")
     tls: TlsOptions = Field(default_factory=TlsOptions, description="certificate checking")
     timeout: Duration | None = Field(
         None, description="give up on a request after this long (default: the "
         "environment's network timeout)")
-
-    @field_validator("connect_to")
-    @classmethod
-    def _hostport(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_hostport(value)
-        return value
 
 
 class RedirectOptions(Connection):

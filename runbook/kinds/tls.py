@@ -17,7 +17,8 @@ from pydantic import Field, field_validator
 from runbook.context import RunContext
 from runbook.durations import Duration
 from runbook.kinds import register
-from runbook.kinds._net import WireError, is_ip, parse_hostport
+from runbook.kinds._net import WireError, is_ip
+from runbook.kinds._wire_common import HostPort
 from runbook.kinds.base import Check, CheckResult, Params
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 class TlsCertificateParams(Params):
     host: str = Field(description="the server's name: sent as SNI, and covered by default")
     port: int = Field(443, ge=1, le=65535, description="the server's port")
-    connect_to: str | None = Field(
+    connect_to: HostPort | None = Field(
         None, description="host[:port] or IP to connect to instead of `host` (SNI stays "
         "`host`): see a distribution's certificate before DNS points at it")
     covers: list[str] | None = Field(
@@ -47,13 +48,6 @@ class TlsCertificateParams(Params):
     timeout: Duration | None = Field(
         None, description="give up after this long (default: the environment's network "
         "timeout)")
-
-    @field_validator("connect_to")
-    @classmethod
-    def _hostport(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_hostport(value)
-        return value
 
     @field_validator("issuer")
     @classmethod
