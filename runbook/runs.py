@@ -253,6 +253,15 @@ def continue_run(session: Session, run_id: str, *, mode: str,
     """``mode`` "resume" goes on from where the run stopped; "rollback" undoes it."""
     plan, meta, events = load_run(session.store, run_id)
     state = replay(events)
+    if plan.environment.sandbox:
+        from runbook.sandbox.hook import has_twin
+
+        if not has_twin(plan, Path(meta.get("plan_dir", "."))):
+            raise StateError(
+                f"run {run_id} ran against a sandbox twin ({plan.environment.sandbox}), "
+                f"which lived only as long as the process that ran it: the world it changed "
+                f"is gone, so there is nothing to {mode}. Start a new run; a fresh twin is "
+                "seeded from the world file")
     ident = Identity.here()
     lock = acquire(session.store, plan, run_id, ident, takeover_run=run_id)
     with _holding(session.store, lock, run_id):

@@ -25,6 +25,12 @@ def world_path(plan: Plan, plan_dir: Path) -> Path | None:
     return (plan_dir / plan.environment.sandbox).resolve()
 
 
+def has_twin(plan: Plan, plan_dir: Path) -> bool:
+    """Whether this process already runs the twin of the plan's environment."""
+    path = world_path(plan, plan_dir)
+    return path is not None and path in _twins
+
+
 def twin_for(path: Path) -> Twin:
     twin = _twins.get(path)
     if twin is None:

@@ -138,3 +138,31 @@ def test_unreachable_aws_endpoint_names_the_cause_and_the_plan_line(tmp_path):
     assert "the endpoint is unreachable" in r.stdout
     assert "(p.yaml, line 9, column 9)" in r.stdout
     assert "nothing had been changed" in r.stdout
+
+
+def test_secrets_never_reach_the_journal_output_or_report(tmp_path):
+    secret = "s3cr3t-t0ken-value"
+    (tmp_path / "p.yaml").write_text(
+        "runbook: 1\nname: secrets\nstages:\n  - name: s\n    confirm: false\n    steps:\n"
+        "      - id: use-token\n"
+        "        action:\n"
+        "          shell:\n"
+        "            run: [sh, -c,\n"
+        "                  'echo \"token=${env:API_TOKEN}\" > out.txt; echo ${env:API_TOKEN}']\n"
+        "            undo: [rm, -f, out.txt]\n"
+        "        post:\n"
+        "          - shell: {run: [cat, out.txt], contains: 'token=${env:API_TOKEN}'}\n")
+    r = runbook(tmp_path, "run", "p.yaml", "--yes", env={"API_TOKEN": secret})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "out.txt").read_text() == f"token={secret}\n"  # it was really used
+    assert secret not in r.stdout + r.stderr
+    [run_id] = run_ids(tmp_path)
+    stored = "".join(p.read_text() for p in (tmp_path / ".runbook").rglob("*") if p.is_file())
+    assert secret not in stored and "***" in stored
+    report = runbook(tmp_path, "report", run_id)
+    assert secret not in report.stdout
+    shown = runbook(tmp_path, "show", "p.yaml")
+    assert secret not in shown.stdout and "***" in shown.stdout
+    missing = runbook(tmp_path, "run", "p.yaml", "--yes")
+    assert missing.returncode == 2
+    assert "the environment variable API_TOKEN is not set" in missing.stderr

@@ -89,3 +89,23 @@ def test_dry_run_in_the_sandbox_changes_nothing(cli, tmp_path, twin, look):
     assert r.code == 0, r.stdout + r.stderr
     assert "Aliases.Items" in r.stdout and "the plan can start" in r.stdout
     assert look.a("stage.trainee.tis.nhs.uk") == []
+
+
+def test_a_sandbox_run_cannot_be_resumed_by_another_process(tmp_path):
+    import subprocess
+    import sys
+
+    state = tmp_path / "state"
+    plan = str(PLANS / "sandbox" / "incident-2-pipeline-deploy.yaml")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1"}
+    first = subprocess.run([sys.executable, "-m", "runbook", "run", plan, "--env", "sandbox",
+                            "--yes", "--state", str(state), "--on-failure", "stop"],
+                           capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert first.returncode == 3, first.stdout + first.stderr
+    [run_id] = [p.name for p in (state / "runs").iterdir()]
+    again = subprocess.run([sys.executable, "-m", "runbook", "resume", run_id, "--yes",
+                            "--state", str(state)],
+                           capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert again.returncode == 3
+    assert "lived only as long as the process that ran it" in again.stderr
+    assert "Traceback" not in again.stderr
