@@ -1,0 +1,52 @@
+"""`runbook sandbox serve WORLD` as a person uses it: start it, use what it prints, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+
+import boto3
+import dns.resolver
+import pexpect
+import pytest
+
+from tests.sandbox.conftest import WORLD
+
+pytestmark = pytest.mark.slow
+
+
+def test_serve_prints_working_endpoints_and_stops_on_ctrl_c(tmp_path):
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+    child = pexpect.spawn(sys.executable, ["-m", "runbook", "sandbox", "serve", str(WORLD)],
+                          cwd=str(tmp_path), env=env, encoding="utf-8", timeout=60)
+    child.expect(r"AWS_ENDPOINT_URL=(http://127\.0\.0\.1:\d+)")
+    endpoint = child.match.group(1)
+    child.expect(r"dig @(127\.0\.0\.1) -p (\d+)")
+    dns_port = int(child.match.group(2))
+    child.expect(r"curl --cacert (\S+)")
+    ca = child.match.group(1)
+    cf = boto3.client("cloudfront", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+    ids = [d["Id"] for d in cf.list_distributions()["DistributionList"]["Items"]]
+    assert "E1PRODEXAMPLE" in ids
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers, resolver.port = ["127.0.0.1"], dns_port
+    answer = resolver.resolve("trainee.tis-selfservice.nhs.uk", "A")
+    assert [r.to_text() for r in answer] == ["127.0.0.1"]
+    assert re.search("BEGIN CERTIFICATE", open(ca).read())
+    child.kill(signal.SIGINT)
+    child.expect("sandbox stopped")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert not os.path.exists(ca)  # its CA and keys are cleaned up
+
+
+def test_serve_a_broken_world_names_the_line(cli, tmp_path):
+    bad = tmp_path / "world.yaml"
+    bad.write_text("sandbox: 1\nbuckets:\n  - name: b\n    colour: red\n")
+    r = cli("sandbox", "serve", str(bad))
+    assert r.code == 2
+    assert "colour" in r.stderr and "line 4" in r.stderr
