@@ -35,7 +35,8 @@ def test_serve_prints_working_endpoints_and_stops_on_ctrl_c(tmp_path):
     resolver.nameservers, resolver.port = ["127.0.0.1"], dns_port
     answer = resolver.resolve("trainee.tis-selfservice.nhs.uk", "A")
     assert [r.to_text() for r in answer] == ["127.0.0.1"]
-    assert re.search("BEGIN CERTIFICATE", open(ca).read())
+    with open(ca) as fh:
+        assert re.search("BEGIN CERTIFICATE", fh.read())
     child.kill(signal.SIGINT)
     child.expect("sandbox stopped")
     child.expect(pexpect.EOF)
