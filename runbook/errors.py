@@ -11,7 +11,8 @@ with ``raise Ours(...) from exc`` and never escape untranslated.
     │   ├── AwsError             an AWS API error: names the operation and resource
     │   └── NetworkError         DNS / HTTP / TLS transport trouble
     ├── StateError               the journal or run store is unusable
-    │   └── LockHeldError        another run holds the plan+environment lock
+    │   ├── LockHeldError        another run holds the plan+environment lock
+    │   └── NoSuchRunError       a run id the store does not hold
     └── RefusedError             a guard refused to start (digest, rehearsal, protected env)
 """
 
@@ -110,6 +111,12 @@ class StateError(RunbookError):
 
 
 class LockHeldError(StateError):
+    exit_code = 2
+
+
+class NoSuchRunError(StateError):
+    """A run id the store does not hold: bad input, nothing was touched."""
+
     exit_code = 2
 
 

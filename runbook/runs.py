@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, Operator, RunContext
-from runbook.errors import LockHeldError, RefusedError, RunbookError, StateError, UsageError
+from runbook.errors import (
+    LockHeldError,
+    NoSuchRunError,
+    RefusedError,
+    RunbookError,
+    StateError,
+    UsageError,
+)
 from runbook.executor import Display, Executor, NullDisplay, Outcome, RunOptions
 from runbook.identity import Identity, aws_principal
 from runbook.journal import Journal, RunState, replay
@@ -235,7 +242,7 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
 def load_run(store: Store, run_id: str) -> tuple[Plan, dict[str, Any], list[dict[str, Any]]]:
     raw = store.get(run_id, "plan.json")
     if raw is None:
-        raise StateError(no_run(run_id, store.url))
+        raise NoSuchRunError(no_run(run_id, store.url))
     meta = json.loads(raw)
     plan = Plan.model_validate({**meta["plan"], "file": meta["file"],
                                 "source": _journal_source(meta["file"])})

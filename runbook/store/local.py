@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from runbook.errors import StateError
+from runbook.errors import NoSuchRunError, StateError
 from runbook.store import LockInfo, Store, no_run
 
 
@@ -47,7 +47,7 @@ class LocalStore(Store):
     def events(self, run_id: str) -> list[dict[str, Any]]:
         path = self._run_dir(run_id) / "events.jsonl"
         if not path.exists():
-            raise StateError(no_run(run_id, str(self.root)))
+            raise NoSuchRunError(no_run(run_id, str(self.root)))
         out = []
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if not line.strip():

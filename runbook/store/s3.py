@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
-from runbook.errors import StateError, UsageError
+from runbook.errors import NoSuchRunError, StateError, UsageError
 from runbook.store import LockInfo, Store, no_run
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ class S3Store(Store):
         keys = sorted(self._keys(self._run_key(run_id, "events/")))
         if not keys:
             if self._read(self._run_key(run_id, "plan.json")) is None:
-                raise StateError(no_run(run_id, self.url))
+                raise NoSuchRunError(no_run(run_id, self.url))
             return []
         with ThreadPoolExecutor(max_workers=min(_FETCHERS, len(keys))) as pool:
             bodies = list(pool.map(self._read, keys))

@@ -121,7 +121,7 @@ def test_lock_refuses_a_second_run_and_unlock_needs_the_id(tmp_path):
 def test_report_of_unknown_run(tmp_path):
     setup_world(tmp_path)
     r = runbook(tmp_path, "report", "nope")
-    assert r.returncode == 3 and "no run 'nope'" in r.stderr
+    assert r.returncode == 2 and "no run 'nope'" in r.stderr  # bad input
     assert "Traceback" not in r.stderr
 
 
