@@ -84,3 +84,46 @@ def test_protected_environment_wrong_name_runs_nothing(tmp_path):
     child.expect("was not typed as 'prod'; nothing was run")
     assert finish(child) == 2
     assert world_files(tmp_path) == INITIAL
+
+
+def _slow_plan(tmp_path):
+    plan = setup_world(tmp_path)
+    # the redirect's post check polls for a minute: time to press Ctrl-C while it waits
+    plan.write_text(plan.read_text().replace(
+        '          - shell: {run: [cat, redirect.txt], contains: "301"}',
+        '          - shell: {run: [cat, redirect.txt], contains: "308"}\n'
+        "            within: 60s\n            every: 1s"))
+    return plan
+
+
+def test_ctrl_c_while_polling_then_roll_back(tmp_path):
+    _slow_plan(tmp_path)
+    child = spawn(tmp_path, "run", "files.yaml", "--yes")
+    child.expect("attempt")  # the spinner of the polling post check
+    child.sendintr()
+    child.expect("Interrupted. What now\\?")
+    child.expect("leave things as they are")
+    child.send("\r")  # the first choice: roll back every applied step
+    child.expect("step version rolled back and verified")
+    assert finish(child) == 1
+    assert world_files(tmp_path) == INITIAL
+
+
+def test_second_ctrl_c_leaves_and_resume_goes_on(tmp_path):
+    _slow_plan(tmp_path)
+    child = spawn(tmp_path, "run", "files.yaml", "--yes")
+    child.expect("attempt")
+    child.sendintr()
+    child.expect("Interrupted. What now\\?")
+    child.sendintr()
+    child.expect("interrupted; `runbook resume` goes on")
+    assert finish(child) == 130
+    assert world_files(tmp_path)["redirect.txt"] == "301\n"  # left as it was
+    # the operator puts right by hand what the post check wants, then resumes: the run's
+    # own plan (from its journal) verifies the step and goes on
+    (tmp_path / "redirect.txt").write_text("308\n")
+    run_id = next((tmp_path / ".runbook" / "runs").iterdir()).name
+    again = spawn(tmp_path, "resume", run_id, "--yes")
+    again.expect("step redirect verified")
+    again.expect("succeeded")
+    assert finish(again) == 0
