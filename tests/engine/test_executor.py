@@ -418,3 +418,16 @@ def test_resume_of_an_in_flight_step_recovers_its_outputs(make_plan, execute, wo
     # b's value is ${steps.a.written}: it resolved from the recovered outputs
     assert world == {"ready": True, "a": 1, "b": 1, "c": "x"}
     assert resumed.of("applied")[0]["outputs"] == {"written": 1, "key": "a"}
+
+
+def test_step_mode_asks_before_every_step(make_plan, execute, world):
+    world.update(READY)
+    r = execute(make_plan(THREE_STAGES), [True, True, True, True, False, "rollback"],
+                step_mode=True)
+    # gate second, step a, step b, gate third, step c (declined) -> roll back
+    assert [q.split(" (")[0].split("?")[0] for q in r.operator.asked[:5]] == [
+        "Go on with stage second", "Run step a", "Run step b", "Go on with stage third",
+        "Run step c"]
+    assert r.outcome.exit_code == 1
+    assert world == READY
+    assert "step c was declined" in r.outcome.message
