@@ -11,23 +11,9 @@ import pytest
 
 from runbook import kinds
 from tests.conftest import PLANS, CliResult, run_cli
+from tests.test_loader import LINT  # one plan with every lint warning
 
 DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
-LINT = """\
-runbook: 1
-name: lint
-environments:
-  prod: {protected: true}
-stages:
-  - name: s
-    steps:
-      - id: no-post
-        action: {shell: {run: date, undo: "true"}}
-      - id: no-reason
-        action: {shell: {run: date}}
-        post: [{shell: {run: "true"}}]
-        rollback: {none: }
-"""
 
 
 def show(*args: str) -> CliResult:
