@@ -13,67 +13,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
-from runbook import kinds
+from runbook import recovery
 from runbook.context import Operator, RunContext
 from runbook.describe import build, describe
 from runbook.errors import RunbookError
 from runbook.journal import AppliedStep, Journal, RunState
-from runbook.kinds.base import Action, CheckResult, Diff
+from runbook.kinds.base import Action, CheckResult
 from runbook.model import ActionSpec, CheckSpec, Plan, Stage, Step
+from runbook.outcome import (
+    BAD_INPUT,
+    INTERRUPTED,
+    LOOK,
+    OK,
+    ROLLED_BACK,
+    Display,
+    FailureMode,
+    NullDisplay,
+    Outcome,
+    Preview,
+    RunOptions,
+    Stop,
+)
 from runbook.template import TemplateError, resolve_runtime
 
-OK, ROLLED_BACK, BAD_INPUT, LOOK, INTERRUPTED = 0, 1, 2, 3, 130
-FailureMode = Literal["ask", "rollback", "stop"]
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    yes: bool = False
-    step_mode: bool = False
-    start_at: str | None = None
-    on_failure: FailureMode = "ask"
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What a step's action would change, for gates and dry runs."""
-
-    step: Step
-    description: str
-    diff: Diff | None = None
-    waiting_for: str | None = None  # "the output of step alias": cannot be known yet
-    error: str | None = None
-
-
-class Display(Protocol):
-    def progress(self, text: str) -> None: ...
-
-    def gate(self, stage: Stage, previews: list[Preview]) -> None: ...
-
-
-class NullDisplay:
-    def progress(self, text: str) -> None:
-        return None
-
-    def gate(self, stage: Stage, previews: list[Preview]) -> None:
-        return None
-
-
-@dataclass
-class Outcome:
-    exit_code: int
-    outcome: str
-    message: str
-
-
-class _Stop(Exception):
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.message)
-        self.outcome = outcome
+__all__ = ["BAD_INPUT", "INTERRUPTED", "LOOK", "OK", "ROLLED_BACK", "Display", "Executor",
+           "FailureMode", "NullDisplay", "Outcome", "Preview", "RunOptions", "Stop"]
 
 
 @dataclass
@@ -170,7 +138,7 @@ class Executor:
         """Run ``body`` to the end of the run and journal how it ended."""
         try:
             body()
-        except _Stop as stop:
+        except Stop as stop:
             return self._finish(stop.outcome)
         except KeyboardInterrupt:
             return self._finish(self._interrupted())
@@ -244,15 +212,15 @@ class Executor:
 
     def _declined(self, why: str) -> None:
         if not self.state.applied:
-            raise _Stop(Outcome(ROLLED_BACK, "declined", f"{why}; nothing was changed"))
+            raise Stop(Outcome(ROLLED_BACK, "declined", f"{why}; nothing was changed"))
         choice = self.operator.choose(
             f"{why}. {len(self.state.applied)} step(s) are applied. What now?",
             [("rollback", "roll back every applied step"),
              ("stop", "stop and leave things as they are")])
         self.journal.write("decision", choice=choice or "stop", reason=why)
         if choice == "rollback":
-            raise _Stop(self.rollback(why))
-        raise _Stop(Outcome(LOOK, "stopped", f"{why}; applied steps were left as they are"))
+            raise Stop(self.rollback(why))
+        raise Stop(Outcome(LOOK, "stopped", f"{why}; applied steps were left as they are"))
 
     # ---- one step --------------------------------------------------------------------
 
@@ -356,9 +324,9 @@ class Executor:
         self.journal.write("decision", step=step.id if step else None, choice=choice,
                            reason=reason, failure=what, mode=mode)
         if choice == "rollback":
-            raise _Stop(self.rollback(what))
+            raise Stop(self.rollback(what))
         if choice == "stop":
-            raise _Stop(Outcome(LOOK, "stopped", f"{what}; stopped and left as it is"))
+            raise Stop(Outcome(LOOK, "stopped", f"{what}; stopped and left as it is"))
         if choice == "skip" and step is not None:
             self._skip(step, reason or "skipped")
         return choice
@@ -405,145 +373,16 @@ class Executor:
             ctx.sleep(min(every, left))
         self.journal.write("soak", stage=stage.name, rounds=rounds, ok=True)
 
-    # ---- rollback --------------------------------------------------------------------
+    # ---- rollback and resume (runbook/recovery.py) -----------------------------------
 
     def rollback(self, why: str) -> Outcome:
         """Undo every applied step, newest first, each proved by its pre checks."""
-        pending = list(reversed(self.state.applied.values()))
-        for rec in pending:
-            step = self.plan.step(rec.step)
-            if step is None:
-                self.journal.write("rollback.failed", step=rec.step,
-                                   error="the step is not in the plan")
-                return Outcome(LOOK, "rollback_failed", f"step {rec.step} is not in the plan")
-            problem = self._rollback_step(step, rec)
-            if problem is not None:
-                return Outcome(LOOK, "rollback_failed", problem)
-        if not pending:
-            return Outcome(ROLLED_BACK, "rolled_back", f"{why}; nothing had been changed")
-        return Outcome(ROLLED_BACK, "rolled_back",
-                       f"{why}; {len(pending)} step(s) rolled back and verified")
-
-    def _rollback_step(self, step: Step, rec: AppliedStep) -> str | None:
-        self.journal.write("rollback.started", step=step.id, stage=step.stage)
-        cls = kinds.action(step.action.kind)
-        rb = step.rollback
-        try:
-            if rb.mode == "none":
-                self.journal.write("rollback.failed", step=step.id,
-                                   error=f"rollback is none: {rb.reason or 'no reason given'}")
-                return f"step {step.id} cannot be rolled back ({rb.reason or 'rollback: none'})"
-            if rb.mode == "auto" and cls is not None and not cls.reversible:
-                self.journal.write("rollback.skipped", step=step.id,
-                                   reason=cls.irreversible_reason or "nothing to restore")
-                self._forget(step.id)
-                return None
-            action, _ = self.action_for(step.action)
-            outputs = rec.outputs if rec.outputs is not None else {}
-            if rec.outputs is not None:
-                drift = action.drifted(self.ctx, outputs)
-                if drift is not None:
-                    self.journal.write("rollback.drift", step=step.id, detail=drift)
-                    restore = self.operator.interactive and self.operator.choose(
-                        f"Step {step.id} was changed by someone else since this run: {drift}. "
-                        "Restore the snapshot anyway?",
-                        [("restore", "restore it anyway"), ("leave", "leave it; I will look")]
-                    ) == "restore"
-                    self.journal.write("decision", step=step.id,
-                                       choice="restore" if restore else "leave", reason=drift)
-                    if not restore:
-                        return f"step {step.id} drifted: {drift}; left untouched"
-            if rb.mode == "actions":
-                for spec in rb.actions:
-                    undo, _ = self.action_for(spec)
-                    undo.apply(self.ctx, undo.snapshot(self.ctx))
-            else:
-                action.restore(self.ctx, rec.snapshot, outputs)
-        except TemplateError as exc:
-            self.journal.write("rollback.failed", step=step.id, error=str(exc))
-            return f"rolling back step {step.id} failed: {exc}"
-        except RunbookError as exc:
-            self.journal.write("rollback.failed", step=step.id, error=str(exc))
-            return f"rolling back step {step.id} failed: {exc}"
-        self.journal.write("rollback.restored", step=step.id)
-        results = self.run_checks(step.pre, phase="verify", stage=step.stage, step=step.id)
-        bad = [r for r in results if not r.ok]
-        if bad:
-            self.journal.write("rollback.failed", step=step.id,
-                               error=f"{len(bad)} pre check(s) fail after the restore")
-            return (f"step {step.id} was restored but {len(bad)} of its pre checks still "
-                    f"fail: {bad[0].summary}")
-        self.journal.write("rollback.verified", step=step.id)
-        self._forget(step.id)
-        return None
-
-    def _forget(self, step_id: str) -> None:
-        self.state.applied.pop(step_id, None)
-        self.state.outputs.pop(step_id, None)
-        self.state.steps_done.discard(step_id)
-        self.state.rolled_back.append(step_id)
-
-    # ---- resume ----------------------------------------------------------------------
-
-    def settle_in_flight(self) -> None:
-        """A step whose intent was written but not its outcome: find out, don't guess.
-
-        Re-take the snapshot and compare it with the one in the intent. Unchanged: the
-        change never happened and the step runs again. Changed: it happened (or half
-        happened); the post checks decide, as they would have.
-        """
-        rec = self.state.in_flight
-        if rec is None:
-            return
-        step = self.plan.step(rec.step)
-        if step is None:
-            return
-        action, _ = self.action_for(step.action)
-        now = action.snapshot(self.ctx)
-        if now == rec.snapshot:
-            self.journal.write("resume.check", step=step.id, happened=False,
-                               detail="the state matches the snapshot: the action did not run")
-            del self.state.applied[step.id]
-            return
-        self.journal.write("resume.check", step=step.id, happened=True,
-                           detail="the state differs from the snapshot: the action ran")
-        outputs = action.recover(self.ctx, rec.snapshot)
-        self.journal.write("applied", step=step.id, stage=step.stage, outputs=outputs,
-                           recovered=True)
-        rec.outputs = outputs
-        self.state.outputs[step.id] = outputs
-        stage = next(s for s in self.plan.stages if s.name == step.stage)
-        bad = [r for r in self.run_checks(step.post, phase="post", stage=stage.name,
-                                          step=step.id) if not r.ok]
-        if bad:
-            self._failure(f"{len(bad)} post check(s) of step {step.id} failed after resume", step)
-        self.journal.write("verified", step=step.id, stage=step.stage)
-        rec.verified = True
-        self.state.steps_done.add(step.id)
-
-    def verify_unverified(self) -> None:
-        """Applied but not verified when the run died: run the post checks now."""
-        for rec in list(self.state.applied.values()):
-            if rec.outputs is None or rec.verified:
-                continue
-            step = self.plan.step(rec.step)
-            if step is None:
-                continue
-            while True:
-                bad = [r for r in self.run_checks(step.post, phase="post", stage=step.stage,
-                                                  step=step.id) if not r.ok]
-                if not bad or self._failure(f"{len(bad)} post check(s) of step {step.id} "
-                                            "failed after resume", step) != "retry":
-                    break
-            if step.id in self.state.applied and step.id not in self.state.skipped:
-                self.journal.write("verified", step=step.id, stage=step.stage)
-                rec.verified = True
-                self.state.steps_done.add(step.id)
+        return recovery.rollback(self, why)
 
     def resume(self) -> Outcome:
         def body() -> None:
-            self.settle_in_flight()
-            self.verify_unverified()
+            recovery.settle_in_flight(self)
+            recovery.verify_unverified(self)
             self._walk()
 
         return self._drive(body)
