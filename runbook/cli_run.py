@@ -389,5 +389,3 @@ def unlock(
                                 stale_after=_stale_after(stale_after))
     typer.echo(f"unlocked {info.key} (was {view.describe()}); {recorded}")
 
-
-_ = Path  # typer needs Path at runtime for annotations

@@ -29,6 +29,11 @@ def describe(spec: CheckSpec | ActionSpec) -> str:
             text = build(spec, for_display(spec.params)).describe()
         except Exception:  # params with ${steps...} may not validate until run time
             text = f"{spec.kind} {for_display(spec.params)}"
+    return str(text) + polling(spec)
+
+
+def polling(spec: CheckSpec | ActionSpec) -> str:
+    """`` (within 5m, every 10s)`` for a check that polls; empty otherwise."""
     if isinstance(spec, CheckSpec) and spec.within:
-        text += f" (within {format_duration(spec.within)}, every {format_duration(spec.every)})"
-    return str(text)
+        return f" (within {format_duration(spec.within)}, every {format_duration(spec.every)})"
+    return ""

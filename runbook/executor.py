@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from runbook import recovery
 from runbook.context import Operator, RunContext
-from runbook.describe import build, describe
+from runbook.describe import build, describe, polling
 from runbook.errors import RunbookError
 from runbook.journal import AppliedStep, Journal, RunState
 from runbook.kinds.base import Action, CheckResult
@@ -82,10 +82,7 @@ class Executor:
         within = spec.within if poll and spec.within else 0.0
         try:
             check = build(spec, self.resolve(spec.params))
-            desc = spec.name or check.describe()
-            if spec.within:
-                desc = describe(spec).replace(describe(spec.model_copy(
-                    update={"within": None})), desc)
+            desc = (spec.name or check.describe()) + polling(spec)
         except (TemplateError, ValidationError, LookupError) as exc:
             check = None
             result = CheckResult.failed(f"cannot run this check: {_first_error(exc)}", "error")

@@ -201,22 +201,3 @@ class Plan(_Node):
         """sha256 over the resolved plan: formatting and comments do not change it."""
         blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
-
-
-class Param(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    name: str
-    description: str | None = None
-    default: Any = None
-    required: bool = True
-
-
-class LibraryStep(BaseModel):
-    """A reviewed, parametrised step from a ``steps/`` folder."""
-
-    model_config = ConfigDict(frozen=True)
-    name: str
-    file: str
-    title: str | None = None
-    params: tuple[Param, ...] = ()
-    action_kind: str = ""

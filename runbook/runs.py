@@ -28,6 +28,7 @@ from runbook.executor import Display, Executor, NullDisplay, Outcome, RunOptions
 from runbook.identity import Identity, aws_principal
 from runbook.journal import Journal, RunState, replay
 from runbook.model import Plan
+from runbook.source import Source
 from runbook.store import DEFAULT_LOCATION, LockInfo, Store, no_run
 from runbook.store.locks import DEFAULT_STALE_AFTER, Heartbeat, LockView, inspect, pid_alive
 from runbook.store.locks import process_gone as lock_is_stale
@@ -245,14 +246,8 @@ def load_run(store: Store, run_id: str) -> tuple[Plan, dict[str, Any], list[dict
         raise NoSuchRunError(no_run(run_id, store.url))
     meta = json.loads(raw)
     plan = Plan.model_validate({**meta["plan"], "file": meta["file"],
-                                "source": _journal_source(meta["file"])})
+                                "source": Source(meta["file"])})
     return plan, meta, store.events(run_id)
-
-
-def _journal_source(file: str) -> Any:
-    from runbook.source import Source
-
-    return Source(file)
 
 
 def continue_run(session: Session, run_id: str, *, mode: str,

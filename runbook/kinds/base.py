@@ -117,23 +117,6 @@ class Diff:
             data.get("note"),
         )
 
-    @classmethod
-    def between(cls, old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> Diff:
-        """Field-by-field diff of two JSON-like mappings (recursing into dicts)."""
-        return cls(tuple(diff_values(old, new, prefix)))
-
-
-def diff_values(old: Any, new: Any, path: str = "") -> list[Change]:
-    """Changes between two JSON-like values, recursing into mappings."""
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
-        out: list[Change] = []
-        for key in sorted(set(old) | set(new), key=str):
-            sub = f"{path}.{key}" if path else str(key)
-            out.extend(diff_values(old.get(key), new.get(key), sub))
-        return out
-    if old == new:
-        return []
-    return [Change(path or "(value)", old, new)]
 
 
 class Kind(ABC, Generic[P]):
