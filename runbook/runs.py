@@ -189,13 +189,10 @@ class Session:
     display: Display
     listener: Callable[[dict[str, Any]], None] | None = None
     progress: Callable[[str], None] = lambda text: None
-    # Rewires a run's context before it starts (the sandbox points AWS, DNS, HTTP and the
-    # CA at its twin here); None: the environment's own settings.
-    prepare: Callable[[Plan, RunContext], RunContext] | None = None
 
     def context(self, plan: Plan, run_id: str, plan_dir: Path) -> RunContext:
-        ctx = context_for(plan, run_id, self.operator, self.progress, plan_dir)
-        return self.prepare(plan, ctx) if self.prepare is not None else ctx
+        """The run's context (a sandbox environment's is wired to its twin by context_for)."""
+        return context_for(plan, run_id, self.operator, self.progress, plan_dir)
 
 
 @contextmanager
