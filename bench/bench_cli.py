@@ -126,13 +126,13 @@ PHASES = """
 import time, sys
 from pathlib import Path
 t0 = time.perf_counter()
-import runbook.cli
+import runbook.cli.app
 t1 = time.perf_counter()
 from runbook import kinds
-from runbook.loader import _Loader
+from runbook.plan.loader import _Loader
 kinds.checks()
 t2 = time.perf_counter()
-from runbook.yamlio import load_file
+from runbook.plan.yamlio import load_file
 doc = load_file(Path("plan.yaml"))
 t3 = time.perf_counter()
 for env in ("prod", "stage"):
@@ -159,7 +159,7 @@ def phases(cwd: Path, runs: int, extra_path: Path | None) -> list[float]:
 
 
 def c_parser() -> bool:
-    from runbook.yamlio import _yaml
+    from runbook.plan.yamlio import _yaml
 
     return "CParser" in type(_yaml().Parser).__name__ or "CParser" in str(_yaml().Parser)
 
@@ -209,8 +209,8 @@ def main() -> None:
                                                  args.clib.resolve()), args.runs)))
 
     from runbook import kinds
-    from runbook.loader import load, validate
-    from runbook.yamlio import load_file
+    from runbook.plan.loader import load, validate
+    from runbook.plan.yamlio import load_file
 
     kinds.checks()  # the registry is loaded once per process
     problems = validate(plan)
@@ -261,17 +261,18 @@ def render(results: list[tuple[str, Timing]], split: list[tuple[str, list[float]
     for label, (best, median, cpu) in results:
         goal = next((g for k, g in goals.items() if k in label), "")
         out.append(f"| {label} | {best:.3f} | {median:.3f} | {cpu:.3f} | {goal} |")
+    default_tag = " (C parser)" if c_parser() else " (pure-Python parser)"
     out += ["", "Where a whole-process validation of the plan goes (wall, best of fresh "
             "processes):", "",
-            "| phase | " + " | ".join(f"seconds{tag or ' (pure-Python parser)'}"
-                                     for tag, _ in split) + " |",
+            "| phase | " + " | ".join(f"seconds{tag or default_tag}" for tag, _ in split)
+            + " |",
             "| --- |" + " ---: |" * len(split)]
     for i, name in enumerate(PHASE_NAMES):
         out.append(f"| {name} | " + " | ".join(f"{times[i]:.3f}" for _, times in split) + " |")
     pure = split[0][1]
-    note = (f"**Reading.** Without a C parser, reading the YAML is {pure[2]:.2f} s of the "
-            f"plan's validation: ruamel.yaml's pure-Python scanner (the loader composes nodes "
-            "and skips the round-trip comment machinery, which cost another ~0.2 s). ")
+    note = (f"**Reading.** With the {'C' if c_parser() else 'pure-Python'} parser, reading "
+            f"the YAML is {pure[2]:.2f} s of the plan's validation (the loader composes "
+            "nodes and skips the round-trip comment machinery, which cost another ~0.2 s). ")
     if len(split) > 1:
         fast = split[1][1]
         note += (f"ruamel.yaml's own C parser (`ruamel.yaml.clib`, an optional dependency of "

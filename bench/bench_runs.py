@@ -51,11 +51,11 @@ def _plan(folder: Path) -> Path:
 
 
 def executor_rollback() -> dict[str, float]:
+    from runbook.cli.operator import BatchOperator
     from runbook.context import RunContext
-    from runbook.executor import Executor, RunOptions
-    from runbook.journal import Journal
-    from runbook.loader import load
-    from runbook.operator import BatchOperator
+    from runbook.engine.executor import Executor, RunOptions
+    from runbook.engine.journal import Journal
+    from runbook.plan.loader import load
     from runbook.store.local import LocalStore
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,7 +82,7 @@ def executor_rollback() -> dict[str, float]:
 def sandbox() -> dict[str, float]:
     from typer.testing import CliRunner
 
-    from runbook.cli import app
+    from runbook.cli.app import app
     from runbook.sandbox import hook
     from runbook.sandbox.twin import Twin
     from runbook.sandbox.world import load_world

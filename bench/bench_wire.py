@@ -152,10 +152,10 @@ def timed_child(mode: str, *args: str) -> list[str]:
 # --- child modes ----------------------------------------------------------------------------
 
 def child_runbook(map_file: str, concurrency: int) -> None:
-    import runbook.kinds._wire_bulk
-    import runbook.kinds._wire_http  # noqa: F401 - steady state: imports are paid once
+    import runbook.kinds.wire.bulk
+    import runbook.kinds.wire.client  # noqa: F401 - steady state: imports are paid once
     from runbook.context import RunContext
-    from runbook.kinds.http import HttpRedirects, HttpRedirectsParams
+    from runbook.kinds.wire.http import HttpRedirects, HttpRedirectsParams
 
     path = Path(map_file)
     check = HttpRedirects(HttpRedirectsParams.model_validate(
@@ -210,7 +210,7 @@ def child_stdlib(map_file: str, concurrency: int) -> None:
 
 def child_dns(resolver: str, n: int, concurrency: int) -> None:
     from runbook.context import NetworkSettings, RunContext
-    from runbook.kinds.dns import DnsRecord, DnsRecordParams
+    from runbook.kinds.wire.dns import DnsRecord, DnsRecordParams
 
     ctx = RunContext(network=NetworkSettings(resolvers=(resolver,)))
     checks = [DnsRecord(DnsRecordParams.model_validate(
@@ -409,8 +409,8 @@ def table(results: list[Result]) -> str:
 def baseline_rss() -> float:
     """Peak RSS of a process that only imports what http.redirects needs, in MB."""
     done = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", sys.executable, "-c",
-                           "import runbook.kinds.http, runbook.kinds._wire_bulk, "
-                           "runbook.kinds._wire_http"], capture_output=True, text=True,
+                           "import runbook.kinds.wire.http, runbook.kinds.wire.bulk, "
+                           "runbook.kinds.wire.client"], capture_output=True, text=True,
                           check=False)
     return rss_of(done.stderr)
 
@@ -466,9 +466,9 @@ def section(results: list[Result], missing: list[str], n: int, concurrency: int,
             "load a CDN.",
             "",
             "**How.** All http kinds run on one engine of runbook's own "
-            "(`runbook/kinds/_wire_http.py`): HTTP/1.1 on one asyncio event loop, "
+            "(`runbook/kinds/wire/client.py`): HTTP/1.1 on one asyncio event loop, "
             "`concurrency` tasks sharing keep-alive connections per origin, responses read "
-            "by a parser of the framing a check needs (`_wire_parse.py`: Content-Length, "
+            "by a parser of the framing a check needs (`kinds/wire/parse.py`: Content-Length, "
             "chunked, until-close, 1xx, HEAD/204/304). Before it, httpcore with a thread "
             "per connection checked this map at 4,642/s (best of 5, 2026-11-23 19:44): "
             "some 60% of a request's CPU went to httpcore's and h11's models and state "

@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from runbook.cli import main
+from runbook.cli.app import main
 
 main()

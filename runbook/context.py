@@ -53,7 +53,7 @@ class NetworkSettings:
 
 class Operator(Protocol):
     """The person at the keyboard, as the engine and kinds see them. Prompts live in
-    ``operator.py``; tests pass a scripted one. Every method returns False/None when the
+    ``cli/operator.py``; tests pass a scripted one. Every method returns False/None when the
     person declined or pressed Ctrl-C: only an explicit yes is yes."""
 
     def confirm(self, question: str, *, default: bool = False) -> bool: ...

@@ -1,7 +1,7 @@
 """Shared fixtures for the whole suite. Keep this file small and generic.
 
 ``cli(*args, cwd=None, input=None)``
-    Run ``runbook ARGS...`` in-process through typer's CliRunner (on ``runbook.cli.app``)
+    Run ``runbook ARGS...`` in-process through typer's CliRunner (on ``runbook.cli.app.app``)
     and return a ``CliResult(code, stdout, stderr)``. stdout and stderr are kept apart
     (click >= 8.2 always separates them), so a test can assert that errors go to stderr.
     ``cwd`` changes the working folder for the call (file names in messages are shown
@@ -52,7 +52,7 @@ def _chdir(path: Path | None) -> Iterator[None]:
 def run_cli(*args: str, cwd: Path | None = None, input: str | None = None) -> CliResult:
     from typer.testing import CliRunner
 
-    from runbook.cli import app
+    from runbook.cli.app import app
 
     runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
     with _chdir(cwd):

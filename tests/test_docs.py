@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from runbook import model
+from runbook.plan import model
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "plan-format.md"
 DOC_MODELS = {name: cls for name, cls in inspect.getmembers(model, inspect.isclass)
@@ -42,5 +42,5 @@ def test_every_key_is_in_its_table(name: str) -> None:
 
 def test_the_vscode_snippet_is_there() -> None:
     text = DOC.read_text()
-    assert "runbook schema > runbook.schema.json" in text
+    assert "runbook schema > runbook.plan.schema.json" in text
     assert '"yaml.schemas"' in text

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import PlanError, Problem
-from runbook.loader import check_library_step, validate
-from runbook.yamlio import load_file
+from runbook.plan.loader import check_library_step, validate
+from runbook.plan.yamlio import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 MISSING_KIND = re.compile(r"unknown (check|action) kind '([^']+)'")

@@ -30,7 +30,7 @@ def test_the_wheel_holds_the_library(wheel: Path) -> None:
     shipped = sorted(p.name for p in (ROOT / "steps").glob("*.yaml"))
     for name in shipped:
         assert f"runbook/_library/{name}" in names, name
-    assert "runbook/cli.py" in names and "runbook/kinds/base.py" in names
+    assert "runbook/cli/app.py" in names and "runbook/kinds/base.py" in names
     assert not any(n.startswith(("tests/", "steps/")) for n in names)
 
 
@@ -38,7 +38,7 @@ def test_an_installed_runbook_finds_its_library(wheel: Path, tmp_path: Path) -> 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
-        "import runbook.library as lib, pathlib, sys\n"
+        "import runbook.plan.library as lib, pathlib, sys\n"
         "found = lib.shipped_library()\n"
         "print(found)\n"
         "names = sorted(p.stem for p in found.glob('*.yaml'))\n"

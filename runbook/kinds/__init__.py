@@ -1,16 +1,17 @@
 """The registry of check and action kinds.
 
-Built-in kinds live one family per module in this package and register themselves with
-``@register``; outside packages add kinds through the entry-point group ``runbook.kinds``
-(each entry point names a module, imported for its registrations, or a kind class).
-Modules are imported on first use of the registry, so ``runbook --help`` stays fast and
-boto3/httpx/dnspython are imported only by the kinds' methods that use them.
+Built-in kinds register themselves with ``@register``: ``shell``, ``manual`` and ``wait``
+here, the network family in ``wire/`` and the AWS family in ``aws/`` (each subpackage
+keeps its private helpers beside its kinds); outside packages add kinds through the
+entry-point group ``runbook.kinds`` (each entry point names a module, imported for its
+registrations, or a kind class). Modules are imported on first use of the registry, so
+``runbook --help`` stays fast and boto3/httpx/dnspython are imported only by the kinds'
+methods that use them.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
@@ -22,6 +23,10 @@ K = TypeVar("K", bound=type[Kind[Any]])
 _checks: dict[str, type[Check[Any]]] = {}
 _actions: dict[str, type[Action[Any]]] = {}
 _loaded = False
+
+# The modules that register built-in kinds (their helpers register nothing).
+BUILTIN = ("shell", "manual", "wait", "wire.dns", "wire.http", "wire.tls",
+           "aws.s3", "aws.s3copy", "aws.s3site", "aws.cloudfront", "aws.route53", "aws.acm")
 
 
 class RegistryError(RunbookError):
@@ -57,11 +62,8 @@ def _load() -> None:
     if _loaded:
         return
     _loaded = True
-    import runbook.kinds as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name != "base" and not info.name.startswith("_"):
-            importlib.import_module(f"runbook.kinds.{info.name}")
+    for name in BUILTIN:
+        importlib.import_module(f"runbook.kinds.{name}")
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="runbook.kinds"):

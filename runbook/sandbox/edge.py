@@ -20,8 +20,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook.kinds._aws import bucket_of, covers, is_website_domain
-from runbook.kinds._aws_policy import read as read_policy
+from runbook.kinds.aws.common import bucket_of, covers, is_website_domain
+from runbook.kinds.aws.policy import read as read_policy
 from runbook.sandbox.httpserver import Reply, Request, WebServer
 
 FORBIDDEN_XML = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'

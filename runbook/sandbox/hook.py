@@ -12,7 +12,7 @@ import atexit
 from pathlib import Path
 
 from runbook.context import RunContext
-from runbook.model import Plan
+from runbook.plan.model import Plan
 from runbook.sandbox.twin import Twin
 from runbook.sandbox.world import load_world
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from runbook.kinds._aws import covers
+from runbook.kinds.aws.common import covers
 
 DIST_CONFIG = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/config$")
 DIST = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)$")

@@ -23,7 +23,7 @@ from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
-from runbook.kinds._aws_policy import oac_statement
+from runbook.kinds.aws.policy import oac_statement
 from runbook.sandbox.dnsserver import DNSServer, Record, Zone
 from runbook.sandbox.edge import Edge, EdgeState
 from runbook.sandbox.proxy import AwsProxy, Ids

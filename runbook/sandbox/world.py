@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runbook.errors import PlanError, Problem
-from runbook.yamlio import load_file
+from runbook.plan.yamlio import load_file
 
 
 class _M(BaseModel):

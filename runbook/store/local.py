@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.errors import NoSuchRunError, StateError
-from runbook.store import LockInfo, Store, no_run
+from runbook.store.base import LockInfo, Store, no_run
 
 
 class LocalStore(Store):

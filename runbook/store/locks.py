@@ -20,7 +20,7 @@ from typing import Any
 
 from runbook.durations import format_duration
 from runbook.errors import RunbookError
-from runbook.store import LockInfo, Store
+from runbook.store.base import LockInfo, Store
 
 DEFAULT_STALE_AFTER = 15 * 60.0
 HEARTBEAT_FILE = "heartbeat.json"

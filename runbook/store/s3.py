@@ -12,7 +12,7 @@ and nothing is ever read, changed and written back. Locks use the same condition
 create; they are released by a delete conditional on the lock object's ETag, so a
 release can never remove a lock that someone else has taken since.
 
-botocore's errors are translated by :func:`runbook.kinds._aws.translate`, the same
+botocore's errors are translated by :func:`runbook.kinds.aws.common.translate`, the same
 wording as the AWS kinds, and wrapped in :class:`StateError` naming the bucket and key.
 """
 
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from runbook.errors import NoSuchRunError, StateError, UsageError
-from runbook.store import LockInfo, Store, no_run
+from runbook.store.base import LockInfo, Store, no_run
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -315,7 +315,7 @@ def _code(exc: BaseException) -> str:
 def _translated(exc: Exception, what: str, where: str, *, operation: str,
                 bucket: str = "") -> StateError:
     """One paragraph: what the store tried, on which object, and what AWS said."""
-    from runbook.kinds._aws import translate
+    from runbook.kinds.aws.common import translate
 
     code = _code(exc)
     if code == "NoSuchBucket":

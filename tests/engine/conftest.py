@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from runbook.cli.operator import ScriptedOperator
 from runbook.context import RunContext
-from runbook.executor import Executor, Outcome, RunOptions
-from runbook.journal import Journal, RunState, replay
-from runbook.loader import load
-from runbook.model import Plan
-from runbook.operator import ScriptedOperator
+from runbook.engine.executor import Executor, Outcome, RunOptions
+from runbook.engine.journal import Journal, RunState, replay
+from runbook.plan.loader import load
+from runbook.plan.model import Plan
 from runbook.store.local import LocalStore
 from tests.engine import fakes
 

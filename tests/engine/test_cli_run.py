@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,23 @@ def test_secrets_never_reach_the_journal_output_or_report(tmp_path):
     missing = runbook(tmp_path, "run", "p.yaml", "--yes")
     assert missing.returncode == 2
     assert "the environment variable API_TOKEN is not set" in missing.stderr
+
+
+def test_run_reads_the_plan_file_once(tmp_path, monkeypatch):
+    """The definition digest comes from the document the loader read: one read per command."""
+    from runbook.plan import yamlio
+    from tests.conftest import run_cli
+
+    plan = setup_world(tmp_path)
+    reads: list[str] = []
+    real = yamlio.read_text
+
+    def counting(path, *, what="plan"):
+        reads.append(str(path))
+        return real(path, what=what)
+
+    monkeypatch.setattr(yamlio, "read_text", counting)
+    r = run_cli("run", "files.yaml", "--yes", cwd=tmp_path)
+    assert r.code == 0, r.stdout + r.stderr
+    assert len([p for p in reads if Path(p).name == plan.name]) == 1, reads
+    assert world_files(tmp_path) == FINAL

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from runbook.cli.operator import BatchOperator, ScriptedOperator
+from runbook.engine.runs import check_digest, check_protected
 from runbook.errors import RefusedError
-from runbook.operator import BatchOperator, ScriptedOperator
-from runbook.runs import check_digest, check_protected
 from tests.engine import fakes
 from tests.engine.conftest import THREE_STAGES
 

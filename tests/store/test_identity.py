@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from runbook.context import AwsSettings, RunContext
-from runbook.identity import aws_principal, describe_principal, short_principal, uses_aws
-from runbook.loader import load
+from runbook.engine.identity import aws_principal, describe_principal, short_principal, uses_aws
+from runbook.plan.loader import load
 
 from .conftest import PLANS
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from runbook.cli.operator import ScriptedOperator
 from runbook.context import AwsSettings, RunContext
-from runbook.operator import ScriptedOperator
 
 from .world import World
 

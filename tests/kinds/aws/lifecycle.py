@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runbook.context import RunContext
-from runbook.kinds._aws import deep_diff
+from runbook.kinds.aws.common import deep_diff
 from runbook.kinds.base import Action, Diff
 
 from .conftest import journal

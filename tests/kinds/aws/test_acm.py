@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 
 from runbook.context import RunContext
-from runbook.kinds._aws import covers
-from runbook.kinds.acm import Certificate
+from runbook.kinds.aws.acm import Certificate
+from runbook.kinds.aws.common import covers
 
 from .world import World
 

@@ -5,16 +5,16 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from runbook.cli.operator import ScriptedOperator
 from runbook.context import RunContext
 from runbook.errors import AwsError, KindError
-from runbook.kinds.base import Change
-from runbook.kinds.cloudfront import (
+from runbook.kinds.aws.cloudfront import (
     AliasFree,
     DistributionCheck,
     Invalidate,
     Update,
 )
-from runbook.operator import ScriptedOperator
+from runbook.kinds.base import Change
 
 from .conftest import FakeClock, journal
 from .lifecycle import cycle

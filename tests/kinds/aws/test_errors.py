@@ -14,10 +14,10 @@ from botocore.stub import Stubber
 
 from runbook.context import AwsSettings, RunContext
 from runbook.errors import AwsError
-from runbook.kinds._aws import AwsApiError, translate
-from runbook.kinds.acm import Certificate
-from runbook.kinds.cloudfront import DistributionCheck, Update
-from runbook.kinds.s3 import S3BucketPolicy, S3Object
+from runbook.kinds.aws.acm import Certificate
+from runbook.kinds.aws.cloudfront import DistributionCheck, Update
+from runbook.kinds.aws.common import AwsApiError, translate
+from runbook.kinds.aws.s3 import S3BucketPolicy, S3Object
 
 from .conftest import FakeClock
 

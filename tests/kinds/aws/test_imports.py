@@ -7,7 +7,8 @@ import sys
 
 CODE = """
 import sys
-import runbook.kinds.acm, runbook.kinds.cloudfront, runbook.kinds.route53, runbook.kinds.s3
+import runbook.kinds.aws.acm, runbook.kinds.aws.cloudfront
+import runbook.kinds.aws.route53, runbook.kinds.aws.s3
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore"))
 print(",".join(loaded))
 """

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook import loader
+from runbook.plan import loader
 
 PLAN = """\
 runbook: 1

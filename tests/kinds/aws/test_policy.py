@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runbook.kinds._aws_policy import OAI_USER, oac_statement, read, with_statement
+from runbook.kinds.aws.policy import OAI_USER, oac_statement, read, with_statement
 
 ARN = "arn:aws:cloudfront::123456789012:distribution/E2STAGE"
 OAC = oac_statement("site", "E2STAGE", ARN)

@@ -7,8 +7,8 @@ from botocore.stub import Stubber
 
 from runbook.context import RunContext
 from runbook.errors import KindError
+from runbook.kinds.aws.route53 import Record, RecordCheck
 from runbook.kinds.base import Change
-from runbook.kinds.route53 import Record, RecordCheck
 
 from .conftest import FakeClock, journal
 from .lifecycle import cycle
@@ -150,7 +150,7 @@ def test_params_are_validated() -> None:
 
 
 def test_alias_names_compare_with_or_without_the_trailing_dot() -> None:
-    from runbook.kinds.route53 import view
+    from runbook.kinds.aws.route53 import view
 
     def alias(name: str) -> dict[str, Any]:
         return {"Name": "a.example.com.", "Type": "A", "AliasTarget": {

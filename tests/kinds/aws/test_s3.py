@@ -7,15 +7,15 @@ import pytest
 
 from runbook.context import RunContext
 from runbook.errors import KindError
-from runbook.kinds._aws_s3copy import S3Copy
-from runbook.kinds.base import Change
-from runbook.kinds.s3 import (
+from runbook.kinds.aws.s3 import (
     CloudFrontCanRead,
     S3Bucket,
     S3BucketPolicy,
     S3Object,
     S3Redirect,
 )
+from runbook.kinds.aws.s3copy import S3Copy
+from runbook.kinds.base import Change
 
 from .conftest import journal
 from .lifecycle import cycle

@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runbook import kinds, loader
+from runbook import kinds
 from runbook.context import RunContext
+from runbook.kinds.aws.s3 import S3BucketPolicy
 from runbook.kinds.base import CheckResult
-from runbook.kinds.s3 import S3BucketPolicy
+from runbook.plan import loader
 
 from .conftest import journal
 from .world import World

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from runbook.kinds._wire_redirect import destination, normalise
+from runbook.kinds.wire.redirect import destination, normalise
 from runbook.sandbox.httpserver import Reply, Request, WebServer, redirect
 from tests.kinds.wire.conftest import ServerContext
 from tests.kinds.wire.helpers import describe, network, run_check

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from runbook.kinds._wire_http import _split
-from runbook.kinds._wire_redirect import normalise
+from runbook.kinds.wire.client import _split
+from runbook.kinds.wire.redirect import normalise
 
 URLS = [
     "http://127.0.0.1:8080/old/5", "https://new.example.test/page/5", "http://a.test",

@@ -1,0 +1,194 @@
+"""The typer CLI: parse options, call the engine, render, exit with the documented code.
+
+Commands import what they need inside their bodies so that ``runbook --help`` does not
+pay for boto3, httpx, dnspython or questionary.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from runbook import __version__
+
+app = typer.Typer(
+    name="runbook",
+    help="Guided, checked, reversible migration runbooks for S3, CloudFront, Route53 and DNS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PlanArg = Annotated[Path, typer.Argument(help="the plan file (YAML)", show_default=False)]
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="the environment to use")]
+VarOpt = Annotated[list[str] | None, typer.Option(
+    "--var", help="set a variable: name=value (wins over the plan's vars); repeatable")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    from runbook.cli.render import error_console
+
+    error_console().print(message, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def guarded(fn: F) -> F:
+    """Turn runbook's errors into a paragraph on stderr and the documented exit code."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from runbook.errors import PlanError, RunbookError
+
+        try:
+            return fn(*args, **kwargs)
+        except PlanError as exc:
+            from runbook.cli.render import print_problems
+
+            print_problems(exc.problems)
+            raise typer.Exit(exc.exit_code) from None
+        except RunbookError as exc:
+            _fail(f"error: {exc}", exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_vars(items: list[str] | None) -> dict[str, str]:
+    from runbook.errors import UsageError
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--var {item!r} is not name=value")
+        out[name.strip()] = value
+    return out
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"runbook {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback,
+                                          is_eager=True, help="print the version")] = False,
+) -> None:
+    """Guided, checked, reversible migration runbooks."""
+
+
+@app.command()
+@guarded
+def validate(
+    plans: Annotated[list[Path], typer.Argument(help="plan files", show_default=False)],
+    env: Annotated[list[str] | None, typer.Option(
+        "--env", "-e", help="validate for this environment only; repeatable")] = None,
+    strict: Annotated[bool, typer.Option(help="treat lint warnings as errors")] = False,
+    var: VarOpt = None,
+) -> None:
+    """Check plans: structure, kinds and their parameters, templates, library steps."""
+    from runbook.plan.loader import validate as run_validate
+
+    variables = parse_vars(var)
+    worst = 0
+    for plan in plans:
+        problems = run_validate(plan, envs=env, variables=variables)
+        errors = [p for p in problems if p.severity == "error"]
+        warnings = [p for p in problems if p.severity == "warning"]
+        if problems:  # rich is imported only when there is something to say
+            from runbook.cli.render import print_problems
+
+            print_problems(problems, strict=strict)
+        if errors or (strict and warnings):
+            worst = 2
+        else:
+            tail = f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})" if warnings else ""
+            typer.echo(f"{plan}: ok{tail}")
+    if worst:
+        raise typer.Exit(worst)
+
+
+@app.command()
+@guarded
+def show(
+    plan: PlanArg,
+    env: EnvOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f",
+                                        help="text, markdown or json")] = "text",
+    var: VarOpt = None,
+) -> None:
+    """Print the resolved plan for one environment, and its digest."""
+    from runbook.cli.render import show_plan
+    from runbook.errors import UsageError
+    from runbook.plan.loader import load
+
+    if format not in ("text", "markdown", "json"):
+        raise UsageError(f"--format {format!r}: choose text, markdown or json")
+    loaded = load(plan, env=env, variables=parse_vars(var))
+    show_plan(loaded.plan, format, loaded.warnings)
+
+
+@app.command()
+@guarded
+def schema() -> None:
+    """Print the JSON Schema of the plan format (for editors)."""
+    import json
+
+    from runbook.plan.schema import plan_schema
+
+    typer.echo(json.dumps(plan_schema(), indent=2))
+
+
+@app.command(name="kinds")
+@guarded
+def kinds_cmd(
+    name: Annotated[str | None, typer.Argument(help="a kind or library step to describe")] = None,
+) -> None:
+    """List check and action kinds and library steps, or describe one."""
+    from runbook.cli.render import show_kinds
+
+    show_kinds(name, Path.cwd())
+
+
+def main() -> None:
+    """Console entry point."""
+    if os.environ.get("RUNBOOK_DEBUG"):
+        app()
+        return
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug of ours: say so in one paragraph, not a traceback
+        sys.stderr.write(
+            f"runbook hit an internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in runbook. Run again with RUNBOOK_DEBUG=1 for the traceback.\n")
+        sys.exit(3)
+
+
+def _register_more() -> None:
+    """Commands of other modules (the executor, the sandbox) register themselves here."""
+    import importlib
+
+    for module in ("runbook.cli.run", "runbook.cli.sandbox"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+_register_more()

@@ -1,0 +1,390 @@
+"""CLI commands of the executor: plan, run, runs, resume, rollback, report, locks, unlock.
+
+Every command that reads or writes run state takes ``--state LOCATION``: a folder or
+``s3://bucket/prefix`` (``--state-dir`` is the older name of the same option). Without
+it: the plan's ``state:`` (commands given a plan), then $RUNBOOK_STATE, then ``.runbook``.
+
+Imported by cli/app.py at start-up: only typer and the standard library at the top.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from runbook.cli.app import EnvOpt, PlanArg, VarOpt, app, guarded, parse_vars
+
+if TYPE_CHECKING:
+    from runbook.engine.runs import Session
+    from runbook.store import Store
+
+StateOpt = Annotated[str | None, typer.Option(
+    "--state", "--state-dir", help="where runs and locks are kept: a folder or "
+    "s3://bucket/prefix (default: the plan's `state:`, else $RUNBOOK_STATE, else .runbook)")]
+StaleOpt = Annotated[str, typer.Option(
+    help="a lock whose run has shown no sign of life this long is probably stale")]
+
+
+def _store(state: str | None, plan: Any = None, plan_path: Path | None = None) -> Store:
+    from runbook.cli.render import error_console
+    from runbook.store import open_store
+
+    plan_state = getattr(plan, "state", None)
+    plan_dir = plan_path.resolve().parent if plan_path is not None else None
+    if state and plan_state and state != plan_state:
+        error_console().print(
+            f"warning: the plan keeps its state in {plan_state}; using {state} as --state "
+            "says. Locks and rehearsals there are not seen by this run.", markup=False,
+            highlight=False, soft_wrap=True)
+    return open_store(state, plan_state=plan_state, plan_dir=plan_dir)
+
+
+def _stale_after(text: str) -> float:
+    from runbook.durations import parse_duration
+    from runbook.errors import UsageError
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--stale-after: {exc}") from None
+
+
+def _session(state_dir: str | None, *, yes: bool, interactive: bool, plan: Any = None,
+             plan_path: Path | None = None) -> Session:
+    from runbook.cli.live import LiveView
+    from runbook.cli.operator import BatchOperator, TerminalOperator
+    from runbook.cli.render import stdout_console
+    from runbook.engine.runs import Session
+
+    view = LiveView(stdout_console())
+    operator: Any = TerminalOperator() if interactive else BatchOperator(yes)
+    return Session(store=_store(state_dir, plan, plan_path), operator=operator, display=view,
+                   listener=view.event, progress=view.progress)
+
+
+def _interactive() -> bool:
+    from runbook.cli.operator import has_terminal
+
+    return has_terminal() and not os.environ.get("RUNBOOK_NO_TTY")
+
+
+@app.command("plan")
+@guarded
+def plan_cmd(plan: PlanArg, env: EnvOpt = None, var: VarOpt = None) -> None:
+    """Dry run: run the read-only checks, show each action's diff; change nothing."""
+    import tempfile
+
+    from rich.markup import escape
+
+    from runbook.cli.live import diff_lines
+    from runbook.cli.operator import BatchOperator
+    from runbook.cli.render import print_problems, stdout_console
+    from runbook.engine.dryrun import dry_run
+    from runbook.engine.executor import Executor
+    from runbook.engine.journal import Journal
+    from runbook.engine.runs import context_for
+    from runbook.plan.describe import describe
+    from runbook.plan.loader import load
+    from runbook.store.local import LocalStore
+
+    loaded = load(plan, env=env, variables=parse_vars(var), require_env_vars=True)
+    p = loaded.plan
+    con = stdout_console()
+    with tempfile.TemporaryDirectory(prefix="runbook-plan-") as tmp:
+        store = LocalStore(tmp)
+        store.create_run("dry-run")
+        ctx = context_for(p, "dry-run", BatchOperator(False), lambda _: None,
+                          plan.resolve().parent)
+        ctx.dry_run = True
+        ex = Executor(p, ctx, Journal(store, "dry-run", ctx.secrets), BatchOperator(False))
+        result = dry_run(ex)
+    con.print(f"[bold]dry run[/] of {p.name} on [bold]{p.environment.name}[/]: nothing is "
+              "changed")
+    con.print("\n[bold]checks[/]")
+    for line in result.checks:
+        desc = escape(f"{line.where}: {describe(line.spec)}")
+        if line.result is None:
+            con.print(f"  [dim]later[/] {desc} - needs the output of an earlier step")
+        elif line.result.ok:
+            con.print(f"  [green]ok[/]    {desc} - {escape(line.result.summary)}")
+        elif line.later:
+            con.print(f"  [yellow]not yet[/] {desc} - {escape(line.result.summary)} "
+                      "[dim](may pass once earlier steps have run)[/]")
+        else:
+            con.print(f"  [red]FAIL[/]  {desc} - {escape(line.result.summary)}")
+    con.print("\n[bold]changes[/]")
+    for pv in result.previews:
+        con.print(f"  step [bold]{pv.step.id}[/]: {escape(pv.description)}")
+        if pv.diff is not None:
+            for d in diff_lines(pv.diff):
+                con.print(d)
+        elif pv.waiting_for:
+            con.print(f"      [dim]known once earlier steps have run: "
+                      f"{escape(pv.waiting_for)}[/]")
+        else:
+            con.print(f"      [red]cannot preview: {escape(pv.error or '')}[/]")
+    if loaded.warnings:
+        print_problems(loaded.warnings)
+    con.print(f"\ndigest: {p.digest}", markup=False)
+    if result.could_start:
+        con.print("the plan can start: its first stage's checks pass", markup=False)
+    else:
+        con.print("[red]the plan cannot start now: a check of its first stage fails[/]")
+        raise typer.Exit(1)
+
+
+@app.command("run")
+@guarded
+def run_cmd(
+    plan: PlanArg,
+    env: EnvOpt = None,
+    var: VarOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="answer gates yes (for CI)")] = False,
+    digest: Annotated[str | None, typer.Option(
+        help="refuse unless the resolved plan has this digest (from `runbook plan`)")] = None,
+    step: Annotated[bool, typer.Option("--step", help="confirm before every step")] = False,
+    start_at: Annotated[str | None, typer.Option(
+        help="skip the steps before this one (recorded as skipped)")] = None,
+    on_failure: Annotated[str | None, typer.Option(
+        help="ask, rollback or stop (default: ask with a terminal, rollback with --yes)")] = None,
+    confirm_env: Annotated[str | None, typer.Option(
+        help="name of a protected environment, to run it without typing it")] = None,
+    skip_rehearsal: Annotated[str | None, typer.Option(
+        help="run without the required rehearsal; the reason is recorded in the journal "
+        "and shown at the top of the report")] = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """The guided run: stage by stage, every change proved, undone when a check fails."""
+    from runbook.cli.render import print_problems
+    from runbook.engine.executor import RunOptions
+    from runbook.engine.runs import check_digest, check_protected, check_rehearsal, start
+    from runbook.errors import UsageError
+    from runbook.plan.loader import load
+
+    interactive = _interactive()
+    if not interactive and not yes:
+        raise UsageError("no terminal to ask at the gates, and no --yes: nothing was run. "
+                         "Run it in a terminal, or give --yes to answer the gates yes")
+    mode = on_failure or ("ask" if interactive and not yes else "rollback")
+    if mode not in ("ask", "rollback", "stop"):
+        raise UsageError(f"--on-failure {mode!r}: choose ask, rollback or stop")
+    if mode == "ask" and not interactive:
+        raise UsageError("--on-failure ask needs a terminal; use rollback or stop")
+    loaded = load(plan, env=env, variables=parse_vars(var), require_env_vars=True)
+    p = loaded.plan
+    if start_at is not None and p.step(start_at) is None:
+        from runbook.suggest import did_you_mean
+
+        raise UsageError(f"--start-at {start_at}: the plan has no such step"
+                         f"{did_you_mean(start_at, [s.id for s in p.steps()])}")
+    if loaded.warnings:
+        print_problems(loaded.warnings)
+    session = _session(state_dir, yes=yes, interactive=interactive, plan=p, plan_path=plan)
+    check_digest(p, digest)
+    definition = loaded.definition
+    rehearsal = check_rehearsal(p, session.store, definition, skip_rehearsal)
+    confirmed = check_protected(p, session.operator, confirm_env)
+    if interactive and yes:
+        session.operator.assume_yes = True  # type: ignore[attr-defined]
+    options = RunOptions(yes=yes, step_mode=step, start_at=start_at,
+                         on_failure=mode)  # type: ignore[arg-type]
+    run_id, outcome = start(session, p, definition=definition, options=options,
+                            confirmed=confirmed, rehearsal=rehearsal,
+                            plan_dir=plan.resolve().parent, argv=sys.argv[1:])
+    typer.echo(f"journal: {session.store.url}/runs/{run_id}")
+    raise typer.Exit(outcome.exit_code)
+
+
+def _continue(run_id: str, mode: str, state_dir: str | None, yes: bool,
+              on_failure: str | None) -> None:
+    from runbook.engine.executor import RunOptions
+    from runbook.engine.runs import continue_run
+    from runbook.errors import UsageError
+
+    interactive = _interactive()
+    if not interactive and not yes:
+        raise UsageError(f"no terminal to ask, and no --yes: the {mode} did not start")
+    fmode = on_failure or ("ask" if interactive and not yes else "rollback")
+    if fmode not in ("ask", "rollback", "stop"):
+        raise UsageError(f"--on-failure {fmode!r}: choose ask, rollback or stop")
+    session = _session(state_dir, yes=yes, interactive=interactive)
+    options = RunOptions(yes=yes, on_failure=fmode)  # type: ignore[arg-type]
+    outcome = continue_run(session, run_id, mode=mode, options=options)
+    raise typer.Exit(outcome.exit_code)
+
+
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="answer gates yes (for CI)")]
+FailOpt = Annotated[str | None, typer.Option(help="ask, rollback or stop")]
+
+
+@app.command()
+@guarded
+def resume(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook runs`)")],
+           yes: YesOpt = False, on_failure: FailOpt = None, state_dir: StateOpt = None) -> None:
+    """Go on with a run that stopped or was killed, from its journal alone."""
+    _continue(run_id, "resume", state_dir, yes, on_failure)
+
+
+@app.command()
+@guarded
+def rollback(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook runs`)")],
+             yes: YesOpt = False, state_dir: StateOpt = None) -> None:
+    """Undo every step a run applied, newest first, each proved by its pre checks."""
+    _continue(run_id, "rollback", state_dir, yes, "stop")
+
+
+@app.command()
+@guarded
+def runs(env: EnvOpt = None, state_dir: StateOpt = None) -> None:
+    """List runs: when, who (local user and AWS principal), plan, environment, how long,
+    outcome."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rich.table import Table
+
+    from runbook.cli.render import stdout_console
+    from runbook.cli.report import duration
+    from runbook.engine.identity import short_principal
+    from runbook.engine.journal import RunState, replay
+    from runbook.errors import StateError
+
+    store = _store(state_dir)
+
+    def read(run_id: str) -> tuple[str, RunState | None, list[dict[str, Any]]]:
+        try:
+            events = store.events(run_id)
+        except StateError:
+            return run_id, None, []
+        return run_id, replay(events), events
+
+    table = Table("run", "started (UTC)", "operator", "AWS principal", "plan", "env",
+                  "took", "outcome", box=None, pad_edge=False)
+    count = 0
+    # Journals on S3 are many small objects: read several runs at once.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(read, list(store.run_ids())))
+    for run_id, state, events in found:
+        if state is None or not events:
+            continue
+        s = state.started
+        if env and s.get("env") != env:
+            continue
+        op = s.get("operator", {})
+        table.add_row(run_id, str(s.get("at", ""))[:19].replace("T", " "),
+                      f"{op.get('user')}@{op.get('host')}", short_principal(op.get("aws")),
+                      str(s.get("plan")), str(s.get("env")), duration(events), state.outcome)
+        count += 1
+    con = stdout_console()
+    if count:
+        con.print(table)
+    else:
+        con.print(f"no runs in {store.url}" + (f" for {env}" if env else ""), markup=False)
+
+
+@app.command()
+@guarded
+def report(run_id: Annotated[str, typer.Argument(help="the run id")],
+           format: Annotated[str, typer.Option("--format", "-f",
+                                               help="markdown or json")] = "markdown",
+           state_dir: StateOpt = None) -> None:
+    """The run as a post-incident timeline: every event, change, check and decision."""
+    from runbook.cli.report import as_json, markdown
+    from runbook.errors import UsageError
+
+    if format not in ("markdown", "json"):
+        raise UsageError(f"--format {format!r}: choose markdown or json")
+    store = _store(state_dir)
+    events = store.events(run_id)
+    if not events:
+        from runbook.errors import StateError
+
+        raise StateError(f"run {run_id} in {store.url} has no journal events: it stopped "
+                         "before it started, and there is nothing to report")
+    sys.stdout.write(markdown(run_id, events) if format == "markdown"
+                     else as_json(run_id, events) + "\n")
+
+
+@app.command()
+@guarded
+def locks(state_dir: StateOpt = None, stale_after: StaleOpt = "15m",
+          format: Annotated[str, typer.Option("--format", "-f",
+                                              help="text or json")] = "text") -> None:
+    """List held locks: plan and environment, holder, age, run, and which look stale."""
+    import json
+
+    from rich.table import Table
+
+    from runbook.cli.render import stdout_console
+    from runbook.errors import UsageError
+    from runbook.store.locks import ago, inspect, lock_json
+
+    if format not in ("text", "json"):
+        raise UsageError(f"--format {format!r}: choose text or json")
+    limit = _stale_after(stale_after)
+    store = _store(state_dir)
+    views = [inspect(store, info, limit) for info in store.locks()]
+    if format == "json":
+        typer.echo(json.dumps([lock_json(v) for v in views], indent=1, sort_keys=True))
+        return
+    con = stdout_console()
+    if not views:
+        con.print(f"no locks held in {store.url}", markup=False)
+        return
+    table = Table("lock id", "plan@env", "holder", "since (UTC)", "age", "last sign of life",
+                  "run", "state", box=None, pad_edge=False)
+    for v in views:
+        i = v.info
+        table.add_row(i.lock_id, i.key, f"{i.user}@{i.host} pid {i.pid}",
+                      i.since[:19].replace("T", " "), ago(v.age), ago(v.quiet), i.run_id,
+                      f"probably stale: {v.stale}" if v.stale else "alive")
+    con.print(table)
+    if any(v.stale for v in views):
+        from runbook.engine.runs import state_option
+
+        con.print(f"clear a stale lock with `runbook unlock {state_option(store)}--lock-id "
+                  "ID` (add --reason \"...\"; it goes in the run's journal)", markup=False)
+
+
+@app.command()
+@guarded
+def unlock(
+    plan: Annotated[Path | None, typer.Argument(
+        help="the plan (optional: the lock id alone finds the lock)", show_default=False)] = None,
+    env: EnvOpt = None,
+    lock_id: Annotated[str, typer.Option(help="the lock id `runbook locks` shows")] = "",
+    reason: Annotated[str | None, typer.Option(
+        help="why the lock is broken (goes in the run's journal)")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="break a lock that does not look stale")] = False,
+    stale_after: StaleOpt = "15m",
+    state_dir: StateOpt = None,
+) -> None:
+    """Break a stale lock by its id, and record who broke it in the run's journal."""
+    from runbook.engine.runs import break_lock, describe_lock, find_lock, lock_key
+    from runbook.errors import UsageError
+    from runbook.plan.loader import load
+
+    key = None
+    if plan is not None:
+        p = load(plan, env=env).plan
+        store = _store(state_dir, p, plan)
+        key = lock_key(p.name, p.environment.name)
+        holder = store.lock_holder(key)
+        if holder is None:
+            raise UsageError(f"plan {p.name} on {p.environment.name} is not locked")
+        if not lock_id:
+            raise UsageError(f"give --lock-id {holder.lock_id} to clear the lock held by "
+                             f"{describe_lock(holder, store)}")
+    else:
+        store = _store(state_dir)
+        if not lock_id:
+            raise UsageError("give --lock-id ID: `runbook locks` lists the locks and ids")
+    info = find_lock(store, lock_id, key)
+    view, recorded = break_lock(store, info, reason=reason, force=force,
+                                stale_after=_stale_after(stale_after))
+    typer.echo(f"unlocked {info.key} (was {view.describe()}); {recorded}")
+

@@ -1,0 +1,105 @@
+"""CLI commands of the sandbox: ``runbook demo`` and ``runbook sandbox serve``."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from runbook.cli.app import app, guarded
+
+sandbox_app = typer.Typer(help="The local twin of S3, CloudFront and Route53.",
+                          no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+DEMO_PLAN = "tss-url-migration.yaml"
+
+
+def shipped_plans() -> Path:
+    """The example plans: inside the wheel (runbook/_plans) or the checkout's plans/."""
+    here = Path(__file__).resolve().parent.parent  # the runbook package
+    for candidate in (here / "_plans", here.parent / "plans"):
+        if (candidate / DEMO_PLAN).is_file():
+            return candidate
+    from runbook.errors import UsageError
+
+    raise UsageError("the example plans are not installed with this copy of runbook "
+                     f"(looked in {here / '_plans'} and {here.parent / 'plans'})")
+
+
+@sandbox_app.command("serve")
+@guarded
+def serve(world: Annotated[Path, typer.Argument(help="a sandbox world file (YAML)")]) -> None:
+    """Run a twin in the foreground and print how to point the AWS CLI, dig and curl at it."""
+    import threading
+
+    from runbook.cli.render import stdout_console
+    from runbook.sandbox.twin import Twin
+    from runbook.sandbox.world import load_world
+
+    twin = Twin.start(load_world(world))
+    con = stdout_console()
+    con.print(f"sandbox twin of {world} is up in {twin.timings['total']:.1f}s "
+              "(Ctrl-C stops it)\n", markup=False)
+    con.print(twin.instructions(), markup=False, highlight=False)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        twin.stop()
+        con.print("\nsandbox stopped", markup=False)
+
+
+@app.command()
+@guarded
+def demo(
+    yes: Annotated[bool, typer.Option("--yes", "-y",
+                                      help="answer the gates yes (the default without a "
+                                           "terminal)")] = False,
+    state_dir: Annotated[str | None, typer.Option(
+        help="where the demo's runs are kept (default: a new temporary folder)")] = None,
+) -> None:
+    """Rehearse the TIS Self-Service migration on a local twin, then show its report.
+
+    Starts a twin from plans/sandbox/tss-before.yaml (no AWS account needed), runs
+    plans/tss-url-migration.yaml on its stage environment, then on its prod-like
+    environment (which requires that rehearsal), and prints the prod run's timeline.
+    """
+    from runbook.cli.render import stdout_console
+    from runbook.cli.run import _interactive, run_cmd
+
+    plan = shipped_plans() / DEMO_PLAN
+    state = state_dir or tempfile.mkdtemp(prefix="runbook-demo-")
+    answer_yes = yes or not _interactive()
+    con = stdout_console()
+    con.print(f"[bold]runbook demo[/]: {plan.name} against a local twin (state in {state})")
+    for env in ("sandbox-stage", "sandbox"):
+        con.print(f"\n[bold]>>> runbook run {plan.name} --env {env}"
+                  f"{' --yes' if answer_yes else ''}[/]")
+        try:
+            run_cmd(plan=plan, env=env, var=None, yes=answer_yes, digest=None, step=False,
+                    start_at=None, on_failure=None, confirm_env=None, skip_rehearsal=None,
+                    state_dir=state)
+        except typer.Exit as done:
+            if done.exit_code != 0:
+                con.print(f"\nthe {env} run did not succeed (exit {done.exit_code}); "
+                          "its report:", markup=False)
+                _report(state)
+                raise typer.Exit(done.exit_code) from None
+    con.print("\n[bold]>>> runbook report[/] (the prod-like run)\n")
+    _report(state)
+
+
+def _report(state: str) -> None:
+    """The timeline of the newest run in ``state``."""
+    import sys
+
+    from runbook.cli.report import markdown
+    from runbook.store import open_store
+
+    store = open_store(state)
+    run_id = sorted(store.run_ids())[-1]
+    sys.stdout.write(markdown(run_id, store.events(run_id)))

@@ -1,0 +1,329 @@
+"""Starting, resuming and rolling back runs: guards, locks, the journal, the executor.
+
+The CLI calls these; they hold no terminal code. A run's folder in the store holds
+``plan.json`` (the resolved plan: what resume and rollback execute) and the events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets as _secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runbook.context import AwsSettings, NetworkSettings, Operator, RunContext
+from runbook.engine.executor import Display, Executor, NullDisplay, Outcome, RunOptions
+from runbook.engine.identity import Identity, aws_principal
+from runbook.engine.journal import Journal, RunState, replay
+from runbook.errors import (
+    LockHeldError,
+    NoSuchRunError,
+    RefusedError,
+    RunbookError,
+    StateError,
+    UsageError,
+)
+from runbook.plan.model import Plan
+from runbook.source import Source
+from runbook.store import DEFAULT_LOCATION, LockInfo, Store, no_run
+from runbook.store.locks import DEFAULT_STALE_AFTER, Heartbeat, LockView, inspect, pid_alive
+from runbook.store.locks import process_gone as lock_is_stale
+
+__all__ = ["Identity", "NullDisplay", "lock_is_stale", "pid_alive"]
+
+
+def new_run_id(plan: Plan) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{plan.name}-{plan.environment.name}-{_secrets.token_hex(2)}"
+
+
+def lock_key(plan_name: str, env: str) -> str:
+    return f"{plan_name}@{env}"
+
+
+def describe_lock(info: LockInfo, store: Store | None = None,
+                  stale_after: float = DEFAULT_STALE_AFTER) -> str:
+    if store is None:
+        return LockView(info, None, None, "its process is gone" if lock_is_stale(info)
+                        else None).describe()
+    return inspect(store, info, stale_after).describe()
+
+
+def state_option(store: Store) -> str:
+    """The ``--state`` a command needs to reach this store again ("" for the default)."""
+    return "" if store.url == DEFAULT_LOCATION else f"--state {store.url} "
+
+
+def acquire(store: Store, plan: Plan, run_id: str, ident: Identity,
+            takeover_run: str | None = None) -> LockInfo:
+    key = lock_key(plan.name, plan.environment.name)
+    info = LockInfo(_secrets.token_hex(6), key, run_id, ident.user, ident.host, ident.pid,
+                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
+    holder = store.lock(info)
+    if holder is None:
+        return info
+    if takeover_run and holder.run_id == takeover_run and lock_is_stale(holder):
+        # resuming a run that was killed: its own lock, left behind by its dead process
+        store.unlock(key, holder.lock_id)
+        if store.lock(info) is None:
+            return info
+    view = inspect(store, holder)
+    raise LockHeldError(
+        f"plan {plan.name} on {plan.environment.name} is locked by {view.describe()}. "
+        + (f"If you are sure nobody is running it, clear it with `runbook unlock "
+           f"{state_option(store)}--lock-id {holder.lock_id}`" if view.stale else
+           "Wait for that run to finish; `runbook locks` shows every lock held"))
+
+
+def context_for(plan: Plan, run_id: str, operator: Operator | None,
+                progress: Callable[[str], None], plan_dir: Path) -> RunContext:
+    env = plan.environment
+    ctx = RunContext(
+        environment=env.name, run_id=run_id, plan_dir=plan_dir,
+        aws=AwsSettings(profile=env.aws.profile, region=env.aws.region,
+                        endpoint_url=env.aws.endpoint_url),
+        network=NetworkSettings(resolvers=env.resolvers), operator=operator, progress=progress,
+    )
+    if env.sandbox:  # the local twin: AWS, DNS, HTTP(S) and trust all point at it
+        from runbook.sandbox.hook import wire
+
+        ctx = wire(plan, ctx)
+    return ctx
+
+
+# ---- guards --------------------------------------------------------------------------------
+
+
+def check_digest(plan: Plan, digest: str | None) -> None:
+    if digest and not plan.digest.startswith(digest.lower()):
+        raise RefusedError(
+            f"the plan's digest is {plan.digest}, not {digest}: the plan (or a variable, or "
+            "a library step it uses) changed since it was reviewed. Review it again with "
+            f"`runbook plan {plan.file} --env {plan.environment.name}`")
+
+
+def check_protected(plan: Plan, operator: Operator, confirm_env: str | None) -> str:
+    """How the protected environment was confirmed; RefusedError if it was not."""
+    env = plan.environment.name
+    if not plan.environment.protected:
+        return "not protected"
+    if confirm_env is not None:
+        if confirm_env != env:
+            raise RefusedError(f"--confirm-env {confirm_env} does not name this run's "
+                               f"environment {env}")
+        return "--confirm-env"
+    if operator.interactive:
+        if operator.type_to_confirm(f"{env} is protected. Type its name to start:", env):
+            return "typed"
+        raise RefusedError(f"the environment name was not typed as {env!r}; nothing was run")
+    raise RefusedError(f"{env} is a protected environment: --yes alone is not enough; add "
+                       f"--confirm-env {env} to run it without a terminal")
+
+
+def check_rehearsal(plan: Plan, store: Store, definition: str,
+                    skip_reason: str | None) -> dict[str, Any] | None:
+    """The rehearsal run that allows this one, or None when none is needed.
+
+    A rehearsal is a succeeded run of the same plan *definition* (the file and its library
+    steps, the same in every environment) on the named environment, in the same store.
+    """
+    needed = plan.environment.requires_rehearsal
+    if not needed:
+        return None
+    if skip_reason is not None:
+        if not skip_reason.strip():
+            raise UsageError("--skip-rehearsal needs a reason: it goes in the journal and "
+                             "the report")
+        return {"skipped": skip_reason.strip(), "required": needed, "definition": definition}
+    latest: dict[str, Any] | None = None
+    # Run ids carry the plan and environment: read only the journals that can match,
+    # newest first.
+    for run_id in sorted(store.run_ids(), reverse=True):
+        if f"-{plan.name}-{needed}-" not in run_id:
+            continue
+        try:
+            state = replay(store.events(run_id))
+        except StateError:
+            continue
+        s = state.started
+        if s.get("plan") != plan.name or s.get("env") != needed:
+            continue
+        found = {"run_id": run_id, "required": needed, "at": s.get("at"),
+                 "outcome": state.outcome,
+                 "definition": s.get("definition"), "operator": s.get("operator")}
+        if state.outcome == "succeeded" and s.get("definition") == definition:
+            return found
+        if latest is None:
+            latest = found
+    raise RefusedError(
+        f"{plan.environment.name} requires a successful rehearsal on {needed} of this same "
+        f"plan definition, {definition[:12]}, and the state store {store.url} holds none. "
+        + _latest_rehearsal(latest, needed, definition)
+        + f" Rehearse this version first (`runbook run {plan.file} --env {needed}`), or give "
+        "--skip-rehearsal \"reason\" (the reason is recorded in the journal and the report)")
+
+
+def _latest_rehearsal(latest: dict[str, Any] | None, needed: str, definition: str) -> str:
+    if latest is None:
+        return f"No run of this plan on {needed} was found there."
+    op = latest.get("operator") or {}
+    text = (f"The latest run on {needed} is {latest['run_id']}, started {latest['at']} by "
+            f"{op.get('user', '?')}@{op.get('host', '?')}: {latest['outcome']}, of definition "
+            f"{str(latest['definition'])[:12]}")
+    if latest["definition"] != definition:
+        return text + "; the plan (or a library step it uses) has changed since."
+    return text + "; it did not succeed."
+
+
+# ---- runs ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    store: Store
+    operator: Operator
+    display: Display
+    listener: Callable[[dict[str, Any]], None] | None = None
+    progress: Callable[[str], None] = lambda text: None
+
+    def context(self, plan: Plan, run_id: str, plan_dir: Path) -> RunContext:
+        """The run's context (a sandbox environment's is wired to its twin by context_for)."""
+        return context_for(plan, run_id, self.operator, self.progress, plan_dir)
+
+
+@contextmanager
+def _holding(store: Store, lock: LockInfo, run_id: str) -> Iterator[None]:
+    """Heartbeat while the run goes on; release the lock however it ends. A failing
+    release must not hide the error that ended the run."""
+    with Heartbeat(store, run_id):
+        try:
+            yield
+        except BaseException:
+            with suppress(RunbookError):
+                store.unlock(lock.key, lock.lock_id)
+            raise
+    store.unlock(lock.key, lock.lock_id)
+
+
+def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
+          confirmed: str, rehearsal: dict[str, Any] | None, plan_dir: Path,
+          argv: list[str] | None = None) -> tuple[str, Outcome]:
+    ident = Identity.here()
+    run_id = new_run_id(plan)
+    lock = acquire(session.store, plan, run_id, ident)
+    with _holding(session.store, lock, run_id):
+        session.store.create_run(run_id)
+        session.store.put(run_id, "plan.json", json.dumps(
+            {"plan": plan.canonical(), "file": plan.file, "digest": plan.digest,
+             "definition": definition, "plan_dir": str(plan_dir)},
+            indent=1, sort_keys=True).encode())
+        ctx = session.context(plan, run_id, plan_dir)
+        principal = aws_principal(plan, ctx)
+        journal = Journal(session.store, run_id, ctx.secrets, session.listener)
+        journal.write("run.started", run_id=run_id, plan=plan.name, plan_file=plan.file,
+                      env=plan.environment.name, digest=plan.digest, definition=definition,
+                      operator=ident.to_json(principal), state=session.store.url,
+                      options=options.__dict__, confirmed=confirmed, rehearsal=rehearsal,
+                      lock_id=lock.lock_id, argv=argv or [], title=plan.title,
+                      stages=[s.name for s in plan.stages],
+                      steps=[s.id for s in plan.steps()])
+        executor = Executor(plan, ctx, journal, session.operator, options, session.display,
+                            RunState(run_id=run_id))
+        outcome = executor.run()
+    return run_id, outcome
+
+
+def load_run(store: Store, run_id: str) -> tuple[Plan, dict[str, Any], list[dict[str, Any]]]:
+    raw = store.get(run_id, "plan.json")
+    if raw is None:
+        raise NoSuchRunError(no_run(run_id, store.url))
+    meta = json.loads(raw)
+    plan = Plan.model_validate({**meta["plan"], "file": meta["file"],
+                                "source": Source(meta["file"])})
+    return plan, meta, store.events(run_id)
+
+
+def continue_run(session: Session, run_id: str, *, mode: str,
+                 options: RunOptions | None = None) -> Outcome:
+    """``mode`` "resume" goes on from where the run stopped; "rollback" undoes it."""
+    plan, meta, events = load_run(session.store, run_id)
+    state = replay(events)
+    if plan.environment.sandbox:
+        from runbook.sandbox.hook import has_twin
+
+        if not has_twin(plan, Path(meta.get("plan_dir", "."))):
+            raise StateError(
+                f"run {run_id} ran against a sandbox twin ({plan.environment.sandbox}), "
+                f"which lived only as long as the process that ran it: the world it changed "
+                f"is gone, so there is nothing to {mode}. Start a new run; a fresh twin is "
+                "seeded from the world file")
+    ident = Identity.here()
+    lock = acquire(session.store, plan, run_id, ident, takeover_run=run_id)
+    with _holding(session.store, lock, run_id):
+        ctx = session.context(plan, run_id, Path(meta.get("plan_dir", ".")))
+        journal = Journal(session.store, run_id, ctx.secrets, session.listener,
+                          seq=state.last_seq)
+        started_opts = dict(state.started.get("options") or {})
+        opts = options or RunOptions(**{k: v for k, v in started_opts.items()
+                                        if k in RunOptions.__dataclass_fields__})
+        opts = RunOptions(yes=opts.yes, step_mode=opts.step_mode, start_at=None,
+                          on_failure=opts.on_failure)
+        if state.finished and mode == "resume" and state.outcome in ("succeeded", "rolled_back"):
+            raise StateError(f"run {run_id} already ended ({state.outcome}); nothing to resume")
+        journal.write("run.resumed", mode=mode, previous=state.outcome,
+                      operator=ident.to_json(aws_principal(plan, ctx)),
+                      lock_id=lock.lock_id)
+        state.finished = None
+        executor = Executor(plan, ctx, journal, session.operator, opts, session.display, state)
+        if mode == "resume":
+            return executor.resume()
+        if not state.applied:
+            return executor._finish(Outcome(1, "rolled_back", "nothing was applied; nothing to "
+                                            "roll back"))
+        return executor._finish(executor.rollback(f"rollback of run {run_id} asked for"))
+
+
+# ---- lock hygiene --------------------------------------------------------------------------
+
+
+def find_lock(store: Store, lock_id: str, key: str | None = None) -> LockInfo:
+    held = [h for h in ([store.lock_holder(key)] if key else store.locks()) if h is not None]
+    for info in held:
+        if info.lock_id == lock_id:
+            return info
+    if key and held:
+        raise UsageError(f"--lock-id {lock_id} does not match the lock held by "
+                         f"{describe_lock(held[0], store)}")
+    ids = ", ".join(f"{h.lock_id} ({h.key})" for h in held) or "none"
+    listing = f"runbook locks {state_option(store)}".rstrip()
+    raise UsageError(f"no lock with id {lock_id} in {store.url}; locks held there: {ids} "
+                     f"(`{listing}` lists them)")
+
+
+def break_lock(store: Store, info: LockInfo, *, reason: str | None, force: bool,
+               stale_after: float = DEFAULT_STALE_AFTER) -> tuple[LockView, str]:
+    """Release another run's lock and say so in that run's journal. Returns the lock as
+    it was and where the breaking was recorded."""
+    view = inspect(store, info, stale_after)
+    if view.stale is None and not force:
+        raise RefusedError(
+            f"the lock {info.lock_id} looks alive: {view.describe()}. Breaking it lets a "
+            "second run start while that one may still change things. If you know its "
+            "process is gone (another machine, a closed laptop), give --force as well")
+    if not store.unlock(info.key, info.lock_id):
+        raise StateError(f"the lock {info.key} changed while it was being broken; "
+                         "`runbook locks` shows it now")
+    ident = Identity.here()
+    try:
+        journal, _ = Journal.reopen(store, info.run_id)
+        journal.write("lock.broken", lock_id=info.lock_id, key=info.key,
+                      holder={"user": info.user, "host": info.host, "pid": info.pid,
+                              "since": info.since},
+                      by=ident.to_json(), reason=reason, probably_stale=view.stale)
+    except StateError as exc:
+        return view, f"not recorded in a journal: {exc}"
+    return view, f"recorded in the journal of run {info.run_id}"

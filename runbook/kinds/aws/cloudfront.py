@@ -1,0 +1,384 @@
+"""CloudFront: checks of a distribution (deployed, origin, aliases, certificate, and that
+the version it serves exists in the bucket it actually reads) and of an alias being
+free; actions that update a distribution and invalidate its caches.
+
+``cloudfront.update`` is a read-modify-write of the whole DistributionConfig guarded by
+its ETag: the snapshot is the config and ETag as read; restore writes that config back
+with a fresh ETag. Waits go through ``ctx.poll`` because deploys take up to ~25 minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from runbook.context import RunContext
+from runbook.durations import Duration, format_duration
+from runbook.errors import KindError
+from runbook.kinds import register
+from runbook.kinds.aws.cfconfig import (
+    AliasesExpect,
+    OriginSpec,
+    UpdateParams,
+    aliases_of,
+    cert_of,
+    edit,
+    norm_path,
+    summarise,
+)
+from runbook.kinds.aws.common import (
+    AwsApiError,
+    bare,
+    bucket_of,
+    call,
+    deep_diff,
+    default_origin,
+    describe_drift,
+    missing_fails,
+    origin_key,
+    pages,
+    read_distribution,
+)
+from runbook.kinds.aws.s3common import head
+from runbook.kinds.base import Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot
+
+
+def _deployed(ctx: RunContext, dist_id: str) -> tuple[bool, str]:
+    dist, _ = read_distribution(ctx, dist_id)
+    status = str(dist.get("Status", ""))
+    return status.lower() == "deployed", status
+
+
+# --- checks ---------------------------------------------------------------------------
+
+
+class DistributionParams(Params):
+    id: str = Field(description="distribution id")
+    status: str | None = Field(None, description="expected status, e.g. Deployed")
+    enabled: bool | None = Field(None, description="expected enabled state")
+    origin: OriginSpec | None = Field(None, description="expected default origin")
+    aliases: AliasesExpect | None = Field(None, description="expected aliases")
+    certificate: str | None = Field(None, description="expected ACM certificate ARN")
+    default_root_object: str | None = Field(None, description="expected default root object")
+    origin_has: str | None = Field(
+        None, description="key that must exist under the origin path in the bucket the "
+        "distribution actually reads (e.g. index.html)")
+
+
+@register
+class DistributionCheck(Check[DistributionParams]):
+    kind = "cloudfront.distribution"
+    Params = DistributionParams
+    summary = "a distribution's status, origin, aliases, certificate; the served version exists"
+
+    def describe(self) -> str:
+        p = self.params
+        parts = [f"is {p.status}"] if p.status else []
+        if p.origin:
+            o = p.origin
+            parts.append("reads " + " ".join(x for x in (
+                o.bucket and f"bucket {o.bucket}", o.domain, o.path is not None
+                and f"path {norm_path(o.path) or '/'}") if x))
+        if p.aliases:
+            parts.append("has aliases " + ", ".join(p.aliases.exactly or p.aliases.contains))
+        if p.certificate:
+            parts.append(f"uses certificate {p.certificate}")
+        if p.origin_has:
+            parts.append(f"finds {p.origin_has} in its origin")
+        return f"distribution {p.id} " + (" and ".join(parts) or "exists")
+
+    @missing_fails
+    def run(self, ctx: RunContext) -> CheckResult:
+        p = self.params
+        dist, _ = read_distribution(ctx, p.id)
+        config = dist["DistributionConfig"]
+        origin = default_origin(config)
+        domain = str(origin.get("DomainName", ""))
+        path = str(origin.get("OriginPath") or "")
+        seen: dict[str, Any] = {
+            "status": dist.get("Status"), "enabled": config.get("Enabled"),
+            "domain_name": dist.get("DomainName"), "origin_domain": domain,
+            "origin_bucket": bucket_of(domain), "origin_path": path,
+            "aliases": aliases_of(config), "certificate": cert_of(config),
+            "default_root_object": config.get("DefaultRootObject") or ""}
+        bad: list[str] = []
+        if p.status and str(seen["status"]).lower() != p.status.lower():
+            bad.append(f"status is {seen['status']}, expected {p.status}")
+        if p.enabled is not None and seen["enabled"] != p.enabled:
+            bad.append(f"it is {'enabled' if seen['enabled'] else 'disabled'}")
+        if p.origin:
+            o = p.origin
+            if o.bucket and seen["origin_bucket"] != o.bucket:
+                bad.append(f"origin reads {seen['origin_bucket'] or domain}, expected bucket "
+                           f"{o.bucket}")
+            if o.domain and bare(domain) != bare(o.domain):
+                bad.append(f"origin domain is {domain}, expected {o.domain}")
+            if o.path is not None and path != norm_path(o.path):
+                want = norm_path(o.path) or "(none)"
+                bad.append(f"origin path is {path or '(none)'}, expected {want}")
+        if p.aliases:
+            have = set(seen["aliases"])
+            missing = [a for a in p.aliases.contains if bare(a) not in have]
+            if missing:
+                bad.append(f"aliases lack {', '.join(missing)}")
+            if p.aliases.exactly is not None and have != {bare(a) for a in p.aliases.exactly}:
+                bad.append(f"aliases are {sorted(have)}, expected {sorted(p.aliases.exactly)}")
+        if p.certificate and seen["certificate"] != p.certificate:
+            bad.append(f"certificate is {seen['certificate'] or 'the default *.cloudfront.net'}"
+                       f", expected {p.certificate}")
+        if p.default_root_object is not None and \
+                seen["default_root_object"] != p.default_root_object.lstrip("/"):
+            bad.append(f"default root object is {seen['default_root_object'] or '(none)'}")
+        if p.origin_has:
+            bad.extend(self._origin_has(ctx, seen, p.origin_has))
+        if bad:
+            return CheckResult.failed(f"distribution {p.id}: " + "; ".join(bad), **seen)
+        return CheckResult.passed(f"distribution {p.id} is {seen['status']}, reads "
+                                  f"{domain}{path}", **seen)
+
+    def _origin_has(self, ctx: RunContext, seen: dict[str, Any], key: str) -> list[str]:
+        bucket = seen["origin_bucket"]
+        if not bucket:
+            return [f"its origin {seen['origin_domain']} is not an S3 bucket, so "
+                    f"origin_has cannot look for {key}"]
+        full = origin_key(seen["origin_path"], key)
+        seen["origin_has"] = f"s3://{bucket}/{full}"
+        if head(ctx, bucket, full) is None:
+            return [f"s3://{bucket}/{full} does not exist: the bucket it reads lacks the "
+                    "version its origin path names"]
+        return []
+
+
+class AliasFreeParams(Params):
+    alias: str = Field(description="the alternate domain name")
+    distribution: str | None = Field(
+        None, description="the distribution allowed to have it (the one it will be added to)")
+
+
+@register
+class AliasFree(Check[AliasFreeParams]):
+    kind = "cloudfront.alias_free"
+    Params = AliasFreeParams
+    summary = "no other distribution of the account uses an alias"
+
+    def describe(self) -> str:
+        return f"no other distribution uses {self.params.alias}"
+
+    def run(self, ctx: RunContext) -> CheckResult:
+        p = self.params
+        name = bare(p.alias)
+        users = [d["Id"] for d in pages(ctx.client("cloudfront"), "list_distributions",
+                                         "DistributionList.Items", "distributions")
+                 if name in aliases_of(d) and d["Id"] != p.distribution]
+        if users:
+            return CheckResult.failed(f"{name} is already an alias of {', '.join(users)}",
+                                      "taken", users=users)
+        return CheckResult.passed(f"no other distribution of the account uses {name}",
+                                  users=[])
+
+
+# --- actions --------------------------------------------------------------------------
+
+
+@register
+class Update(Action[UpdateParams]):
+    kind = "cloudfront.update"
+    Params = UpdateParams
+    summary = "change a distribution's origin, aliases, certificate...; wait until Deployed"
+    outputs: ClassVar[dict[str, str]] = {
+        "domain_name": "the distribution's *.cloudfront.net name",
+        "arn": "the distribution's ARN",
+        "etag": "the config's ETag after the update",
+        "status": "the distribution's status when apply returned",
+    }
+
+    def describe(self) -> str:
+        p, parts = self.params, []
+        if p.origin:
+            o = p.origin
+            where = f"bucket {o.bucket}" if o.bucket else o.domain
+            if where:
+                parts.append(f"point the origin of distribution {p.id} at {where}")
+            if o.path is not None:
+                parts.append(f"set its origin path to {norm_path(o.path) or '(none)'}")
+        if p.aliases:
+            a = p.aliases
+            if a.set is not None:
+                parts.append(f"set the aliases of distribution {p.id} to {', '.join(a.set)}")
+            if a.add:
+                parts.append(f"add {', '.join(a.add)} to the aliases of distribution {p.id}")
+            if a.remove:
+                parts.append(f"remove {', '.join(a.remove)} from the aliases of "
+                             f"distribution {p.id}")
+        if p.certificate:
+            parts.append(f"serve certificate {p.certificate}")
+        if p.default_root_object is not None:
+            parts.append(f"set the default root object to {p.default_root_object}")
+        if p.enabled is not None:
+            parts.append(("enable" if p.enabled else "disable") + f" distribution {p.id}")
+        return "; ".join(parts)
+
+    def _read(self, ctx: RunContext) -> tuple[dict[str, Any], str]:
+        got = call(ctx.client("cloudfront"), "get_distribution_config",
+                   f"distribution {self.params.id}", Id=self.params.id)
+        return dict(got["DistributionConfig"]), str(got["ETag"])
+
+    def snapshot(self, ctx: RunContext) -> Snapshot:
+        config, etag = self._read(ctx)
+        return {"config": config, "etag": etag}
+
+    def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
+        old = snapshot["config"]
+        changes = deep_diff(old, edit(ctx, self.params, old))
+        note = None
+        if changes and self.params.wait:
+            note = (f"waits up to {format_duration(self.params.timeout)} for distribution "
+                    f"{self.params.id} to deploy")
+        return Diff(tuple(Change(p, o, n) for p, o, n in changes), note)
+
+    def _write(self, ctx: RunContext, config: dict[str, Any], etag: str) -> None:
+        try:
+            call(ctx.client("cloudfront"), "update_distribution",
+                 f"distribution {self.params.id}", Id=self.params.id, IfMatch=etag,
+                 DistributionConfig=config)
+        except AwsApiError as exc:
+            if exc.code != "CNAMEAlreadyExists":
+                raise
+            names = ", ".join(aliases_of(config))
+            raise AwsApiError(
+                f"CloudFront refused the aliases of distribution {self.params.id} ({names}): "
+                "one is already used by another distribution, possibly in another account. "
+                "Remove it there first; cloudfront.alias_free checks this account only. "
+                f"AWS said: {exc.message}", code=exc.code, operation=exc.operation) from exc
+
+    def _wait(self, ctx: RunContext) -> str:
+        p = self.params
+        if not p.wait:
+            return _deployed(ctx, p.id)[1]
+        ok, status = ctx.poll(lambda: _deployed(ctx, p.id), timeout=p.timeout, every=p.every,
+                              what=f"waiting for distribution {p.id} to deploy")
+        if not ok:
+            raise KindError(f"distribution {p.id} is still {status} after "
+                            f"{format_duration(p.timeout)}: the change is saved and CloudFront "
+                            "is still deploying it; raise `timeout` or check the console")
+        return status
+
+    def _stale(self, ctx: RunContext, base: dict[str, Any], fresh: dict[str, Any]) -> None:
+        """The ETag was stale: someone changed the distribution since the snapshot. Show
+        what they changed and what this step would now change, and ask."""
+        p = self.params
+        theirs = deep_diff(base, fresh)
+        ours = deep_diff(fresh, edit(ctx, p, fresh))
+        what = (f"distribution {p.id} was changed by someone else after this step read it "
+                f"({summarise(theirs) or 'no visible field changed, only its ETag'})")
+        op = ctx.operator
+        if op is None or not op.interactive:
+            raise KindError(f"{what}. Not applying on top of a change nobody reviewed: "
+                            "run the step again to see the new diff")
+        ask = f"{what}. Apply this step on top of it ({summarise(ours) or 'no change'})?"
+        if not op.confirm(ask, default=False):
+            raise KindError(f"{what}; the operator declined to apply on top of it")
+
+    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        p = self.params
+        base, etag = dict(snapshot["config"]), str(snapshot["etag"])
+        new = edit(ctx, p, base)
+        if new != base:
+            try:
+                self._write(ctx, new, etag)
+            except AwsApiError as exc:
+                if exc.code not in ("PreconditionFailed", "InvalidIfMatchVersion"):
+                    raise
+                fresh, etag = self._read(ctx)
+                if fresh != new:  # else it already is what this step writes: nothing to ask
+                    self._stale(ctx, base, fresh)
+                    base, new = fresh, edit(ctx, p, fresh)
+                    if new != base:
+                        self._write(ctx, new, etag)
+        out = self.recover(ctx, snapshot, status=self._wait(ctx))
+        if base != snapshot["config"]:
+            out["base_config"] = base  # restore goes back to what we changed, not further
+        return out
+
+    def recover(self, ctx: RunContext, snapshot: Snapshot, status: str | None = None) -> Outputs:
+        dist, _ = read_distribution(ctx, self.params.id)
+        config, etag = self._read(ctx)
+        return {"domain_name": dist.get("DomainName"), "arn": dist.get("ARN"), "etag": etag,
+                "status": status or dist.get("Status"), "config": config}
+
+    def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
+        target = applied.get("base_config") or snapshot["config"]
+        live, etag = self._read(ctx)
+        if live != target:
+            self._write(ctx, target, etag)
+        self._wait(ctx)
+
+    def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
+        if "config" not in applied:
+            return None
+        changes = deep_diff(applied["config"], self._read(ctx)[0])
+        return describe_drift(f"distribution {self.params.id}", changes) if changes else None
+
+
+class InvalidateParams(Params):
+    id: str = Field(description="distribution id")
+    paths: list[str] = Field(default_factory=lambda: ["/*"], min_length=1,
+                             description="paths to invalidate, each starting with /")
+    wait: bool = Field(True, description="wait until the invalidation completes")
+    timeout: Duration = Field(900.0, description="how long to wait")
+    every: Duration = Field(10.0, description="how often to ask while waiting")
+
+
+@register
+class Invalidate(Action[InvalidateParams]):
+    kind = "cloudfront.invalidate"
+    Params = InvalidateParams
+    summary = "invalidate paths in a distribution's caches and wait for it to complete"
+    reversible = False
+    irreversible_reason = ("an invalidation only empties CloudFront's caches; there is "
+                           "nothing to put back: the next requests fetch from the origin")
+    outputs: ClassVar[dict[str, str]] = {"invalidation_id": "the invalidation's id",
+                                         "status": "its status when apply returned"}
+
+    def describe(self) -> str:
+        return f"invalidate {', '.join(self.params.paths)} in distribution {self.params.id}"
+
+    def snapshot(self, ctx: RunContext) -> Snapshot:
+        # The caller reference must be the same when a resumed run asks again (AWS then
+        # hands back the same invalidation), and the snapshot must not change unless the
+        # world did (resume compares snapshots). So: the run, the paths, and the
+        # distribution's ETag, which moves whenever the distribution is updated between
+        # two invalidations of the same paths.
+        _, etag = read_distribution(ctx, self.params.id)
+        digest = hashlib.sha256("\n".join([etag, *self.params.paths]).encode()).hexdigest()
+        return {"etag": etag, "caller_reference": f"runbook-{ctx.run_id}-{digest[:16]}"}
+
+    def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
+        return Diff((Change(f"distribution {self.params.id} caches", None,
+                            {"invalidate": list(self.params.paths)}),),
+                    "empties caches only; nothing to restore")
+
+    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        p, cf = self.params, ctx.client("cloudfront")
+        what = f"distribution {p.id}"
+        ref = str(snapshot.get("caller_reference") or self.snapshot(ctx)["caller_reference"])
+        got = call(cf, "create_invalidation", what, DistributionId=p.id, InvalidationBatch={
+            "Paths": {"Quantity": len(p.paths), "Items": list(p.paths)},
+            "CallerReference": ref})
+        inv_id = str(got["Invalidation"]["Id"])
+
+        def probe() -> tuple[bool, str]:
+            now = call(cf, "get_invalidation", what, DistributionId=p.id, Id=inv_id)
+            status = str(now["Invalidation"]["Status"])
+            return status.lower() == "completed", status  # moto: COMPLETED; AWS: Completed
+
+        status = str(got["Invalidation"]["Status"])
+        if p.wait:
+            ok, status = ctx.poll(probe, timeout=p.timeout, every=p.every,
+                                  what=f"waiting for invalidation {inv_id}")
+            if not ok:
+                raise KindError(f"invalidation {inv_id} of {what} is still {status} after "
+                                f"{format_duration(p.timeout)}")
+        return {"invalidation_id": inv_id, "status": status}

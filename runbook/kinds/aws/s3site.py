@@ -1,0 +1,190 @@
+"""``s3.bucket_policy`` and ``s3.redirect``: actions that write one JSON document of a
+bucket (its policy, its website configuration) or delete it, and put the old one back.
+Registered by ``runbook.kinds.aws.s3``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from runbook.context import RunContext
+from runbook.durations import Duration, format_duration
+from runbook.errors import KindError
+from runbook.kinds import register
+from runbook.kinds.aws.common import (
+    call,
+    call_or_none,
+    deep_diff,
+    describe_drift,
+    read_distribution,
+)
+from runbook.kinds.aws.policy import canonical, oac_statement, parse, sid_for, with_statement
+from runbook.kinds.aws.s3common import bucket_region, get_policy, s3
+from runbook.kinds.base import Action, Change, Diff, Outputs, Params, Snapshot
+
+
+class PolicyParams(Params):
+    bucket: str = Field(description="bucket whose policy changes")
+    allow_cloudfront: str | None = Field(
+        None, description="distribution id: add or update the one statement (stable Sid) "
+        "that lets it read the bucket's objects through OAC; other statements stay")
+    policy: dict[str, Any] | str | None = Field(
+        None, description="the whole policy document (mapping or JSON text)")
+    timeout: Duration = Field(60.0, description="how long to wait for the policy to read back")
+
+    @model_validator(mode="after")
+    def _one(self) -> PolicyParams:
+        if (self.allow_cloudfront is None) == (self.policy is None):
+            raise ValueError("give exactly one of `allow_cloudfront` or `policy`")
+        return self
+
+
+class _Documented(Action[Any]):
+    """An action that writes one JSON document of a bucket, or deletes it."""
+
+    noun: ClassVar[str]
+
+    def _read(self, ctx: RunContext) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def _write(self, ctx: RunContext, doc: dict[str, Any] | None) -> None:
+        raise NotImplementedError
+
+    def _desired(self, ctx: RunContext, old: dict[str, Any] | None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _what(self) -> str:
+        return f"the {self.noun} of bucket {self.params.bucket}"
+
+    def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
+        old = snapshot["doc"]
+        new = self._desired(ctx, old)
+        if old is None:
+            return Diff((Change(self.noun, None, new),))
+        return Diff(tuple(Change(f"{self.noun}.{p}", o, n) for p, o, n in deep_diff(old, new)))
+
+    def snapshot(self, ctx: RunContext) -> Snapshot:
+        return {"doc": self._read(ctx)}
+
+    def _settle(self, ctx: RunContext, doc: dict[str, Any] | None) -> None:
+        self._write(ctx, doc)
+        ok, _ = ctx.poll(lambda: (self._same(self._read(ctx), doc), "not visible yet"),
+                         timeout=self.params.timeout, every=2.0,
+                         what=f"waiting for {self._what()}")
+        if not ok:
+            raise KindError(f"{self._what()} was written but does not read back as written "
+                            f"after {format_duration(self.params.timeout)}")
+
+    def _same(self, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+        return a == b
+
+    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        doc = self._desired(ctx, snapshot["doc"])
+        if not self._same(doc, snapshot["doc"]):
+            self._settle(ctx, doc)
+        return {"bucket": self.params.bucket, self.noun: doc}
+
+    def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
+        if not self._same(self._read(ctx), snapshot["doc"]):
+            self._settle(ctx, snapshot["doc"])
+
+    def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
+        if self.noun not in applied:
+            return None
+        now = self._read(ctx)
+        if self._same(now, applied[self.noun]):
+            return None
+        return describe_drift(self._what(), deep_diff(applied[self.noun], now))
+
+
+@register
+class S3BucketPolicy(_Documented):
+    kind = "s3.bucket_policy"
+    Params = PolicyParams
+    noun = "policy"
+    summary = "grant a distribution read access (one statement), or set a whole policy"
+    outputs: ClassVar[dict[str, str]] = {"bucket": "the bucket", "policy": "the policy written",
+                                         "sid": "Sid of the statement for allow_cloudfront"}
+
+    def describe(self) -> str:
+        p = self.params
+        if p.allow_cloudfront:
+            return f"let distribution {p.allow_cloudfront} read bucket {p.bucket} (OAC)"
+        return f"replace the policy of bucket {p.bucket}"
+
+    def _read(self, ctx: RunContext) -> dict[str, Any] | None:
+        return get_policy(ctx, self.params.bucket)
+
+    def _same(self, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+        return bool(canonical(a) == canonical(b))  # S3 may store "s3:GetObject" as a list
+
+    def _write(self, ctx: RunContext, doc: dict[str, Any] | None) -> None:
+        b = self.params.bucket
+        if doc is None:
+            call(s3(ctx), "delete_bucket_policy", f"bucket {b}", Bucket=b)
+        else:
+            call(s3(ctx), "put_bucket_policy", f"bucket {b}", Bucket=b, Policy=json.dumps(doc))
+
+    def _desired(self, ctx: RunContext, old: dict[str, Any] | None) -> dict[str, Any]:
+        p = self.params
+        if p.allow_cloudfront is None:
+            return parse(p.policy) or {}
+        dist, _ = read_distribution(ctx, p.allow_cloudfront)
+        return with_statement(old, oac_statement(p.bucket, p.allow_cloudfront,
+                                                 str(dist["ARN"])))
+
+    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        out = super().apply(ctx, snapshot)
+        p = self.params
+        out["sid"] = sid_for(p.allow_cloudfront) if p.allow_cloudfront else None
+        return out
+
+
+class RedirectParams(Params):
+    bucket: str = Field(description="bucket whose website endpoint redirects")
+    to: str = Field(description="host name every request is redirected to")
+    protocol: Literal["http", "https"] = Field("https", description="http or https")
+    timeout: Duration = Field(60.0, description="how long to wait for the configuration")
+
+
+@register
+class S3Redirect(_Documented):
+    kind = "s3.redirect"
+    Params = RedirectParams
+    noun = "website"
+    summary = "make a bucket's website endpoint redirect every request to another host"
+    outputs: ClassVar[dict[str, str]] = {
+        "bucket": "the bucket", "website": "the website configuration written",
+        "website_domain": "the bucket's website endpoint (origin for a redirect distribution)"}
+
+    def describe(self) -> str:
+        p = self.params
+        return f"redirect every request to bucket {p.bucket}'s website to {p.protocol}://{p.to}"
+
+    def _read(self, ctx: RunContext) -> dict[str, Any] | None:
+        b = self.params.bucket
+        got = call_or_none(s3(ctx), "get_bucket_website", f"bucket {b}",
+                           missing=("NoSuchWebsiteConfiguration",), Bucket=b)
+        return {k: v for k, v in got.items() if k in (
+            "RedirectAllRequestsTo", "IndexDocument", "ErrorDocument", "RoutingRules")} \
+            if got else None
+
+    def _write(self, ctx: RunContext, doc: dict[str, Any] | None) -> None:
+        b = self.params.bucket
+        if doc is None:
+            call(s3(ctx), "delete_bucket_website", f"bucket {b}", Bucket=b)
+        else:
+            call(s3(ctx), "put_bucket_website", f"bucket {b}", Bucket=b,
+                 WebsiteConfiguration=doc)
+
+    def _desired(self, ctx: RunContext, old: dict[str, Any] | None) -> dict[str, Any]:
+        return {"RedirectAllRequestsTo": {"HostName": self.params.to,
+                                          "Protocol": self.params.protocol}}
+
+    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        out = super().apply(ctx, snapshot)
+        b = self.params.bucket
+        out["website_domain"] = f"{b}.s3-website-{bucket_region(ctx, b)}.amazonaws.com"
+        return out

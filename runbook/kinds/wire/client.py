@@ -1,0 +1,350 @@
+"""The HTTP client of the wire checks: HTTP/1.1 over asyncio, with keep-alive connections.
+
+Every http kind runs on it: http.get and http.redirect make a request or walk a chain in
+a short event loop (:func:`run`), http.redirects walks a whole map on one loop with
+``concurrency`` tasks. One thread multiplexing the connections beat both httpcore and a
+thread per connection over ``http.client`` on a 1,000-entry map (bench/README.md): on
+loopback a request costs CPU, not waiting, and threads only add GIL hand-offs to it.
+
+Connections go where :class:`Dialer` says (``connect_to``, ``port_map``, DNS through the
+environment's resolvers), while ``Host``, TLS SNI and the certificate's name stay the URL's
+own: ``curl --resolve``, for every hop of a redirect chain. Responses are read by
+:mod:`runbook.kinds.wire.parse`; httpx only parses URLs (IDNA, percent-encoding).
+
+Only the http kinds import this module, inside their ``run``: it imports httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import ssl
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import urljoin
+
+import httpx
+
+from runbook.kinds.wire.net import Dialer, WireError, is_ip
+from runbook.kinds.wire.parse import ProtocolError, Response
+
+T = TypeVar("T")
+
+_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+_REQUEST = "{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: runbook (+wire checks)\r\n" \
+    "Accept: */*\r\n\r\n"
+_Origin = tuple[str, str, int]  # scheme, host as dialled (IDNA), port
+_DEFAULT_PORT = {"http": 80, "https": 443}
+_CHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
+# An http(s) URL with nothing for httpx to do (no IDNA, percent-encoding, dot segments or
+# fragment): most of a redirect map. httpx's parser costs 8 us a URL, a tenth of a check.
+_PLAIN = re.compile(rf"(https?)://([a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*)(?::([0-9]{{1,5}}))?"
+                    rf"((?:/(?!\.\.?(?:[/?]|$)){_CHAR}*)*)(\?(?:{_CHAR}|[/?])*)?")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One request and what came back. ``headers`` has lower-case names; repeated
+    headers are joined with ", " as RFC 9110 allows."""
+
+    url: str
+    status: int
+    reason: str
+    headers: dict[str, str]
+    location: str | None  # absolute, resolved against ``url``
+    text: str
+
+
+def run(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` to its end on an event loop of its own, from synchronous code (a
+    check's ``run``); in a worker thread when this thread already runs a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection, carrying one request at a time."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._buf = bytearray()
+        self._response: Response | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._last = 0.0  # loop time of the last byte read, for the silence timeout
+        self._eof = False
+
+    @property
+    def idle(self) -> bool:
+        """Open, and nothing unasked-for arrived on it while it waited."""
+        return not self.closed and not self._eof and not self._buf
+
+    # --- asyncio.Protocol -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buf += data
+        self._progress()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._progress()
+        return False  # let the transport close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._eof = True
+        self._progress(exc)
+
+    # --- the request ----------------------------------------------------------------------
+
+    async def exchange(self, request: bytes, response: Response, timeout: float) -> None:
+        """Send ``request`` and read ``response``; TimeoutError when the server is silent
+        for ``timeout`` seconds, ProtocolError or OSError when the answer is not HTTP."""
+        assert self.transport is not None and self._response is None
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        self._response = response
+        self.transport.write(request)
+        if self._buf or self._eof:
+            self._progress()
+        # One timer per request, re-armed on its own schedule: cheaper than one per read.
+        self._last = loop.time()
+        self._timer = loop.call_at(self._last + timeout, self._expire, timeout)
+        try:
+            await waiter
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._response, self._waiter, self._timer = None, None, None
+        if not response.reusable:
+            self.close()
+
+    def _expire(self, timeout: float) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        loop = asyncio.get_running_loop()
+        silent = loop.time() - self._last
+        if silent < timeout:
+            self._timer = loop.call_at(self._last + timeout, self._expire, timeout)
+            return
+        waiter.set_exception(TimeoutError())
+        self.close()
+
+    def _progress(self, exc: Exception | None = None) -> None:
+        response, waiter = self._response, self._waiter
+        if response is None or waiter is None or waiter.done():
+            return
+        if self._buf:
+            self._last = asyncio.get_running_loop().time()
+        try:
+            response.feed(self._buf)
+            if not response.done and self._eof:
+                if exc is not None and not response.started:
+                    raise exc
+                response.eof()
+        except (ProtocolError, OSError) as error:
+            waiter.set_exception(error)
+            self.close()
+            return
+        if response.done:
+            waiter.set_result(None)
+
+    def close(self) -> None:
+        # abort, not close: nothing is ever left to send, and a TLS close waits for the
+        # server's close_notify, which may outlive the check's event loop.
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.abort()
+
+
+class Client:
+    """One check's HTTP client. Keeps idle connections per origin; a connection carries
+    one request at a time, so a host never sees more connections than there are
+    requests in flight (``concurrency`` tasks for http.redirects)."""
+
+    def __init__(self, dialer: Dialer, tls: Callable[[], ssl.SSLContext], *,
+                 timeout: float) -> None:
+        self.timeout = timeout
+        self._dialer = dialer
+        self._tls = tls  # called at the first https connection: CAs take 20-40 ms to load
+        self._context: ssl.SSLContext | None = None
+        self._idle: dict[_Origin, list[_Connection]] = {}
+        self._all: list[_Connection] = []
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        for connection in self._all:
+            connection.close()
+        self._all, self._idle = [], {}
+        await asyncio.sleep(0)  # let the transports' close callbacks run on this loop
+
+    async def fetch(self, url: str, method: str = "GET", *, body: bool = True) -> Fetched:
+        """Make one request; WireError when there is no HTTP answer to judge.
+
+        Without ``body`` the body is read and dropped (so the connection is reused)."""
+        origin, netloc, target = _split(url)
+        request = _REQUEST.format(method=method, target=target, host=netloc).encode("ascii")
+        response = await self._send(url, origin, request, method, keep_body=body)
+        headers = response.headers
+        location = headers.get("location")
+        if location is not None and not location.startswith(("https://", "http://")):
+            location = urljoin(url, location)  # relative: most redirects are absolute
+        return Fetched(url, response.status, response.reason, headers, location,
+                       _decode(bytes(response.body), headers.get("content-type", "")))
+
+    async def _send(self, url: str, origin: _Origin, request: bytes, method: str, *,
+                    keep_body: bool) -> Response:
+        idle = self._idle.setdefault(origin, [])
+        while True:
+            connection = idle.pop() if idle else None
+            if connection is not None and not connection.idle:
+                connection.close()
+                continue
+            reused = connection is not None
+            if connection is None:
+                connection = await self._open(url, origin)
+            response = Response(head_request=method == "HEAD", keep_body=keep_body)
+            try:
+                await connection.exchange(request, response, self.timeout)
+            except TimeoutError as exc:
+                raise WireError("timeout", f"no answer from {url} within "
+                                           f"{self.timeout:g}s") from exc
+            except (ProtocolError, OSError) as exc:
+                if reused and not response.started and method in ("GET", "HEAD"):
+                    continue  # the server closed it while idle: ask again on a new one
+                raise _failed(exc, url) from exc
+            if not connection.closed:
+                idle.append(connection)
+            return response
+
+    async def _open(self, url: str, origin: _Origin) -> _Connection:
+        scheme, host, port = origin
+        loop = asyncio.get_running_loop()
+        if self._dialer.network.resolve_via_dns and not is_ip(host):
+            # dnspython blocks: off the loop (answers are cached for the check).
+            address, real_port = await loop.run_in_executor(None, self._dialer.target,
+                                                            host, port)
+        else:
+            address, real_port = self._dialer.target(host, port)
+        try:
+            async with asyncio.timeout(self.timeout):
+                sock = await _connect_tcp(address, real_port)
+                transport, connection = await loop.create_connection(_Connection, sock=sock)
+        except TimeoutError as exc:
+            raise WireError("timeout", f"could not connect for {url} within "
+                                       f"{self.timeout:g}s") from exc
+        except OSError as exc:
+            raise _failed(exc, url) from exc
+        self._all.append(connection)
+        if scheme == "https":
+            if self._context is None:
+                self._context = self._tls()
+            try:
+                async with asyncio.timeout(self.timeout):
+                    tls = await loop.start_tls(transport, connection, self._context,
+                                               server_hostname=host)
+            except TimeoutError as exc:
+                connection.close()
+                raise WireError("timeout", f"TLS handshake with {url} took over "
+                                           f"{self.timeout:g}s") from exc
+            except (ssl.SSLError, OSError) as exc:
+                connection.close()
+                raise _failed(exc, url) from exc
+            assert isinstance(tls, asyncio.Transport)
+            connection.transport = tls  # start_tls hands the protocol a new transport
+        return connection
+
+
+async def _connect_tcp(host: str, port: int) -> socket.socket:
+    """A connected socket to the first address of ``host`` that answers, or the first
+    address's error, as ``socket.create_connection`` does: asyncio's own connect merges
+    the errors of several addresses ("localhost": ::1 and 127.0.0.1) into one OSError,
+    and "refused" would become "unreachable"."""
+    loop = asyncio.get_running_loop()
+    if is_ip(host):
+        targets: list[tuple[int, Any]] = [
+            (socket.AF_INET6 if ":" in host else socket.AF_INET, (host, port))]
+    else:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        targets = [(info[0], info[4]) for info in infos]
+    first: OSError | None = None
+    for kind, address in targets:
+        sock = socket.socket(kind, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, address)
+        except OSError as exc:
+            sock.close()
+            first = first or exc
+            continue
+        except BaseException:  # a timeout or a cancellation: no socket left open
+            sock.close()
+            raise
+        return sock
+    assert first is not None  # getaddrinfo answers at least one address or raises
+    raise first
+
+
+def _split(url: str) -> tuple[_Origin, str, str]:
+    """The origin to dial, the ``Host`` header and the request target of ``url``."""
+    m = _PLAIN.fullmatch(url)
+    if m is not None and (m.group(3) is None or int(m.group(3)) < 65536):
+        scheme, host, port = m.group(1), m.group(2).lower(), m.group(3)
+        number = int(port) if port else _DEFAULT_PORT[scheme]
+        netloc = host if number == _DEFAULT_PORT[scheme] else f"{host}:{number}"
+        return (scheme, host, number), netloc, (m.group(4) or "/") + (m.group(5) or "")
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise WireError("error", f"invalid URL {url}: {exc}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise WireError("error", f"{url} is not an http(s) URL")
+    origin = (parsed.scheme, parsed.raw_host.decode("ascii"),
+              parsed.port or _DEFAULT_PORT[parsed.scheme])
+    return origin, parsed.netloc.decode("ascii"), parsed.raw_path.decode("ascii")
+
+
+def _decode(data: bytes, content_type: str) -> str:
+    if not data:
+        return ""
+    m = _CHARSET.search(content_type)
+    try:
+        return data.decode(m.group(1) if m else "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        return data.decode("utf-8", "replace")
+
+
+def _failed(exc: Exception, url: str) -> WireError:
+    """A named outcome and one line for what went wrong under a request."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return WireError("tls", f"TLS certificate of {url} not accepted: "
+                                f"{exc.verify_message or exc.reason}")
+    if isinstance(exc, ssl.SSLError):
+        return WireError("tls", f"TLS failed for {url}: {exc.reason or exc}")
+    if isinstance(exc, ProtocolError):
+        return WireError("protocol", f"{url} broke the HTTP protocol: {exc}")
+    if isinstance(exc, ConnectionRefusedError):
+        return WireError("refused", f"connection refused for {url}")
+    if isinstance(exc, socket.gaierror):
+        return WireError("nxdomain", f"cannot resolve the host of {url}: {exc.strerror}")
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return WireError("unreachable", f"cannot reach {url}: {why}")
