@@ -183,7 +183,7 @@ def _register_more() -> None:
     """Commands of other modules (the executor, the sandbox) register themselves here."""
     import importlib
 
-    for module in ("runbook.cli.run", "runbook.cli.sandbox"):
+    for module in ("runbook.cli.run", "runbook.cli.sandbox", "runbook.cli.capture"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
