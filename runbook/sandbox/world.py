@@ -185,3 +185,14 @@ def dump_world(data: dict[str, Any], path: Path, *, header: str = "") -> None:
     yaml.dump(data, buf)
     lines = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
     path.write_text(lines + buf.getvalue())
+
+
+def origin(path: Path) -> dict[str, Any]:
+    """What a run on this world rehearses against: the file, and the environment and
+    time it was captured from (a world written by hand has no capture)."""
+    world = load_world(path)
+    out: dict[str, Any] = {"file": path.name}
+    if world.captured is not None:
+        out["captured"] = {"env": world.captured.env, "at": world.captured.at,
+                           "account": world.captured.account}
+    return out

@@ -113,6 +113,11 @@ def plan_copy(folder: Path, moto: str, ids: dict[str, str]) -> Path:
   captured-prod:
     sandbox: captured-prod.yaml
     vars: {{<<: *prod, {prod}, soak: 1s}}
+  moto-prod-guarded:
+    aws: {{region: us-east-1, endpoint_url: "{moto}"}}
+    resolvers: ["127.0.0.1:9"]
+    requires_rehearsal: captured-prod
+    vars: {{<<: *prod, {prod}}}
 """
     if "stage_distribution" in ids:
         extra += f"""  moto-stage:
@@ -188,15 +193,27 @@ def test_capture_copies_what_the_plan_names_and_the_copy_gives_the_same_verdicts
     assert aws_verdicts(copy.stdout) == verdicts, copy.stdout
 
 
-def test_the_rehearsal_on_the_copy_runs_the_whole_plan(ctx: RunContext, moto_endpoint: str,
-                                                       tmp_path: Path) -> None:
+def test_a_rehearsal_on_the_copy_runs_the_whole_plan_and_guards_prod(
+        ctx: RunContext, moto_endpoint: str, tmp_path: Path) -> None:
     ids = seed(ctx)
     plan = plan_copy(tmp_path, moto_endpoint, ids)
     assert runbook(tmp_path, "sandbox", "capture", plan.name, "--env", "moto-prod",
                    "-o", "captured-prod.yaml").returncode == 0
-    run = runbook(tmp_path, "run", plan.name, "--env", "captured-prod", "--yes", timeout=90)
+    refused = runbook(tmp_path, "run", plan.name, "--env", "moto-prod-guarded", "--yes")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "requires a successful rehearsal on captured-prod" in refused.stderr
+    run = runbook(tmp_path, "run", plan.name, "--env", "captured-prod", "--yes", timeout=120)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr
     assert "succeeded" in run.stdout
+    at = load_world(tmp_path / "captured-prod.yaml").captured.at  # type: ignore[union-attr]
+    # prod may now start; the report names the copy it was rehearsed on, and when
+    guarded = runbook(tmp_path, "run", plan.name, "--env", "moto-prod-guarded", "--yes")
+    assert "requires a successful rehearsal" not in guarded.stderr
+    run_id = guarded.stdout.rsplit("/runs/", 1)[-1].strip()
+    report = runbook(tmp_path, "report", run_id)
+    assert report.returncode == 0, report.stderr
+    assert (f"on a copy of moto-prod captured at {at} (captured-prod.yaml)"
+            in report.stdout), report.stdout
 
 
 def test_capture_only_reads(ctx: RunContext, moto_endpoint: str, tmp_path: Path,
