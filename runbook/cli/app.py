@@ -25,6 +25,11 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+# `runbook sandbox ...`: the twin's commands (cli/sandbox.py) and capture (cli/capture.py)
+sandbox_app = typer.Typer(help="The local twin of S3, CloudFront and Route53.",
+                          no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 PlanArg = Annotated[Path, typer.Argument(help="the plan file (YAML)", show_default=False)]

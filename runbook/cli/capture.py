@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from runbook.cli.app import EnvOpt, PlanArg, VarOpt, guarded, parse_vars
-from runbook.cli.sandbox import sandbox_app
+from runbook.cli.app import EnvOpt, PlanArg, VarOpt, guarded, parse_vars, sandbox_app
 
 
 @sandbox_app.command("capture")

@@ -280,3 +280,55 @@ def test_capture_refuses_to_overwrite_and_to_capture_a_sandbox(
                    "-o", "other.yaml")
     assert done.returncode == 2 and "capture reads a real environment" in done.stderr
     assert not (tmp_path / "other.yaml").exists()
+
+
+def test_the_twin_serves_a_captured_object_with_its_size_and_type(tmp_path: Path) -> None:
+    """An object captured without its body: the edge serves one of the same size and type,
+    and S3 says it is synthesised; real ids (certificate ARN, zone id) are answered to."""
+    import boto3
+
+    from runbook.sandbox.twin import Twin
+    from tests.sandbox.conftest import Look
+
+    arn = "arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d-real"
+    (tmp_path / "world.yaml").write_text(f"""\
+sandbox: 1
+account: "111122223333"
+captured: {{plan: p, env: prod, at: "2026-12-01T10:00:00Z", account: "111122223333"}}
+certificates:
+  - {{ref: real, arn: "{arn}", domains: [docs.example.org]}}
+buckets:
+  - name: docs-prod
+    grant: [E9REALDIST]
+    objects: {{v1/index.html: "<title>Docs</title>"}}
+    listing:
+      v1/index.html: {{size: 18, etag: 0f0e, content_type: text/html}}
+      v1/app.js: {{size: 5000, etag: abcd-2, content_type: application/javascript}}
+distributions:
+  - id: E9REALDIST
+    aliases: [docs.example.org]
+    origin: {{bucket: docs-prod, path: /v1}}
+    certificate: real
+zones:
+  - name: example.org
+    id: Z0REALZONE
+    records:
+      - {{name: docs.example.org, type: A, alias: E9REALDIST}}
+""")
+    with Twin.start(load_world(tmp_path / "world.yaml")) as twin:
+        look = Look(twin)
+        page = look.get("docs.example.org", "/app.js")
+        assert page.status_code == 200 and len(page.content) == 5000
+        assert page.content.startswith(b"runbook sandbox: synthesised body of v1/app.js")
+        s3 = look.client("s3")
+        head = s3.head_object(Bucket="docs-prod", Key="v1/app.js")
+        assert head["ContentType"] == "application/javascript"
+        assert head["Metadata"] == {"runbook-synthesised": "true", "runbook-size": "5000"}
+        assert look.get("docs.example.org", "/index.html").text == "<title>Docs</title>"
+        acm = boto3.client("acm", endpoint_url=twin.proxy.url, region_name="us-east-1",
+                           aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+        got = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        assert got["CertificateArn"] == arn and got["DomainName"] == "docs.example.org"
+        r53 = look.client("route53")
+        sets = r53.list_resource_record_sets(HostedZoneId="Z0REALZONE")["ResourceRecordSets"]
+        assert "docs.example.org." in {r["Name"] for r in sets}
