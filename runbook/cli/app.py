@@ -25,6 +25,11 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+# `runbook sandbox ...`: the twin's commands (cli/sandbox.py) and capture (cli/capture.py)
+sandbox_app = typer.Typer(help="The local twin of S3, CloudFront and Route53.",
+                          no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 PlanArg = Annotated[Path, typer.Argument(help="the plan file (YAML)", show_default=False)]
@@ -183,7 +188,7 @@ def _register_more() -> None:
     """Commands of other modules (the executor, the sandbox) register themselves here."""
     import importlib
 
-    for module in ("runbook.cli.run", "runbook.cli.sandbox"):
+    for module in ("runbook.cli.run", "runbook.cli.sandbox", "runbook.cli.capture"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -64,7 +64,8 @@ def _line(e: dict[str, Any]) -> str | None:
         rehearsal = e.get("rehearsal")
         if rehearsal:
             text += ("; rehearsal **skipped**: " + rehearsal["skipped"]) if "skipped" in \
-                rehearsal else f"; rehearsed in run `{rehearsal.get('run_id')}`"
+                rehearsal else (f"; rehearsed in run `{rehearsal.get('run_id')}`"
+                                + rehearsed_on(rehearsal.get("world"), e.get("env")))
         return text
     if t == "run.resumed":
         op = e.get("operator", {})
@@ -133,7 +134,8 @@ def markdown(run_id: str, events: list[dict[str, Any]]) -> str:
             f"- outcome: **{state.outcome}**"]
     if rehearsal.get("run_id"):
         out.append(f"- rehearsal: run `{rehearsal['run_id']}` on "
-                   f"{rehearsal.get('required', '?')}, started {rehearsal.get('at')}")
+                   f"{rehearsal.get('required', '?')}, started {rehearsal.get('at')}"
+                   + rehearsed_on(rehearsal.get("world"), s.get("env")))
     others = [e for e in events if e["type"] in ("run.resumed", "lock.broken")]
     for e in others:
         who = e.get("operator") or e.get("by") or {}
@@ -174,3 +176,17 @@ def as_json(run_id: str, events: list[dict[str, Any]]) -> str:
     state = replay(events)
     return json.dumps({"run_id": run_id, "outcome": state.outcome, "events": events},
                       indent=1, sort_keys=True)
+
+
+def rehearsed_on(world: dict[str, Any] | None, env: str | None) -> str:
+    """", on a copy of prod captured at T" for a rehearsal on a captured world."""
+    if not world:
+        return ""
+    captured = world.get("captured")
+    if not captured:
+        return f", in the sandbox world {world.get('file')} (written by hand)"
+    text = (f", on a copy of {captured.get('env')} captured at {captured.get('at')} "
+            f"({world.get('file')})")
+    if env and captured.get("env") != env:
+        text += f": a copy of {captured.get('env')}, not of {env}"
+    return text

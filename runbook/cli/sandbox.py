@@ -8,11 +8,7 @@ from typing import Annotated
 
 import typer
 
-from runbook.cli.app import app, guarded
-
-sandbox_app = typer.Typer(help="The local twin of S3, CloudFront and Route53.",
-                          no_args_is_help=True)
-app.add_typer(sandbox_app, name="sandbox")
+from runbook.cli.app import app, guarded, sandbox_app
 
 DEMO_PLAN = "tss-url-migration.yaml"
 

@@ -154,7 +154,8 @@ def check_rehearsal(plan: Plan, store: Store, definition: str,
             continue
         found = {"run_id": run_id, "required": needed, "at": s.get("at"),
                  "outcome": state.outcome,
-                 "definition": s.get("definition"), "operator": s.get("operator")}
+                 "definition": s.get("definition"), "operator": s.get("operator"),
+                 "world": s.get("world")}
         if state.outcome == "succeeded" and s.get("definition") == definition:
             return found
         if latest is None:
@@ -224,13 +225,18 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
         ctx = session.context(plan, run_id, plan_dir)
         principal = aws_principal(plan, ctx)
         journal = Journal(session.store, run_id, ctx.secrets, session.listener)
+        world = None
+        if plan.environment.sandbox:  # a rehearsal: against which copy of what?
+            from runbook.sandbox.world import origin
+
+            world = origin((plan_dir / plan.environment.sandbox).resolve())
         journal.write("run.started", run_id=run_id, plan=plan.name, plan_file=plan.file,
                       env=plan.environment.name, digest=plan.digest, definition=definition,
                       operator=ident.to_json(principal), state=session.store.url,
                       options=options.__dict__, confirmed=confirmed, rehearsal=rehearsal,
                       lock_id=lock.lock_id, argv=argv or [], title=plan.title,
                       stages=[s.name for s in plan.stages],
-                      steps=[s.id for s in plan.steps()])
+                      steps=[s.id for s in plan.steps()], world=world)
         executor = Executor(plan, ctx, journal, session.operator, options, session.display,
                             RunState(run_id=run_id))
         outcome = executor.run()

@@ -187,6 +187,8 @@ def _seed(world: World, client: Any, ca: Any, ids: Ids, state: EdgeState,
             PrivateKey=leaf.private_key_pem.bytes(), CertificateChain=ca.cert_pem.bytes())
         arn = got["CertificateArn"]
         arns[cert.ref] = arn
+        if cert.arn:  # a captured certificate: plans name its real ARN
+            ids.to_moto[cert.arn] = arn
         cert_domains[arn] = list(cert.domains)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         leaf.configure_cert(context)
@@ -207,8 +209,19 @@ def _seed(world: World, client: Any, ca: Any, ids: Ids, state: EdgeState,
                 "BlockPublicAcls": True, "IgnorePublicAcls": True,
                 "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
         for key, body in b.objects.items():
+            meta = b.listing.get(key)
             s3.put_object(Bucket=b.name, Key=key, Body=body.encode(),
-                          ContentType="text/html" if key.endswith(".html") else "text/plain")
+                          ContentType=meta.content_type if meta else
+                          "text/html" if key.endswith(".html") else "text/plain")
+        for key, meta in b.listing.items():
+            if key not in b.objects:  # captured without its body: one of the same size
+                s3.put_object(Bucket=b.name, Key=key, Body=synthesised(key, meta.size),
+                              ContentType=meta.content_type,
+                              Metadata={"runbook-synthesised": "true",
+                                        "runbook-size": str(meta.size)})
+        if b.versioning:
+            s3.put_bucket_versioning(Bucket=b.name,
+                                     VersioningConfiguration={"Status": "Enabled"})
         if b.website_redirect:
             s3.put_bucket_website(Bucket=b.name, WebsiteConfiguration={
                 "RedirectAllRequestsTo": {"HostName": b.website_redirect.to,
@@ -221,7 +234,9 @@ def _seed(world: World, client: Any, ca: Any, ids: Ids, state: EdgeState,
         ids.to_moto[d.id] = made["Distribution"]["Id"]
         domains[d.id] = made["Distribution"]["DomainName"]
     for b in world.buckets:
-        if b.grant:
+        if b.policy is not None:  # a captured bucket: its policy as it was read
+            s3.put_bucket_policy(Bucket=b.name, Policy=json.dumps(b.policy))
+        elif b.grant:
             statements = [oac_statement(b.name, g, f"arn:aws:cloudfront::{world.account}:"
                                                    f"distribution/{g}") for g in b.grant]
             s3.put_bucket_policy(Bucket=b.name, Policy=json.dumps(
@@ -230,6 +245,8 @@ def _seed(world: World, client: Any, ca: Any, ids: Ids, state: EdgeState,
     for z in world.zones:
         zone_id = r53.create_hosted_zone(Name=z.name, CallerReference=f"world-{z.name}")[
             "HostedZone"]["Id"]
+        if z.id:  # a captured zone: plans name its real id
+            ids.to_moto[z.id] = zone_id.rsplit("/", 1)[-1]
         changes = []
         for r in z.records:
             rrset: dict[str, Any] = {"Name": r.name, "Type": r.type}
@@ -244,6 +261,17 @@ def _seed(world: World, client: Any, ca: Any, ids: Ids, state: EdgeState,
         if changes:
             r53.change_resource_record_sets(HostedZoneId=zone_id,
                                             ChangeBatch={"Changes": changes})
+
+
+SYNTH_CAP = 1 << 20  # bytes: a synthesised body stops here; its real size is in metadata
+
+
+def synthesised(key: str, size: int) -> bytes:
+    """A body of ``size`` bytes (at most SYNTH_CAP) that says it is not the real one."""
+    line = (f"runbook sandbox: synthesised body of {key}; the capture copied its size, "
+            "type and ETag, not its content\n").encode()
+    size = min(size, SYNTH_CAP)
+    return (line * (size // len(line) + 1))[:size]
 
 
 def _dist_config(d: Any, arns: dict[str, str], regions: dict[str, str],

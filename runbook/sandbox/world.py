@@ -47,6 +47,10 @@ class Certificate(_M):
     domains: list[str] = Field(min_length=1)
     region: str = "us-east-1"
     days: int = Field(365, description="validity from now; negative: already expired")
+    # A captured certificate keeps its real ARN: the twin answers to it, so a plan that
+    # names the ARN runs unchanged.
+    arn: str | None = None
+    status: str = "ISSUED"
 
 
 class WebsiteRedirect(_M):
@@ -54,11 +58,25 @@ class WebsiteRedirect(_M):
     protocol: str = "https"
 
 
+class ObjectMeta(_M):
+    """An object as listed: a captured world keeps every key's size, ETag and type, and
+    the body only of small text objects; the twin synthesises the other bodies."""
+
+    size: int = Field(ge=0)
+    etag: str = ""
+    content_type: str = "application/octet-stream"
+
+
 class Bucket(_M):
     name: str
     region: str | None = None
     objects: dict[str, str] = Field(default_factory=dict)
+    listing: dict[str, ObjectMeta] = Field(default_factory=dict)
     grant: list[str] = Field(default_factory=list)
+    # the bucket policy as read (a captured world); when set it is written as it is,
+    # instead of the statements `grant` would make
+    policy: dict[str, Any] | None = None
+    versioning: bool = False
     website_redirect: WebsiteRedirect | None = None
     # How Terraform makes a site bucket; a bucket made by hand in the console may differ.
     ownership: str = "BucketOwnerEnforced"
@@ -79,6 +97,8 @@ class Distribution(_M):
     certificate: str | None = None
     default_root_object: str = "index.html"
     enabled: bool = True
+    # the whole DistributionConfig as read (a captured world): kept for `sandbox diff`
+    config: dict[str, Any] | None = None
 
 
 class RecordSpec(_M):
@@ -91,11 +111,23 @@ class RecordSpec(_M):
 
 class ZoneSpec(_M):
     name: str
+    id: str | None = Field(None, description="a captured zone's real id: the twin answers to it")
     records: list[RecordSpec] = Field(default_factory=list)
+
+
+class Capture(_M):
+    """Where a captured world came from."""
+
+    plan: str
+    env: str
+    at: str
+    account: str = ""
+    roles: dict[str, str] = Field(default_factory=dict)  # "where: param" -> resource
 
 
 class World(_M):
     sandbox: int = 1
+    captured: Capture | None = None
     account: str = "123456789012"
     region: str = "eu-west-2"
     certificates: list[Certificate] = Field(default_factory=list)
@@ -137,3 +169,30 @@ def load_world(path: Path) -> World:
 
 def as_dict(world: World) -> dict[str, Any]:
     return world.model_dump()
+
+
+def dump_world(data: dict[str, Any], path: Path, *, header: str = "") -> None:
+    """Write world-file data as YAML (block style, keys in the order given)."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    World.model_validate(data)  # never write a file that load_world would refuse
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 100
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    lines = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    path.write_text(lines + buf.getvalue())
+
+
+def origin(path: Path) -> dict[str, Any]:
+    """What a run on this world rehearses against: the file, and the environment and
+    time it was captured from (a world written by hand has no capture)."""
+    world = load_world(path)
+    out: dict[str, Any] = {"file": path.name}
+    if world.captured is not None:
+        out["captured"] = {"env": world.captured.env, "at": world.captured.at,
+                           "account": world.captured.account}
+    return out
