@@ -66,7 +66,8 @@ def acquire(store: Store, plan: Plan, run_id: str, ident: Identity,
     The lock names its run id and pid from the moment it is taken. A lock whose process
     is gone (same host) and whose run never wrote an event was left by a run killed while
     starting: it changed nothing, so the next run takes it over (and journals that)
-    instead of waiting for a person to `unlock` a lock nobody can see in `runs`.
+    instead of waiting for a person to `unlock` a lock nobody can see in `runs`. So is
+    the lock of a dead run whose journal says it finished (killed before it unlocked).
     """
     key = lock_key(plan.name, plan.environment.name)
     info = LockInfo(_secrets.token_hex(6), key, run_id, ident.user, ident.host, ident.pid,
@@ -75,7 +76,7 @@ def acquire(store: Store, plan: Plan, run_id: str, ident: Identity,
     if holder is None:
         return info, None
     own = takeover_run and holder.run_id == takeover_run  # resuming a killed run
-    if lock_is_stale(holder) and (own or store.last_event(holder.run_id) is None):
+    if lock_is_stale(holder) and (own or _ended(store, holder.run_id)):
         if store.unlock(key, holder.lock_id) and store.lock(info) is None:
             return info, (None if own else holder)
         holder = store.lock_holder(key) or holder
@@ -85,6 +86,19 @@ def acquire(store: Store, plan: Plan, run_id: str, ident: Identity,
         + (f"If you are sure nobody is running it, clear it with `runbook unlock "
            f"{state_option(store)}--lock-id {holder.lock_id}`" if view.stale else
            "Wait for that run to finish; `runbook locks` shows every lock held"))
+
+
+def _ended(store: Store, run_id: str) -> bool:
+    """The run never wrote an event, or its last one says it finished."""
+    last = store.last_event(run_id)
+    return last is None or last.get("type") == "run.finished"
+
+
+def release_dead_lock(store: Store, plan: Plan, run_id: str) -> None:
+    """A finished run killed before it unlocked: its lock goes (nothing is running)."""
+    holder = store.lock_holder(lock_key(plan.name, plan.environment.name))
+    if holder is not None and holder.run_id == run_id and lock_is_stale(holder):
+        store.unlock(holder.key, holder.lock_id)
 
 
 def context_for(plan: Plan, run_id: str, operator: Operator | None,
@@ -269,7 +283,8 @@ def continue_run(session: Session, run_id: str, *, mode: str,
     plan, meta, events = load_run(session.store, run_id)
     state = replay(events)
     if mode == "resume" and state.finished and state.outcome in FINISHED:
-        # nothing to do and nothing to look at: say so, take no lock, write nothing
+        # nothing to do and nothing to look at: say so, write nothing
+        release_dead_lock(session.store, plan, run_id)
         return Outcome(OK, state.outcome, f"run {run_id} already finished "
                                           f"({state.outcome}); nothing to resume",
                        journaled=False)
