@@ -277,3 +277,17 @@ def test_a_lock_left_by_a_run_killed_while_starting_is_taken_over(tmp_path):
     assert f"**lock taken over** from run `{ghost}` (pid {dead.pid} on " in report
     assert "its process is gone and its run never wrote an event" in report
     assert store.lock_holder("files@default") is None  # released at the end
+
+
+def test_verify_is_validated_like_any_check_list(tmp_path):
+    _plan(tmp_path, VERIFY.replace("verify: [{shell: {run: [cat, site.txt], contains: up}}]",
+                                   "verify: [{shel: {run: [cat, site.txt]}}]"))
+    r = runbook(tmp_path, "validate", "p.yaml")
+    assert r.returncode == 2
+    assert "shel" in r.stderr and "line 18" in r.stderr, r.stderr
+    _plan(tmp_path, VERIFY.replace("verify: [{shell: {run: [cat, site.txt], contains: up}}]",
+                                   "verify: {shell: {run: [cat, site.txt]}}"))
+    r = runbook(tmp_path, "validate", "p.yaml")
+    assert r.returncode == 2 and "verify" in r.stderr and "line 18" in r.stderr, r.stderr
+    _plan(tmp_path, VERIFY)
+    assert runbook(tmp_path, "validate", "p.yaml").returncode == 0
