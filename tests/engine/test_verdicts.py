@@ -174,10 +174,11 @@ def test_rollback_that_cannot_tell_whether_a_command_ran_asks_a_person(tmp_path)
     run_id = _kill_during_move(tmp_path)
     r = runbook(tmp_path, "rollback", run_id, "--yes")
     assert r.returncode == 3, r.stdout + r.stderr
+    out = " ".join(r.stdout.split())
     assert ("its kind (shell) keeps no snapshot to compare with, so runbook cannot tell "
-            "whether it ran") in r.stdout
+            "whether it ran") in out
     assert f"Still applied: first, move. Once you have looked, `runbook rollback {run_id}` " \
-           "goes on" in r.stdout
+           "goes on" in out
     # nothing was undone: not move (it may not have run), and so not first either
     assert (tmp_path / "a").exists() and world_files(tmp_path)["version.txt"] == "v2\n"
     report = runbook(tmp_path, "report", run_id).stdout
@@ -291,3 +292,32 @@ def test_verify_is_validated_like_any_check_list(tmp_path):
     assert r.returncode == 2 and "verify" in r.stderr and "line 18" in r.stderr, r.stderr
     _plan(tmp_path, VERIFY)
     assert runbook(tmp_path, "validate", "p.yaml").returncode == 0
+
+
+def test_resume_that_cannot_tell_whether_a_command_ran_stops_and_says_why(tmp_path):
+    _plan(tmp_path, MOVE.replace("STATE", ""))
+    (tmp_path / "a").write_text("the file\n")
+    run_id = _kill_during_move(tmp_path)
+    r = runbook(tmp_path, "resume", run_id, "--yes")
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "so runbook cannot tell whether it ran" in " ".join(r.stdout.split())
+    assert (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # not run twice
+
+
+GUARDED = VERIFY.replace(
+    "pre: [{shell: {run: [cat, alias.txt], contains: old}}]",
+    "pre: [{shell: {run: [test, -e, guard.txt]}}]").replace(
+    "post: [{shell: {run: [cat, alias.txt], contains: newer}}]",
+    # someone deletes guard.txt while the run goes on: the pre check cannot pass again
+    'post: [{shell: {run: [sh, -c, "rm guard.txt; cat alias.txt"], contains: newer}}]').replace(
+    "        verify: [{shell: {run: [cat, site.txt], contains: up}}]\n", "")
+
+
+def test_a_pre_check_failing_for_another_reason_does_not_stop_a_proved_rollback(tmp_path):
+    _plan(tmp_path, GUARDED)
+    (tmp_path / "guard.txt").write_text("here\n")
+    r = runbook(tmp_path, "run", "p.yaml", "--yes")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert not (tmp_path / "guard.txt").exists()
+    assert "2 step(s) rolled back and verified (exit 1)" in _final_line(r.stdout)
+    assert world_files(tmp_path) == INITIAL
