@@ -288,6 +288,14 @@ def continue_run(session: Session, run_id: str, *, mode: str,
         return Outcome(OK, state.outcome, f"run {run_id} already finished "
                                           f"({state.outcome}); nothing to resume",
                        journaled=False)
+    undone = [a.step for a in state.applied.values() if a.restored]
+    if mode == "resume" and undone:
+        # going forward would count a restored step as done: finish the rollback instead
+        raise StateError(
+            f"run {run_id} was being rolled back: step(s) {', '.join(undone)} are restored "
+            f"but not proved, and {len(state.applied)} step(s) are still recorded as "
+            f"applied. Look at them, then go on with `runbook rollback "
+            f"{state_option(session.store)}{run_id}`")
     if plan.environment.sandbox:
         from runbook.sandbox.hook import has_twin
 

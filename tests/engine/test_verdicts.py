@@ -252,6 +252,11 @@ def test_an_unproved_restore_stops_the_rollback_and_says_how_to_go_on(tmp_path):
            "goes on (exit 3)" in line
     files = world_files(tmp_path)
     assert files["alias.txt"] == "old\n" and files["version.txt"] == "v2\n"  # first untouched
+    # resume must not walk on as if the restored step were still applied
+    forward = runbook(tmp_path, "resume", run_id, "--yes")
+    assert forward.returncode == 3, forward.stdout + forward.stderr
+    assert "step(s) switch are restored but not proved" in " ".join(forward.stderr.split())
+    assert world_files(tmp_path) == files
     (tmp_path / "site.txt").write_text("up\n")  # the person fixes what the check saw
     again = runbook(tmp_path, "rollback", run_id, "--yes")
     assert again.returncode == 1, again.stdout + again.stderr
