@@ -54,7 +54,7 @@ POST = {"version": "{run: [cat, version.txt], contains: v2}",
         "alias": "{run: [cat, alias.txt], contains: new}",
         "marker": "{run: [cat, marker.txt], contains: done}",
         "redirect": '{run: [cat, redirect.txt], contains: "301"}'}
-PAUSE = 0.5
+PAUSE = 1.0
 
 
 def _events(folder: Path) -> list[dict[str, object]]:
