@@ -257,10 +257,12 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
                       stages=[s.name for s in plan.stages],
                       steps=[s.id for s in plan.steps()])
         if dead is not None:
+            had = "had finished" if session.store.last_event(dead.run_id) else \
+                "never wrote an event"
             journal.write("lock.taken_over", lock_id=dead.lock_id, key=dead.key,
                           run_id=dead.run_id, holder={"user": dead.user, "host": dead.host,
                                                       "pid": dead.pid, "since": dead.since},
-                          reason="its process is gone and its run never wrote an event")
+                          reason=f"its process is gone and its run {had}")
         executor = Executor(plan, ctx, journal, session.operator, options, session.display,
                             RunState(run_id=run_id))
         outcome = executor.run()
