@@ -326,3 +326,11 @@ def test_a_pre_check_failing_for_another_reason_does_not_stop_a_proved_rollback(
     assert not (tmp_path / "guard.txt").exists()
     assert "2 step(s) rolled back and verified (exit 1)" in _final_line(r.stdout)
     assert world_files(tmp_path) == INITIAL
+
+
+def test_the_switch_origin_library_step_proves_its_undo_by_the_site_answering(tmp_path):
+    plan = Path(__file__).parents[2] / "plans" / "sandbox" / "incident-1-hand-made-bucket.yaml"
+    r = runbook(tmp_path, "show", str(plan), "--env", "sandbox")
+    assert r.returncode == 0, r.stderr
+    assert "verify (once undone): https://trainee.tis-selfservice.nhs.uk/ answers 200" in \
+        " ".join(r.stdout.replace("│", " ").split())
