@@ -334,3 +334,21 @@ def test_the_switch_origin_library_step_proves_its_undo_by_the_site_answering(tm
     assert r.returncode == 0, r.stderr
     assert "verify (once undone): https://trainee.tis-selfservice.nhs.uk/ answers 200" in \
         " ".join(r.stdout.replace("│", " ").split())
+
+
+def test_shell_restore_refuses_a_state_someone_changed_and_names_it(tmp_path):
+    plan = setup_world(tmp_path)
+    plan.write_text(plan.read_text().replace('contains: "301"', 'contains: "308"'))
+    r = runbook(tmp_path, "run", "files.yaml", "--yes", "--on-failure", "stop")
+    assert r.returncode == 3, r.stdout + r.stderr
+    [run_id] = run_ids(tmp_path)
+    (tmp_path / "alias.txt").write_text("someone else's\n")  # what alias's undo would write
+    back = runbook(tmp_path, "rollback", run_id, "--yes")
+    assert back.returncode == 3, back.stdout + back.stderr
+    out = " ".join(back.stdout.split())
+    assert ("step alias drifted: `cat alias.txt` now prints \"someone else's\", not 'new' "
+            "as this run left it; left untouched") in out
+    assert "Still applied: version, alias" in out
+    files = world_files(tmp_path)
+    assert files["alias.txt"] == "someone else's\n" and files["version.txt"] == "v2\n"
+    assert files["redirect.txt"] == "none\n" and "marker.txt" not in files  # undone, proved
