@@ -513,3 +513,33 @@ def test_step_mode_asks_before_every_step(make_plan, execute, world):
     assert r.outcome.exit_code == 1
     assert world == READY
     assert "step c was declined" in r.outcome.message
+
+
+@pytest.mark.parametrize("b_ran", [False, True])
+def test_rollback_of_an_interrupted_step_decides_from_its_snapshot(make_plan, execute, world,
+                                                                   tmp_path, b_ran):
+    """Killed between b's intent and its outcome: like resume, rollback compares the live
+    snapshot with the intent's, and undoes b only if it ran."""
+    from runbook.context import RunContext
+    from runbook.engine.executor import Executor, RunOptions
+    from runbook.engine.journal import AppliedStep, Journal, RunState
+    from runbook.store.local import LocalStore
+
+    plan = make_plan(THREE_STAGES)
+    world.update({"ready": True, "a": 1, **({"b": 1} if b_ran else {})})
+    state = RunState(run_id="r1", applied={
+        "a": AppliedStep("a", {"old": fakes.MISSING}, {}, {"written": 1, "key": "a"}, True),
+        "b": AppliedStep("b", {"old": fakes.MISSING}, {}, None)},
+        outputs={"a": {"written": 1, "key": "a"}})
+    store = LocalStore(tmp_path / "state")
+    store.create_run("r1")
+    op = ScriptedOperator([], interactive=False)
+    ex = Executor(plan, RunContext(run_id="r1", plan_dir=tmp_path, operator=op),
+                  Journal(store, "r1"), op, RunOptions(on_failure="rollback"), state=state)
+    outcome = ex.rollback("asked for")
+    assert outcome.exit_code == 1, outcome
+    assert world == READY
+    calls = list(fakes.CALLS)
+    assert calls == (["restore b", "restore a"] if b_ran else ["restore a"])
+    checks = [e for e in store.events("r1") if e["type"] == "resume.check"]
+    assert [c["happened"] for c in checks] == [b_ran]
