@@ -114,7 +114,10 @@ class LiveView:
         elif t == "rollback.restored":
             p(f"  restored step {step}")
         elif t == "rollback.verified":
-            p(f"  [green]step {step} rolled back and verified[/]")
+            p(f"  [green]step {step} rolled back and verified[/] [dim]({e.get('proof')}"
+              + (f"; {e['checks']} verify check(s) pass" if e.get("checks") else "") + ")[/]")
+        elif t == "rollback.undone":
+            p(f"  [yellow]step {step} undone, not proved[/] ({escape(e['reason'])})")
         elif t == "rollback.skipped":
             p(f"  step {step}: nothing to restore ({escape(e['reason'])})")
         elif t in ("rollback.failed", "rollback.drift"):
@@ -126,6 +129,7 @@ class LiveView:
         elif t == "interrupted":
             p("  [red]interrupted[/]")
         elif t == "run.finished":
-            style = "green" if e["exit_code"] == 0 else "yellow" if e["exit_code"] == 1 else "red"
+            style = "green" if e["exit_code"] == 0 else \
+                "yellow" if e["exit_code"] in (1, 4) else "red"
             p(f"\n[bold {style}]{e['outcome']}[/]: {escape(e['message'])} "
               f"(exit {e['exit_code']})")

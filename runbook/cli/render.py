@@ -102,6 +102,8 @@ def _step_tree(parent: Tree, step: Step) -> None:
     for c in step.post:
         node.add(f"post: {escape(describe(c))}")
     node.add(f"rollback: {escape(rollback_text(step))}")
+    for c in step.verify:
+        node.add(f"verify (once undone): {escape(describe(c))}")
 
 
 def rollback_text(step: Step) -> str:
@@ -158,6 +160,9 @@ def plan_markdown(plan: Plan) -> str:
             if step.post:
                 out += ["After:", ""] + [f"- [ ] {describe(c)}" for c in step.post] + [""]
             out += [f"Rollback: {rollback_text(step)}", ""]
+            if step.verify:
+                out += ["Once undone:", ""] + [f"- [ ] {describe(c)}" for c in step.verify] \
+                    + [""]
         if stage.soak:
             out += [f"Soak: re-run the checks for {format_duration(stage.soak)}.", ""]
     return "\n".join(out).rstrip() + "\n"

@@ -111,6 +111,10 @@ def _line(e: dict[str, Any]) -> str | None:
         return f"stage `{e['stage']}` soaked: {e['rounds']} rounds passed"
     if t == "interrupted":
         return "**interrupted** (Ctrl-C)"
+    if t == "lock.taken_over":
+        holder = e.get("holder", {})
+        return (f"**lock taken over** from run `{e.get('run_id')}` (pid {holder.get('pid')} "
+                f"on {holder.get('host')}): {e.get('reason')}")
     if t == "run.finished":
         return f"run finished: **{e['outcome']}** (exit {e['exit_code']}): {e['message']}"
     return None
@@ -132,6 +136,16 @@ def markdown(run_id: str, events: list[dict[str, Any]]) -> str:
             f"- AWS principal: {describe_principal(op.get('aws'))}",
             f"- digest: `{s.get('digest')}`",
             f"- outcome: **{state.outcome}**"]
+    # What a reader acts on comes first: steps that were never verified, and steps a
+    # stopped rollback left applied with the command that goes on.
+    if state.skipped:
+        out.append("- not verified (skipped): " + "; ".join(
+            f"`{step}` ({why})" for step, why in state.skipped.items()))
+    end = state.finished or {}
+    if end.get("still_applied"):
+        out.append("- still applied: " + ", ".join(f"`{s}`" for s in end["still_applied"])
+                   + (f"; go on with `{end['next_command']}`" if end.get("next_command")
+                      else ""))
     if rehearsal.get("run_id"):
         out.append(f"- rehearsal: run `{rehearsal['run_id']}` on "
                    f"{rehearsal.get('required', '?')}, started {rehearsal.get('at')}"

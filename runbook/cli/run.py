@@ -214,6 +214,8 @@ def _continue(run_id: str, mode: str, state_dir: str | None, yes: bool,
     session = _session(state_dir, yes=yes, interactive=interactive)
     options = RunOptions(yes=yes, on_failure=fmode)  # type: ignore[arg-type]
     outcome = continue_run(session, run_id, mode=mode, options=options)
+    if not outcome.journaled:
+        typer.echo(outcome.message)
     raise typer.Exit(outcome.exit_code)
 
 
@@ -233,7 +235,7 @@ def resume(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook 
 @guarded
 def rollback(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook runs`)")],
              yes: YesOpt = False, state_dir: StateOpt = None) -> None:
-    """Undo every step a run applied, newest first, each proved by its pre checks."""
+    """Undo every step a run applied, newest first, each proved against its snapshot."""
     _continue(run_id, "rollback", state_dir, yes, "stop")
 
 

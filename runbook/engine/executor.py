@@ -6,7 +6,9 @@ mutation is journaled before it is made (``intent`` with the snapshot) and after
 (``applied`` with outputs), so a run killed at any instant can be resumed or rolled back.
 
 Exit codes (docs/plan-format.md): 0 all applied and verified; 1 stopped and every applied step
-rolled back and verified; 3 a person must look; 130 interrupted.
+rolled back (each proved against its snapshot, or reported as undone, not proved); 3 a
+person must look; 4 finished, but some step(s) were skipped and so not verified; 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from runbook.engine.outcome import (
     LOOK,
     OK,
     ROLLED_BACK,
+    SKIPPED,
+    SUCCEEDED,
+    WITH_SKIPS,
     Display,
     FailureMode,
     NullDisplay,
@@ -40,7 +45,8 @@ from runbook.plan.describe import build, describe, polling
 from runbook.plan.model import ActionSpec, CheckSpec, Plan, Stage, Step
 from runbook.plan.template import TemplateError, resolve_runtime
 
-__all__ = ["BAD_INPUT", "INTERRUPTED", "LOOK", "OK", "ROLLED_BACK", "Display", "Executor",
+__all__ = ["BAD_INPUT", "INTERRUPTED", "LOOK", "OK", "ROLLED_BACK", "SKIPPED", "Display",
+           "Executor",
            "FailureMode", "NullDisplay", "Outcome", "Preview", "RunOptions", "Stop"]
 
 
@@ -139,11 +145,24 @@ class Executor:
             return self._finish(stop.outcome)
         except KeyboardInterrupt:
             return self._finish(self._interrupted())
-        return self._finish(Outcome(OK, "succeeded", "every step applied and verified"))
+        return self._finish(self._walked())
+
+    def _walked(self) -> Outcome:
+        """The end of a walk: "succeeded" only when no step was skipped."""
+        skipped = self.state.skipped
+        if not skipped:
+            return Outcome(OK, SUCCEEDED, "every step applied and verified")
+        names = "; ".join(f"{step} ({why})" for step, why in skipped.items())
+        return Outcome(SKIPPED, WITH_SKIPS, f"finished, but {len(skipped)} step(s) were not "
+                                            f"verified: skipped {names}")
 
     def _finish(self, outcome: Outcome) -> Outcome:
+        extra: dict[str, Any] = {}
+        if outcome.still_applied:
+            extra = {"still_applied": list(outcome.still_applied),
+                     "next_command": outcome.next_command}
         self.journal.write("run.finished", outcome=outcome.outcome,
-                           exit_code=outcome.exit_code, message=outcome.message)
+                           exit_code=outcome.exit_code, message=outcome.message, **extra)
         return outcome
 
     def _walk(self) -> None:
@@ -373,7 +392,7 @@ class Executor:
     # ---- rollback and resume (runbook/engine/recovery.py) -----------------------------------
 
     def rollback(self, why: str) -> Outcome:
-        """Undo every applied step, newest first, each proved by its pre checks."""
+        """Undo every applied step, newest first, each proved against its snapshot."""
         return recovery.rollback(self, why)
 
     def resume(self) -> Outcome:

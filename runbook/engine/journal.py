@@ -7,8 +7,10 @@ that is how ``resume``, ``rollback`` and ``report`` work in another process.
 
 Event types: run.started, run.finished, stage.started, stage.done, gate, step.started,
 step.skipped, check, intent, applied, verified, failed, decision, interrupted,
-rollback.started, rollback.restored, rollback.verified, rollback.drift, rollback.failed,
-rollback.skipped, soak.
+rollback.started, rollback.restored, rollback.verified (the restore is proved: the
+resource reads back as its snapshot and the step's ``verify`` checks pass), rollback.undone
+(undone, not proved: the kind keeps no snapshot), rollback.drift, rollback.failed,
+rollback.skipped, resume.check, lock.taken_over, soak.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class AppliedStep:
     params: dict[str, Any]
     outputs: dict[str, Any] | None  # None: intent written, applied not (in flight)
     verified: bool = False
+    restored: bool = False  # rolled back, but the restore is not proved yet
 
 
 @dataclass
@@ -144,7 +147,9 @@ def replay(events: list[dict[str, Any]]) -> RunState:
         elif t == "step.skipped":
             state.skipped[step] = e.get("reason", "")
             state.steps_done.add(step)
-        elif t == "rollback.verified":
+        elif t == "rollback.restored" and step in state.applied:
+            state.applied[step].restored = True
+        elif t in ("rollback.verified", "rollback.undone"):
             if step in state.applied:
                 del state.applied[step]
                 state.rolled_back.append(step)

@@ -8,8 +8,15 @@ from typing import Literal, Protocol
 from runbook.kinds.base import Diff
 from runbook.plan.model import Stage, Step
 
-# Exit codes of a run (docs/plan-format.md)
-OK, ROLLED_BACK, BAD_INPUT, LOOK, INTERRUPTED = 0, 1, 2, 3, 130
+# Exit codes of a run (docs/plan-format.md): 0 every step applied and verified; 1 stopped
+# and every applied step rolled back; 2 bad input, nothing changed; 3 a person must look;
+# 4 finished, but some step(s) were skipped and so not verified; 130 interrupted.
+OK, ROLLED_BACK, BAD_INPUT, LOOK, SKIPPED, INTERRUPTED = 0, 1, 2, 3, 4, 130
+# How a run ended (the journal's run.finished "outcome"); only "succeeded" is a rehearsal.
+SUCCEEDED, WITH_SKIPS = "succeeded", "finished_with_skips"
+ROLLED_BACK_OUTCOMES = ("rolled_back", "rolled_back_unproved")
+# A run that ended one of these ways has nothing left to resume.
+FINISHED = (SUCCEEDED, WITH_SKIPS, *ROLLED_BACK_OUTCOMES, "declined")
 FailureMode = Literal["ask", "rollback", "stop"]
 
 
@@ -51,6 +58,11 @@ class Outcome:
     exit_code: int
     outcome: str
     message: str
+    # A rollback that stopped: the steps still applied (in apply order) and the command
+    # that goes on once a person has looked.
+    still_applied: tuple[str, ...] = ()
+    next_command: str | None = None
+    journaled: bool = True  # False: nothing ran, so no run.finished event shows it
 
 
 class Stop(Exception):

@@ -19,6 +19,7 @@ from runbook.context import AwsSettings, NetworkSettings, Operator, RunContext
 from runbook.engine.executor import Display, Executor, NullDisplay, Outcome, RunOptions
 from runbook.engine.identity import Identity, aws_principal
 from runbook.engine.journal import Journal, RunState, replay
+from runbook.engine.outcome import FINISHED, OK, ROLLED_BACK, SUCCEEDED, WITH_SKIPS
 from runbook.errors import (
     LockHeldError,
     NoSuchRunError,
@@ -59,24 +60,45 @@ def state_option(store: Store) -> str:
 
 
 def acquire(store: Store, plan: Plan, run_id: str, ident: Identity,
-            takeover_run: str | None = None) -> LockInfo:
+            takeover_run: str | None = None) -> tuple[LockInfo, LockInfo | None]:
+    """Take the plan's lock: (our lock, the dead one taken over, if any).
+
+    The lock names its run id and pid from the moment it is taken. A lock whose process
+    is gone (same host) and whose run never wrote an event was left by a run killed while
+    starting: it changed nothing, so the next run takes it over (and journals that)
+    instead of waiting for a person to `unlock` a lock nobody can see in `runs`. So is
+    the lock of a dead run whose journal says it finished (killed before it unlocked).
+    """
     key = lock_key(plan.name, plan.environment.name)
     info = LockInfo(_secrets.token_hex(6), key, run_id, ident.user, ident.host, ident.pid,
                     dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
     holder = store.lock(info)
     if holder is None:
-        return info
-    if takeover_run and holder.run_id == takeover_run and lock_is_stale(holder):
-        # resuming a run that was killed: its own lock, left behind by its dead process
-        store.unlock(key, holder.lock_id)
-        if store.lock(info) is None:
-            return info
+        return info, None
+    own = takeover_run and holder.run_id == takeover_run  # resuming a killed run
+    if lock_is_stale(holder) and (own or _ended(store, holder.run_id)):
+        if store.unlock(key, holder.lock_id) and store.lock(info) is None:
+            return info, (None if own else holder)
+        holder = store.lock_holder(key) or holder
     view = inspect(store, holder)
     raise LockHeldError(
         f"plan {plan.name} on {plan.environment.name} is locked by {view.describe()}. "
         + (f"If you are sure nobody is running it, clear it with `runbook unlock "
            f"{state_option(store)}--lock-id {holder.lock_id}`" if view.stale else
            "Wait for that run to finish; `runbook locks` shows every lock held"))
+
+
+def _ended(store: Store, run_id: str) -> bool:
+    """The run never wrote an event, or its last one says it finished."""
+    last = store.last_event(run_id)
+    return last is None or last.get("type") == "run.finished"
+
+
+def release_dead_lock(store: Store, plan: Plan, run_id: str) -> None:
+    """A finished run killed before it unlocked: its lock goes (nothing is running)."""
+    holder = store.lock_holder(lock_key(plan.name, plan.environment.name))
+    if holder is not None and holder.run_id == run_id and lock_is_stale(holder):
+        store.unlock(holder.key, holder.lock_id)
 
 
 def context_for(plan: Plan, run_id: str, operator: Operator | None,
@@ -156,7 +178,8 @@ def check_rehearsal(plan: Plan, store: Store, definition: str,
                  "outcome": state.outcome,
                  "definition": s.get("definition"), "operator": s.get("operator"),
                  "world": s.get("world")}
-        if state.outcome == "succeeded" and s.get("definition") == definition:
+        # only "succeeded" rehearses: a run that skipped a step did not prove it
+        if state.outcome == SUCCEEDED and s.get("definition") == definition:
             return found
         if latest is None:
             latest = found
@@ -177,6 +200,8 @@ def _latest_rehearsal(latest: dict[str, Any] | None, needed: str, definition: st
             f"{str(latest['definition'])[:12]}")
     if latest["definition"] != definition:
         return text + "; the plan (or a library step it uses) has changed since."
+    if latest["outcome"] == WITH_SKIPS:
+        return text + "; it skipped step(s), so it did not prove the plan."
     return text + "; it did not succeed."
 
 
@@ -215,7 +240,7 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
           argv: list[str] | None = None) -> tuple[str, Outcome]:
     ident = Identity.here()
     run_id = new_run_id(plan)
-    lock = acquire(session.store, plan, run_id, ident)
+    lock, dead = acquire(session.store, plan, run_id, ident)
     with _holding(session.store, lock, run_id):
         session.store.create_run(run_id)
         session.store.put(run_id, "plan.json", json.dumps(
@@ -237,6 +262,13 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
                       lock_id=lock.lock_id, argv=argv or [], title=plan.title,
                       stages=[s.name for s in plan.stages],
                       steps=[s.id for s in plan.steps()], world=world)
+        if dead is not None:
+            had = "had finished" if session.store.last_event(dead.run_id) else \
+                "never wrote an event"
+            journal.write("lock.taken_over", lock_id=dead.lock_id, key=dead.key,
+                          run_id=dead.run_id, holder={"user": dead.user, "host": dead.host,
+                                                      "pid": dead.pid, "since": dead.since},
+                          reason=f"its process is gone and its run {had}")
         executor = Executor(plan, ctx, journal, session.operator, options, session.display,
                             RunState(run_id=run_id))
         outcome = executor.run()
@@ -258,6 +290,20 @@ def continue_run(session: Session, run_id: str, *, mode: str,
     """``mode`` "resume" goes on from where the run stopped; "rollback" undoes it."""
     plan, meta, events = load_run(session.store, run_id)
     state = replay(events)
+    if mode == "resume" and state.finished and state.outcome in FINISHED:
+        # nothing to do and nothing to look at: say so, write nothing
+        release_dead_lock(session.store, plan, run_id)
+        return Outcome(OK, state.outcome, f"run {run_id} already finished "
+                                          f"({state.outcome}); nothing to resume",
+                       journaled=False)
+    undone = [a.step for a in state.applied.values() if a.restored]
+    if mode == "resume" and undone:
+        # going forward would count a restored step as done: finish the rollback instead
+        raise StateError(
+            f"run {run_id} was being rolled back: step(s) {', '.join(undone)} are restored "
+            f"but not proved, and {len(state.applied)} step(s) are still recorded as "
+            f"applied. Look at them, then go on with `runbook rollback "
+            f"{state_option(session.store)}{run_id}`")
     if plan.environment.sandbox:
         from runbook.sandbox.hook import has_twin
 
@@ -268,7 +314,7 @@ def continue_run(session: Session, run_id: str, *, mode: str,
                 f"is gone, so there is nothing to {mode}. Start a new run; a fresh twin is "
                 "seeded from the world file")
     ident = Identity.here()
-    lock = acquire(session.store, plan, run_id, ident, takeover_run=run_id)
+    lock, _ = acquire(session.store, plan, run_id, ident, takeover_run=run_id)
     with _holding(session.store, lock, run_id):
         ctx = session.context(plan, run_id, Path(meta.get("plan_dir", ".")))
         journal = Journal(session.store, run_id, ctx.secrets, session.listener,
@@ -278,8 +324,6 @@ def continue_run(session: Session, run_id: str, *, mode: str,
                                         if k in RunOptions.__dataclass_fields__})
         opts = RunOptions(yes=opts.yes, step_mode=opts.step_mode, start_at=None,
                           on_failure=opts.on_failure)
-        if state.finished and mode == "resume" and state.outcome in ("succeeded", "rolled_back"):
-            raise StateError(f"run {run_id} already ended ({state.outcome}); nothing to resume")
         journal.write("run.resumed", mode=mode, previous=state.outcome,
                       operator=ident.to_json(aws_principal(plan, ctx)),
                       lock_id=lock.lock_id)
@@ -288,8 +332,8 @@ def continue_run(session: Session, run_id: str, *, mode: str,
         if mode == "resume":
             return executor.resume()
         if not state.applied:
-            return executor._finish(Outcome(1, "rolled_back", "nothing was applied; nothing to "
-                                            "roll back"))
+            return executor._finish(Outcome(ROLLED_BACK, "rolled_back",
+                                            "nothing was applied; nothing to roll back"))
         return executor._finish(executor.rollback(f"rollback of run {run_id} asked for"))
 
 

@@ -16,6 +16,13 @@ Actions change one thing and can put it back::
     apply(ctx, snapshot) -> Outputs        make the change; wait until it is live
     restore(ctx, snapshot, applied)        put back what snapshot recorded
     drifted(ctx, applied) -> str | None    has someone else changed it since apply?
+    unchanged(before, now) -> bool         do two snapshots record the same state?
+    restored(ctx, snapshot, applied)       None once the world reads back as the snapshot,
+                                           else what still differs (the rollback proof)
+
+``provable()`` is False when the snapshot records nothing to compare with (a shell
+action without ``state``, a manual step): rollback then reports "undone, not proved",
+and a crash between intent and outcome cannot be settled without a person.
 
 Snapshots, outputs and observations are JSON-able dicts: they go into the journal, from
 which a killed run is resumed or rolled back by another process.
@@ -185,6 +192,44 @@ class Action(Kind[P]):
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         """None if the resource is still as apply left it; else one line saying what differs."""
         return None
+
+    def provable(self) -> bool:
+        """Does the snapshot record the state apply changes, so that re-reading it proves
+        a restore (and tells whether an interrupted apply happened)?"""
+        return True
+
+    def unchanged(self, before: Snapshot, now: Snapshot) -> bool:
+        """Do two snapshots record the same state? Kinds whose snapshot carries a version
+        stamp (an ETag that every write changes) compare without it."""
+        return before == now
+
+    def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
+        """The rollback proof: re-read the resource and compare it with ``snapshot``.
+        None when it reads back as it was before the change; else what still differs."""
+        now = self.snapshot(ctx)
+        if self.unchanged(snapshot, now):
+            return None
+        where, then, seen = first_difference(snapshot, now)
+        return f"{where or 'the state'} reads {_short(seen)}, not {_short(then)} as before"
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any]:
+    """The first place two JSON-able values differ: (path, value in a, value in b)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if a.get(key) != b.get(key):
+                return first_difference(a.get(key), b.get(key),
+                                        f"{path}.{key}" if path else str(key))
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return first_difference(x, y, f"{path}[{i}]")
+    return path, a, b
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 AnyKind = type[Check[Any]] | type[Action[Any]]

@@ -51,6 +51,9 @@ class Manual(Action[ManualParams]):
     def snapshot(self, ctx: RunContext) -> Snapshot:
         return {}
 
+    def provable(self) -> bool:
+        return False  # runbook cannot see what a person did by hand
+
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         return Diff((Change("by hand", None, self.params.instructions.strip()),),
                     "a person does this; runbook only records that they confirmed it")

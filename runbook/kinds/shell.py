@@ -151,6 +151,11 @@ class ShellAction(Action[ShellActionParams]):
     def snapshot(self, ctx: RunContext) -> Snapshot:
         return {"state": self._state(ctx)}
 
+    def provable(self) -> bool:
+        # Without `state` the snapshot is empty: nothing proves an undo or tells whether
+        # an interrupted command ran.
+        return self.params.state is not None
+
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         changes = [Change("command", None, _text(self.params.run))]
         if self.params.state is not None:
@@ -168,6 +173,11 @@ class ShellAction(Action[ShellActionParams]):
         return {"stdout": done.stdout.strip(), "exit_code": done.returncode,
                 "state_after": self._state(ctx)}
 
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        # What the command printed is lost with the process that ran it; the state it
+        # left is not, and the drift guard compares with it.
+        return {"state_after": self._state(ctx)} if self.params.state is not None else {}
+
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         p = self.params
         if p.undo is None:
@@ -182,6 +192,8 @@ class ShellAction(Action[ShellActionParams]):
         if self.params.state is None:
             return None
         now = self._state(ctx)
+        if "state_after" not in applied:
+            return None  # outputs recovered after a crash: the state left is unknown
         then = applied.get("state_after")
         if now != then:
             return f"`{_text(self.params.state)}` now prints {_tail(now or '', 80)!r}, " \

@@ -19,7 +19,7 @@ from runbook.plan.yamlio import Doc, display_name, load_file
 from runbook.suggest import did_you_mean
 
 SUFFIXES = (".yaml", ".yml")
-BODY_KEYS = ("title", "notes", "pre", "action", "post", "rollback")
+BODY_KEYS = ("title", "notes", "pre", "action", "post", "rollback", "verify")
 
 
 def shipped_library() -> Path | None:

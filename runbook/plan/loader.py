@@ -436,9 +436,9 @@ class _Loader:
         # References are checked before ${steps.self.NAME} becomes this step's id, so that
         # a misplaced one is reported as such.
         kind = _action_kind(body.get("action"))
-        for key in ("pre", "action", "post", "rollback"):
+        for key in ("pre", "action", "post", "rollback", "verify"):
             self._outputs.check(body.get(key), (*body_path, key), body_doc, sid, key,
-                                own_kind=kind if key in ("post", "rollback") else None)
+                                own_kind=kind if key in ("post", "rollback", "verify") else None)
         self._outputs.ran(sid, kind)
         body = rename_self(body, sid)
         report = self._reporter(body_doc, body_path)
@@ -448,6 +448,8 @@ class _Loader:
                if (c := check_spec(item, ("pre", i), locate, report)) is not None]
         post = [c for i, item in enumerate(_list(body.get("post")))
                 if (c := check_spec(item, ("post", i), locate, report)) is not None]
+        verify = [c for i, item in enumerate(_list(body.get("verify")))
+                  if (c := check_spec(item, ("verify", i), locate, report)) is not None]
         rollback = self._rollback(body.get("rollback", "auto"), locate, report)
         if action is not None:  # a library step is fixed in its file: point there
             self._lint(sid, action, post, rollback,
@@ -457,7 +459,7 @@ class _Loader:
         title = _text(raw.get("title")) or _text(body.get("title"))
         return Step(id=sid, stage=stage, title=title,
                     notes=_text(raw.get("notes")) or _text(body.get("notes")), pre=tuple(pre),
-                    action=action, post=tuple(post), rollback=rollback,
+                    action=action, post=tuple(post), rollback=rollback, verify=tuple(verify),
                     confirm=raw.get("confirm") is True, library=library, source=doc.at(path))
 
     def _rollback(self, raw: Any, locate: Any, report: Any) -> Rollback | None:

@@ -60,6 +60,8 @@ class StepDoc(_Doc):
                                       description="checks proving the action")
     rollback: str | dict[str, Any] | list[dict[str, Any]] = Field(
         "auto", description='"auto", an action, a list of actions, or {none: "why not"}')
+    verify: list[dict[str, Any]] = Field(
+        default_factory=list, description="checks that must pass once the step is undone")
     confirm: bool = Field(False, description="pause before this step as well")
     use: str | None = Field(None, description="a library step: steps/NAME.yaml")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with",
@@ -104,6 +106,7 @@ class LibraryStepDoc(_Doc):
     action: dict[str, Any]
     post: list[dict[str, Any]] = Field(default_factory=list)
     rollback: str | dict[str, Any] | list[dict[str, Any]] = "auto"
+    verify: list[dict[str, Any]] = Field(default_factory=list)
 
 
 # ----- resolved, frozen models -------------------------------------------------------------
@@ -143,6 +146,7 @@ class Step(_Node):
     action: ActionSpec
     post: tuple[CheckSpec, ...] = ()
     rollback: Rollback
+    verify: tuple[CheckSpec, ...] = ()  # must pass once the step is undone
     confirm: bool = False
     library: str | None = Field(None, description="the library step this came from")
 

@@ -82,7 +82,7 @@ def _patch(schema: dict[str, Any], defs: dict[str, Any]) -> None:
     action = {"$ref": "#/$defs/Action"}
     for model in ("StageDoc", "StepDoc"):
         props = defs.get(model, {}).get("properties", {})
-        for key in ("checks", "pre", "post"):
+        for key in ("checks", "pre", "post", "verify"):
             if key in props:
                 props[key] = {**check_list, "description": props[key].get("description", "")}
         if "action" in props:

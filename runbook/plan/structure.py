@@ -39,7 +39,7 @@ _CHILDREN: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
     (StageDoc, "steps"): StepDoc,
     (LibraryStepDoc, "params"): ParamDoc,
 }
-_CHECK_LISTS = ("checks", "pre", "post")
+_CHECK_LISTS = ("checks", "pre", "post", "verify")
 TYPE_WORDS = {
     "bool_parsing": "should be true or false",
     "bool_type": "should be true or false",

@@ -97,7 +97,8 @@ def test_start_at_and_bad_options(tmp_path):
     bad2 = runbook(tmp_path, "run", "files.yaml", "--yes", "--on-failure", "panic")
     assert bad2.returncode == 2 and "choose ask, rollback or stop" in bad2.stderr
     r = runbook(tmp_path, "run", "files.yaml", "--yes", "--start-at", "marker")
-    assert r.returncode == 0
+    assert r.returncode == 4  # finished, but the skipped steps were not verified
+    assert "skipped version (--start-at marker); alias (--start-at marker)" in r.stdout
     files = world_files(tmp_path)
     assert files["version.txt"] == "v1\n" and files["marker.txt"] == "done\n"
     report = runbook(tmp_path, "report", run_ids(tmp_path)[0]).stdout

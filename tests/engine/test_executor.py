@@ -79,9 +79,12 @@ def test_failing_post_check_menu_roll_back_restores_newest_first(make_plan, exec
     assert world == READY
     assert fakes.CALLS == ["apply a", "apply b", "apply c", "restore c", "restore b",
                            "restore a"]
-    # each rollback is proved by re-running the step's pre checks
-    verify = [e for e in r.of("check") if e["phase"] == "verify"]
-    assert [e["step"] for e in verify] == ["c", "b", "a"] and all(e["ok"] for e in verify)
+    # each rollback is proved by reading the world back against the snapshot, not by
+    # re-running the forward pre checks (the steps have no `verify` checks)
+    assert [e["step"] for e in r.of("rollback.verified")] == ["c", "b", "a"]
+    assert all(e["proof"] == "the resource reads back as its snapshot"
+               for e in r.of("rollback.verified"))
+    assert not [e for e in r.of("check") if e["phase"] == "verify"]
     # the post check polled within 30s every 10s before giving up
     post_c = next(e for e in r.of("check") if e["step"] == "c" and e["phase"] == "post")
     assert post_c["attempts"] == 4 and post_c["failing_for"] == 30
@@ -100,7 +103,12 @@ def test_skip_asks_for_a_reason_and_records_it(make_plan, execute, world):
     world.update(READY)
     fakes.FLAKY["c"] = 99
     r = execute(make_plan(THREE_STAGES), [True, True, "skip", "", "skip", "CDN is slow today"])
-    assert r.outcome.exit_code == 0
+    # a skipped step is not a success: its own outcome and exit code, naming the step
+    assert r.outcome.exit_code == 4
+    assert r.outcome.outcome == "finished_with_skips"
+    assert r.outcome.message == ("finished, but 1 step(s) were not verified: skipped c (CDN "
+                                 "is slow today)")
+    assert r.of("run.finished")[0]["outcome"] == "finished_with_skips"
     skipped = r.of("step.skipped")
     assert skipped[0]["step"] == "c" and skipped[0]["reason"] == "CDN is slow today"
     assert r.operator.asked.count("Why skip this step? (goes in the journal)") == 2
@@ -191,7 +199,9 @@ def test_drift_interactive_leave(make_plan, execute, world):
 def test_start_at_skips_earlier_steps_and_records_them(make_plan, execute, world):
     world.update(READY)
     r = execute(make_plan(THREE_STAGES), [True], start_at="c")
-    assert r.outcome.exit_code == 0
+    assert r.outcome.exit_code == 4 and r.outcome.outcome == "finished_with_skips"
+    assert "2 step(s) were not verified: skipped a (--start-at c); b (--start-at c)" in \
+        r.outcome.message
     assert world == {"ready": True, "c": "x"}
     assert [(e["step"], e["reason"]) for e in r.of("step.skipped")] == [
         ("a", "--start-at c"), ("b", "--start-at c")]
@@ -220,7 +230,10 @@ def test_action_failure_rolls_back_what_was_applied(make_plan, execute, world):
     assert "the action of step boom failed: the API said no" in r.operator.asked[0]
 
 
-def test_rollback_that_cannot_be_verified_exits_3(make_plan, execute, world):
+def test_a_pre_check_broken_meanwhile_does_not_stop_a_proved_rollback(make_plan, execute,
+                                                                        world):
+    """The forward pre checks are not the proof: a guard broken for an unrelated reason
+    during the run does not stop a rollback whose restore reads back as the snapshot."""
     plan = make_plan("""
         runbook: 1
         name: guarded
@@ -241,10 +254,77 @@ def test_rollback_that_cannot_be_verified_exits_3(make_plan, execute, world):
 
     world["guard"] = "ok"
     r = execute(plan, operator=Sticky(["rollback"]))
+    assert r.outcome.exit_code == 1, r.outcome
+    assert r.outcome.message.endswith("1 step(s) rolled back and verified")
+    assert world == {"guard": "broken meanwhile"}
+
+
+VERIFIED = """
+runbook: 1
+name: verified
+stages:
+  - name: s
+    confirm: false
+    steps:
+      - id: a
+        action: {fake.set: {key: a, value: 1}}
+        post: [{fake.equals: {key: a, value: 1}}]
+      - id: b
+        action: {fake.set: {key: b, value: 1}}
+        post: [{fake.equals: {key: b, value: 2}}]
+        verify: [{fake.equals: {key: site, value: up}}]
+"""
+
+
+def test_verify_checks_prove_the_undo_and_a_failing_one_stops_the_rollback(
+        make_plan, execute, world):
+    world["site"] = "down"  # the site is not back once b is undone
+    r = execute(make_plan(VERIFIED), [], on_failure="rollback")
+    assert r.outcome.exit_code == 3 and r.outcome.outcome == "rollback_failed"
+    assert r.outcome.message.startswith(
+        "step b was restored but 1 of its verify checks fail: site is 'down'")
+    # nothing earlier is touched while b's restore is unproved; the final line says
+    # what is still applied and how to go on
+    assert world == {"site": "down", "a": 1}
+    assert r.outcome.still_applied == ("a", "b")
+    assert "Still applied: a, b" in r.outcome.message
+    assert r.outcome.next_command is not None and \
+        r.outcome.next_command.endswith(" r1") and "runbook rollback" in r.outcome.next_command
+    finished = r.of("run.finished")[0]
+    assert finished["still_applied"] == ["a", "b"]
+    assert [e["step"] for e in r.of("check") if e["phase"] == "verify"] == ["b"]
+
+
+def test_verify_checks_pass_and_the_rollback_is_verified(make_plan, execute, world):
+    world["site"] = "up"
+    r = execute(make_plan(VERIFIED), [], on_failure="rollback")
+    assert r.outcome.exit_code == 1, r.outcome
+    assert world == {"site": "up"}
+    assert [e["checks"] for e in r.of("rollback.verified")] == [1, 0]
+
+
+def test_a_restore_that_does_not_read_back_stops_the_rollback(make_plan, execute, world):
+    plan = make_plan("""
+        runbook: 1
+        name: wrong-undo
+        stages:
+          - name: s
+            confirm: false
+            steps:
+              - id: a
+                action: {fake.set: {key: a, value: 1}}
+                post: [{fake.equals: {key: a, value: 1}}]
+              - id: b
+                action: {fake.set: {key: b, value: 1}}
+                post: [{fake.equals: {key: b, value: 2}}]
+                rollback: {fake.set: {key: b, value: 0}}
+    """)
+    r = execute(plan, [], on_failure="rollback")
     assert r.outcome.exit_code == 3
-    assert "step a was restored but 1 of its pre checks still fail" in r.outcome.message
-    assert "a" not in world  # the restore itself happened
-    assert r.of("rollback.failed")[0]["error"] == "1 pre check(s) fail after the restore"
+    assert "step b was restored but does not read back as before the change: old reads " \
+        "0, not '<missing>' as before" in r.outcome.message
+    assert world == {"a": 1, "b": 0}  # a untouched
+    assert r.outcome.still_applied == ("a", "b")
 
 
 def test_rollback_none_needs_a_person(make_plan, execute, world):
@@ -281,9 +361,11 @@ def test_explicit_rollback_actions_run_instead_of_restore(make_plan, execute, wo
                   - fake.set: {key: a, value: 0}
                   - fake.set: {key: undone, value: true}
     """)
+    world["a"] = 0
     r = execute(plan, [], on_failure="rollback")
-    assert r.outcome.exit_code == 1
+    assert r.outcome.exit_code == 1, r.outcome
     assert world == {"a": 0, "undone": True}
+    assert r.of("rollback.verified")[0]["step"] == "a"  # a reads back as its snapshot
 
 
 SOAK = """
@@ -431,3 +513,33 @@ def test_step_mode_asks_before_every_step(make_plan, execute, world):
     assert r.outcome.exit_code == 1
     assert world == READY
     assert "step c was declined" in r.outcome.message
+
+
+@pytest.mark.parametrize("b_ran", [False, True])
+def test_rollback_of_an_interrupted_step_decides_from_its_snapshot(make_plan, execute, world,
+                                                                   tmp_path, b_ran):
+    """Killed between b's intent and its outcome: like resume, rollback compares the live
+    snapshot with the intent's, and undoes b only if it ran."""
+    from runbook.context import RunContext
+    from runbook.engine.executor import Executor, RunOptions
+    from runbook.engine.journal import AppliedStep, Journal, RunState
+    from runbook.store.local import LocalStore
+
+    plan = make_plan(THREE_STAGES)
+    world.update({"ready": True, "a": 1, **({"b": 1} if b_ran else {})})
+    state = RunState(run_id="r1", applied={
+        "a": AppliedStep("a", {"old": fakes.MISSING}, {}, {"written": 1, "key": "a"}, True),
+        "b": AppliedStep("b", {"old": fakes.MISSING}, {}, None)},
+        outputs={"a": {"written": 1, "key": "a"}})
+    store = LocalStore(tmp_path / "state")
+    store.create_run("r1")
+    op = ScriptedOperator([], interactive=False)
+    ex = Executor(plan, RunContext(run_id="r1", plan_dir=tmp_path, operator=op),
+                  Journal(store, "r1"), op, RunOptions(on_failure="rollback"), state=state)
+    outcome = ex.rollback("asked for")
+    assert outcome.exit_code == 1, outcome
+    assert world == READY
+    calls = list(fakes.CALLS)
+    assert calls == (["restore b", "restore a"] if b_ran else ["restore a"])
+    checks = [e for e in store.events("r1") if e["type"] == "resume.check"]
+    assert [c["happened"] for c in checks] == [b_ran]

@@ -127,3 +127,26 @@ def test_second_ctrl_c_leaves_and_resume_goes_on(tmp_path):
     again.expect("step redirect verified")
     again.expect("succeeded")
     assert finish(again) == 0
+
+
+def test_failure_answered_with_skip_finishes_with_skips_exit_4_and_is_no_rehearsal(tmp_path):
+    plan = setup_world(tmp_path)
+    plan.write_text(plan.read_text().replace('contains: "301"', 'contains: "308"').replace(
+        "stages:\n", "environments:\n  stage: {}\n  prod: {requires_rehearsal: stage}\n"
+        "stages:\n", 1))
+    child = spawn(tmp_path, "run", "files.yaml", "--env", "stage")
+    for stage in ("one", "two", "three"):
+        child.expect(f"Go on with stage {stage}")
+        child.send("y")
+    child.expect("1 post check\\(s\\) of step redirect failed. What now\\?")
+    child.expect("stop and leave things as they are")
+    child.send(DOWN + DOWN + "\r")  # retry, roll back, skip
+    child.expect("Why skip this step\\?")
+    child.send("the CDN is slow today\r")
+    child.expect("finished_with_skips")
+    child.expect("finished, but 1 step\\(s\\) were not verified: skipped redirect \\(the CDN")
+    assert finish(child) == 4
+    assert world_files(tmp_path) == FINAL
+    prod = spawn(tmp_path, "run", "files.yaml", "--env", "prod")
+    prod.expect("requires a successful rehearsal on stage")
+    assert finish(prod) == 2

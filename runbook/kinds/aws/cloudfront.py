@@ -315,6 +315,17 @@ class Update(Action[UpdateParams]):
             self._write(ctx, target, etag)
         self._wait(ctx)
 
+    def unchanged(self, before: Snapshot, now: Snapshot) -> bool:
+        return bool(before["config"] == now["config"])  # every write changes the ETag
+
+    def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
+        target = applied.get("base_config") or snapshot["config"]
+        changes = deep_diff(target, self._read(ctx)[0])
+        if not changes:
+            return None
+        shown = "; ".join(f"{p} is {n!r}, was {o!r}" for p, o, n in changes[:3])
+        return f"distribution {self.params.id} differs from its snapshot: {shown}"
+
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         if "config" not in applied:
             return None

@@ -294,6 +294,18 @@ class Record(Action[RecordParams]):
         live = read_record(ctx, snapshot["zone_id"], snapshot["fqdn"], snapshot["type"])
         self._put(ctx, snapshot["zone_id"], snapshot["record"], live)
 
+    def unchanged(self, before: Snapshot, now: Snapshot) -> bool:
+        return bool(view(before["record"]) == view(now["record"]))
+
+    def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
+        then = view(snapshot["record"])
+        now = view(read_record(ctx, snapshot["zone_id"], snapshot["fqdn"], snapshot["type"]))
+        if now == then:
+            return None
+        changes = _changes("record", then, now)
+        shown = "; ".join(f"{c.path} is {c.new!r}, was {c.old!r}" for c in changes[:3])
+        return f"{bare(snapshot['fqdn'])} {snapshot['type']} differs from its snapshot: {shown}"
+
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         if "record" not in applied:
             return None

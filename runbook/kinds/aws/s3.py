@@ -24,7 +24,9 @@ from runbook.kinds.aws.common import (
     bucket_of,
     call,
     call_or_none,
+    deep_diff,
     default_origin,
+    describe_drift,
     is_website_domain,
     items,
     missing_fails,
@@ -32,6 +34,7 @@ from runbook.kinds.aws.common import (
     read_distribution,
 )
 from runbook.kinds.aws.policy import (
+    canonical,
     oac_statement,
     read,
     with_statement,
@@ -291,7 +294,8 @@ class S3Bucket(Action[BucketParams]):
              PublicAccessBlockConfiguration=dict.fromkeys(_BLOCKS, True))
         if policy:
             call(client, "put_bucket_policy", what, Bucket=p.bucket, Policy=json.dumps(policy))
-        return self._outputs(region, True)
+        # the policy written: restore deletes the bucket, so the drift guard compares it
+        return {**self._outputs(region, True), "policy": policy}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         b = self.params.bucket
@@ -311,8 +315,16 @@ class S3Bucket(Action[BucketParams]):
                  timeout=self.params.timeout, every=2.0, what=f"waiting for {b} to go")
 
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
-        if applied.get("created") and not bucket_exists(ctx, self.params.bucket):
-            return f"bucket {self.params.bucket} no longer exists"
+        b = self.params.bucket
+        if not applied.get("created"):
+            return None
+        if not bucket_exists(ctx, b):
+            return f"bucket {b} no longer exists"
+        if "policy" in applied:
+            now = get_policy(ctx, b)
+            if canonical(now) != canonical(applied["policy"]):
+                return describe_drift(f"the policy of bucket {b}",
+                                      deep_diff(applied["policy"] or {}, now or {}))
         return None
 
 

@@ -4,6 +4,8 @@ It never overwrites: keys already in the target with the same content are left a
 and keys there with different content stop the copy before anything is written. So
 restore can be exact without versioning: it deletes the keys this run created, which
 the snapshot names (source keys minus those that already existed), and nothing else.
+The drift guard compares the ETag of each object this run wrote: an object overwritten
+since (or deleted) stops the rollback before anything is deleted.
 Registered by ``runbook.kinds.aws.s3``.
 """
 
@@ -98,14 +100,17 @@ class S3Copy(Action[CopyParams]):
                 f"({', '.join(clash[:3])}); s3.copy never overwrites. Nothing was copied")
         s3 = ctx.client("s3")
         created: list[str] = []
+        etags: dict[str, str] = {}
         for i, rel in enumerate(todo):
             key = t + rel
-            call(s3, "copy_object", f"s3://{p.bucket}/{key}", Bucket=p.bucket, Key=key,
-                 CopySource={"Bucket": p.source_bucket, "Key": p.source_prefix + rel})
+            got = call(s3, "copy_object", f"s3://{p.bucket}/{key}", Bucket=p.bucket, Key=key,
+                       CopySource={"Bucket": p.source_bucket, "Key": p.source_prefix + rel})
             created.append(key)
+            etags[key] = str(got.get("CopyObjectResult", {}).get("ETag", ""))
             if i % 50 == 49:
                 ctx.progress(f"copied {i + 1} of {len(todo)} objects")
-        return {"created": created, "count": len(created), "prefix": t}
+        # etags: what the drift guard compares before restore deletes anything
+        return {"created": created, "count": len(created), "prefix": t, "etags": etags}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         p, t = self.params, self._target()
@@ -122,10 +127,36 @@ class S3Copy(Action[CopyParams]):
                 raise KindError(f"could not delete {len(errors)} copied objects from "
                                 f"{p.bucket}: {errors[0].get('Key')}: {errors[0].get('Message')}")
 
+    def unchanged(self, before: Snapshot, now: Snapshot) -> bool:
+        return bool(before["existing"] == now["existing"])
+
+    def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
+        p, t = self.params, self._target()
+        todo, _ = self._plan(snapshot)
+        now = _listing(ctx, p.bucket, t)
+        left = [t + k for k in todo if k in now]
+        if left:
+            return f"{len(left)} objects this run copied are still in {p.bucket}: {left[0]}"
+        changed = [t + k for k, o in snapshot["existing"].items()
+                   if now.get(k, {}).get("etag") != o["etag"]]
+        if changed:
+            return (f"{len(changed)} objects that were there before the copy are gone or "
+                    f"changed in {p.bucket}: {changed[0]}")
+        return None
+
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         p, t = self.params, self._target()
         now = _listing(ctx, p.bucket, t)
-        gone = [k for k in applied.get("created", []) if k[len(t):] not in now]
+        created: list[str] = applied.get("created", [])
+        gone = [k for k in created if k[len(t):] not in now]
         if gone:
             return f"{len(gone)} objects this run copied are gone from {p.bucket}: {gone[0]}"
+        etags: dict[str, str] = applied.get("etags") or {}
+        changed = [k for k in created
+                   if etags.get(k) and now[k[len(t):]]["etag"] != etags[k]]
+        if changed:
+            k = changed[0]
+            return (f"{len(changed)} objects this run copied were overwritten in {p.bucket} "
+                    f"since: {k} (ETag now {now[k[len(t):]]['etag']}, this run wrote "
+                    f"{etags[k]})")
         return None

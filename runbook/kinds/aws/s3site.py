@@ -90,6 +90,19 @@ class _Documented(Action[Any]):
         if not self._same(self._read(ctx), snapshot["doc"]):
             self._settle(ctx, snapshot["doc"])
 
+    def unchanged(self, before: Snapshot, now: Snapshot) -> bool:
+        return self._same(before["doc"], now["doc"])
+
+    def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
+        now = self._read(ctx)
+        if self._same(now, snapshot["doc"]):
+            return None
+        if now is None or snapshot["doc"] is None:
+            return f"{self._what()} is {'absent' if now is None else 'set'}, as it was not"
+        shown = "; ".join(f"{p} is {n!r}, was {o!r}"
+                          for p, o, n in deep_diff(snapshot["doc"], now)[:3])
+        return f"{self._what()} differs from its snapshot: {shown}"
+
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         if self.noun not in applied:
             return None

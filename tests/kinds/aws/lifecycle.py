@@ -1,6 +1,7 @@
 """The life of an action as the executor drives it, with the journal in between:
 snapshot, diff, apply, verify, drift guard, then restore by a *fresh* instance from the
-JSON of the snapshot and outputs alone (another process rolling back a killed run)."""
+JSON of the snapshot and outputs alone (another process rolling back a killed run), and
+the rollback proof (``restored``: the world reads back as the snapshot)."""
 
 from __future__ import annotations
 
@@ -39,4 +40,6 @@ def cycle(ctx: RunContext, action: Action[Any], state: Callable[[], Any],
     fresh.restore(ctx, snap, outputs)
     restored = state()
     assert deep_diff(before, restored) == [], "restore did not put things back"
+    # the rollback proof: the world read back against the snapshot, by a fresh instance
+    assert type(action)(action.params).restored(ctx, snap, outputs) is None
     return diff, outputs
