@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +18,43 @@ from runbook.plan.describe import describe
 from runbook.plan.model import Plan, Step
 from runbook.plan.template import for_display
 
+# Output that is not a terminal (a pipe, a CI log) is never wrapped: a certificate ARN
+# or a run id split over two lines cannot be copied or searched.
+UNWRAPPED = 100_000
 
-@cache
+
+def _console(stderr: bool) -> Console:
+    con = Console(stderr=stderr, highlight=False, soft_wrap=False,
+                  width=int(os.environ.get("COLUMNS", "0")) or None)
+    if not con.is_terminal:
+        con.width = UNWRAPPED
+        con.soft_wrap = True
+    return con
+
+
 def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=False,
-                   width=int(os.environ.get("COLUMNS", "0")) or None)
+    return _console(False)
 
 
-@cache
 def error_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return _console(True)
+
+
+def print_columns(con: Console, headers: list[str], rows: list[list[str]]) -> None:
+    """Rows of plain text under headers, every cell whole. The first column (an id to
+    copy) is never cut: when the columns do not fit the terminal, each row becomes its
+    id on a line of its own with the other cells below it."""
+    widths = [max(len(c) for c in col) for col in zip(headers, *rows, strict=True)]
+    if con.is_terminal and sum(widths) + 2 * (len(widths) - 1) > con.width:
+        for row in rows:
+            con.print(row[0], markup=False, highlight=False, soft_wrap=True)
+            con.print("  " + ", ".join(f"{h}: {c}" for h, c in
+                                       zip(headers[1:], row[1:], strict=True)),
+                      markup=False, highlight=False)
+        return
+    for row in [headers, *rows]:
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        con.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_problems(problems: list[Problem], *, strict: bool = False) -> None:
