@@ -150,7 +150,7 @@ def summary_lines(summary: Summary, names: dict[str, str]) -> list[str]:
         out.append("- rolled back: " + ", ".join(_step_name(s, names)
                                                  for s in summary.rolled_back))
     parts = ", ".join(f"{k} {format_duration(v)}" for k, v in summary.waiting.items() if v)
-    out.append(f"- time spent waiting on AWS: {format_duration(summary.waited)}"
+    out.append(f"- time spent waiting: {format_duration(summary.waited)}"
                + (f" ({parts})" if parts else ""))
     for key, value in summary.extra.items():
         shown = value if isinstance(value, str) else json.dumps(value, default=str)
@@ -196,12 +196,27 @@ def _skipped_rehearsal(events: list[dict[str, Any]]) -> str | None:
             f"it without one, giving this reason: \"{rehearsal['skipped']}\"")
 
 
-FAILURE_COLUMNS = ["step", "from", "expected", "outcome", "what happened"]
+FAILURE_COLUMNS = ["from", "expected", "outcome", "what happened"]
 
 
 def _failure_row(f: dict[str, Any]) -> list[str]:
-    return [str(f.get("step") or f.get("check") or ""), str(f.get("from", "")),
-            str(f.get("to", "")), str(f.get("outcome", "")), str(f.get("message", ""))]
+    return [str(f.get("from", "")), str(f.get("to", "")), str(f.get("outcome", "")),
+            str(f.get("message", ""))]
+
+
+def _by_check(failures: list[dict[str, Any]],
+              names: dict[str, str]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Failures grouped by the check result that saw them, with a heading for each."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for f in failures:
+        groups.setdefault(f.get("seq"), []).append(f)
+    out = []
+    for group in groups.values():
+        f = group[0]
+        where = f"{f.get('phase')} check" + (f" of step {_step_name(str(f['step']), names)}"
+                                              if f.get("step") else "")
+        out.append((f"{where}: {f.get('check')} ({len(group)} failed)", group))
+    return out
 
 
 def markdown(run_id: str, events: list[dict[str, Any]]) -> str:
@@ -221,10 +236,12 @@ def markdown(run_id: str, events: list[dict[str, Any]]) -> str:
         out.append(f"| {local} | {utc} | {_cell(text)} |")
     failures = redirect_failures(events)
     if failures:
-        out += ["", f"## Redirect failures ({len(failures)})", "",
-                "| " + " | ".join(FAILURE_COLUMNS) + " |",
-                "|" + " --- |" * len(FAILURE_COLUMNS)]
-        out += ["| " + " | ".join(_cell(c) for c in _failure_row(f)) + " |" for f in failures]
+        out += ["", f"## Redirect failures ({len(failures)})"]
+        for heading, group in _by_check(failures, names):
+            out += ["", f"{heading}:", "", "| " + " | ".join(FAILURE_COLUMNS) + " |",
+                    "|" + " --- |" * len(FAILURE_COLUMNS)]
+            out += ["| " + " | ".join(_cell(c) for c in _failure_row(f)) + " |"
+                    for f in group]
     changes = [e for e in events if e["type"] == "intent"]
     if changes:
         out += ["", "## Changes", ""]
@@ -276,7 +293,9 @@ def as_text(run_id: str, events: list[dict[str, Any]]) -> None:
     failures = redirect_failures(events)
     if failures:
         con.print(f"\n[bold]Redirect failures[/] ({len(failures)})")
-        print_columns(con, FAILURE_COLUMNS, [_failure_row(f) for f in failures])
+        for heading, group in _by_check(failures, names):
+            con.print(f"  {escape(_words(heading))}")
+            print_columns(con, FAILURE_COLUMNS, [_failure_row(f) for f in group])
     changes = [e for e in events if e["type"] == "intent"]
     if changes:
         con.print("\n[bold]Changes[/]")

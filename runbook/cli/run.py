@@ -303,6 +303,7 @@ def runs(run: Annotated[str | None, typer.Argument(
         if env and state.started.get("env") != env:
             continue
         listed.append((run_id, state, events))
+    listed.sort(key=lambda r: str(r[1].started.get("at", "")))  # in the order they started
     if format == "json":
         typer.echo(json.dumps([{
             "run_id": run_id, "started": state.started.get("at"),
