@@ -320,3 +320,17 @@ def as_json(run_id: str, events: list[dict[str, Any]]) -> str:
                        "summary": summarize(events).to_json(),
                        "redirect_failures": redirect_failures(events), "events": events},
                       indent=1, sort_keys=True)
+
+
+def as_csv(events: list[dict[str, Any]]) -> str:
+    """Every failing redirect of the run's redirect-map checks, one CSV row each."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["seq", "phase", "step", "check", *FAILURE_COLUMNS])
+    for f in redirect_failures(events):
+        writer.writerow([f.get("seq"), f.get("phase"), f.get("step") or "", f.get("check"),
+                         *_failure_row(f)])
+    return out.getvalue()

@@ -333,15 +333,15 @@ def runs(run: Annotated[str | None, typer.Argument(
 def report(run_id: RunArg,
            format: Annotated[str, typer.Option(
                "--format", "-f", metavar="FORMAT",
-               help="text, markdown or json (default: text on a terminal, "
-               "else markdown)")] = "",
+               help="text, markdown, json, or csv (the failing redirects of its redirect "
+               "maps); default: text on a terminal, else markdown")] = "",
            state_dir: StateOpt = None) -> None:
     """The run as a post-incident timeline: every event, change, check and decision."""
     from runbook.cli.ids import resolve_run
-    from runbook.cli.report import as_json, as_text, markdown
+    from runbook.cli.report import as_csv, as_json, as_text, markdown
 
     fmt = _format(format or ("text" if sys.stdout.isatty() else "markdown"),
-                  ("text", "markdown", "json"))
+                  ("text", "markdown", "json", "csv"))
     store = _store(state_dir)
     run_id = resolve_run(store, run_id)
     events = store.events(run_id)
@@ -352,6 +352,9 @@ def report(run_id: RunArg,
                          "before it started, and there is nothing to report")
     if fmt == "text":
         as_text(run_id, events)
+        return
+    if fmt == "csv":
+        sys.stdout.write(as_csv(events))
         return
     sys.stdout.write(markdown(run_id, events) if fmt == "markdown"
                      else as_json(run_id, events) + "\n")

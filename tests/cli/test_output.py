@@ -4,6 +4,8 @@ summary and every failing redirect."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -190,6 +192,10 @@ def test_every_failing_redirect_is_in_the_report(tmp_path: Path) -> None:
     data = json.loads(runbook(tmp_path, "report", "last", "-f", "json").stdout)
     assert sorted(f["to"] for f in data["redirect_failures"]) == \
         sorted(f"https://new.test/{n}" for n in range(25))
+    rows = list(csv.DictReader(io.StringIO(
+        runbook(tmp_path, "report", "last", "--format", "csv").stdout)))
+    assert [r["from"] for r in rows] == [web.url(f"/old/{n}") for n in range(25)]
+    assert {r["outcome"] for r in rows} == {"mismatch"} and rows[0]["phase"] == "gate"
 
 
 def test_report_opens_with_a_summary_and_names_steps_by_title(tmp_path: Path) -> None:
