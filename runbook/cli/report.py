@@ -273,6 +273,8 @@ def _words(text: str) -> str:
 def as_text(run_id: str, events: list[dict[str, Any]]) -> None:
     """The report for a terminal: the same events as the Markdown, as readable lines."""
     from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
 
     from runbook.cli.render import print_columns, stdout_console
 
@@ -282,14 +284,26 @@ def as_text(run_id: str, events: list[dict[str, Any]]) -> None:
     warning = _skipped_rehearsal(events)
     if warning:
         con.print(f"[bold red]{escape(_words(warning))}[/]")
-    for line in summary_lines(summarize(events), names) + _details(run_id, events):
+    for line in summary_lines(summarize(events), names):
+        con.print("  " + escape(_words(line[2:])))
+    con.print()
+    for line in _details(run_id, events):
         con.print("  " + escape(_words(line[2:])))
     con.print(f"\n[bold]Timeline[/] (local time, {_times(events[0]['at'])[0][-3:].strip()})")
+    # Two columns: a long event wraps under its own text, not under the times.
+    grid = Table.grid(padding=(0, 2), pad_edge=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column()
     for e in events:
         text = _line(e, names)
-        if text is not None:
-            local = _times(e["at"])[0][11:19]
-            con.print(f"  {local}  {escape(_words(text))}")
+        if text is None:
+            continue
+        if con.is_terminal:
+            grid.add_row(_times(e["at"])[0][11:19], Text(_words(text)))
+        else:  # a log: one line per event, nothing padded
+            con.print(f"  {_times(e['at'])[0][11:19]}  {escape(_words(text))}")
+    if con.is_terminal:
+        con.print(grid)
     failures = redirect_failures(events)
     if failures:
         con.print(f"\n[bold]Redirect failures[/] ({len(failures)})")
