@@ -32,10 +32,30 @@ app.add_typer(sandbox_app, name="sandbox")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PlanArg = Annotated[Path, typer.Argument(help="the plan file (YAML)", show_default=False)]
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="the environment to use")]
+PlanArg = Annotated[Path, typer.Argument(metavar="PLAN", help="the plan file (YAML)",
+                                         show_default=False)]
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", metavar="NAME",
+                                            help="the environment to use")]
 VarOpt = Annotated[list[str] | None, typer.Option(
-    "--var", help="set a variable: name=value (wins over the plan's vars); repeatable")]
+    "--var", metavar="NAME=VALUE",
+    help="set a variable (wins over the plan's vars); repeatable")]
+
+
+def _metavar_alone(self: Any, ctx: Any) -> str | None:
+    """An argument with a metavar reads as README writes it (``PLAN``), not ``PLAN <path>``:
+    typer adds the Python type to arguments even when a metavar is given."""
+    return None if self.metavar else typer.core.TyperArgument.display_type(self, ctx)
+
+
+def _usage_name(self: Any) -> str:
+    """``PLAN`` and ``[NAME]`` in the usage line, as click and README write them (typer
+    writes ``{PLAN}``)."""
+    name = str(self.display_name_raw) if self.required else f"[{self.display_name_raw}]"
+    return name + ("..." if self.nargs != 1 else "")
+
+
+typer.core.TyperArgument.display_type_rich = _metavar_alone  # type: ignore[method-assign]
+typer.core.TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -98,9 +118,11 @@ def _root(
 @app.command()
 @guarded
 def validate(
-    plans: Annotated[list[Path], typer.Argument(help="plan files", show_default=False)],
+    plans: Annotated[list[Path], typer.Argument(metavar="PLAN", help="plan files",
+                                                show_default=False)],
     env: Annotated[list[str] | None, typer.Option(
-        "--env", "-e", help="validate for this environment only; repeatable")] = None,
+        "--env", "-e", metavar="NAME",
+        help="validate for this environment only; repeatable")] = None,
     strict: Annotated[bool, typer.Option(help="treat lint warnings as errors")] = False,
     var: VarOpt = None,
 ) -> None:
@@ -131,7 +153,7 @@ def validate(
 def show(
     plan: PlanArg,
     env: EnvOpt = None,
-    format: Annotated[str, typer.Option("--format", "-f",
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
                                         help="text, markdown or json")] = "text",
     var: VarOpt = None,
 ) -> None:
@@ -160,7 +182,8 @@ def schema() -> None:
 @app.command(name="kinds")
 @guarded
 def kinds_cmd(
-    name: Annotated[str | None, typer.Argument(help="a kind or library step to describe")] = None,
+    name: Annotated[str | None, typer.Argument(
+        metavar="NAME", help="a kind or library step to describe", show_default=False)] = None,
 ) -> None:
     """List check and action kinds and library steps, or describe one."""
     from runbook.cli.render import show_kinds

@@ -3,27 +3,36 @@ gates. This is render code; it only listens."""
 
 from __future__ import annotations
 
-import json
+import re
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
 
+from runbook.cli.diffs import block, inline, one_line
+from runbook.durations import format_duration
 from runbook.engine.executor import Preview
 from runbook.kinds.base import Diff
 from runbook.plan.model import Stage
 
-
-def short(value: Any, limit: int = 70) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+_STYLE = {"-": "red", "+": "green", " ": "dim", "~": "dim italic"}
 
 
 def diff_lines(diff: Diff, indent: str = "      ") -> list[str]:
-    lines = [f"{indent}[cyan]{escape(c.path)}[/]: [red]{escape(short(c.old))}[/] -> "
-             f"[green]{escape(short(c.new))}[/]" for c in diff.changes]
+    """Every changed value whole (see cli/diffs.py), as rich markup lines."""
+    lines = []
+    for c in diff.changes:
+        if inline(c.old, c.new):
+            lines.append(f"{indent}[cyan]{escape(c.path)}[/]: [red]{escape(one_line(c.old))}[/]"
+                         f" -> [green]{escape(one_line(c.new))}[/]")
+            continue
+        lines.append(f"{indent}[cyan]{escape(c.path)}[/]:")
+        for ln in block(c.old, c.new):
+            sign = " " if ln.sign == "~" else ln.sign
+            lines.append(f"{indent}  [{_STYLE[ln.sign]}]{sign} {escape(ln.text)}[/]")
     if diff.empty:
         lines.append(f"{indent}[dim]no change: already as planned[/]")
     if diff.note:
@@ -31,10 +40,31 @@ def diff_lines(diff: Diff, indent: str = "      ") -> list[str]:
     return lines
 
 
+# What changes from one progress message of a wait to the next without news: counters.
+_COUNTERS = re.compile(r"\b(attempt|round) \d+|[\d.]+[a-z]*( [\d.]+[a-z]+)* left|"
+                       r"\b\d+ of \d+\b")
+
+
+@dataclass
+class _Wait:
+    """One wait (a polling check, a soak, an action waiting on AWS) seen through its
+    progress messages."""
+
+    started: float
+    key: str
+    text: str
+
+
 class LiveView:
+    """Each event as a line. A wait is one live line on a terminal; without one, a line
+    when it starts, one when its answer changes, and its end is one line."""
+
     def __init__(self, console: Console) -> None:
         self.con = console
         self._status: Status | None = None
+        self._wait: _Wait | None = None
+        self._soak: dict[str, tuple[bool, str]] = {}  # check description -> last answer
+        self._soak_started: float | None = None
         self.steps_total = 0
 
     def _stop(self) -> None:
@@ -43,6 +73,16 @@ class LiveView:
             self._status = None
 
     def progress(self, text: str) -> None:
+        key = _COUNTERS.sub("#", text)
+        if self._wait is None:
+            self._wait = _Wait(time.monotonic(), key, text)
+            if not self.con.is_terminal:
+                self.con.print(f"  waiting: {escape(text)}")
+        elif key != self._wait.key:
+            if not self.con.is_terminal:
+                self.con.print(f"  still waiting: {escape(text)}")
+            self._wait.key = key
+        self._wait.text = text
         if not self.con.is_terminal:
             return
         if self._status is None:
@@ -50,6 +90,14 @@ class LiveView:
             self._status.start()
         else:
             self._status.update(escape(text))
+
+    def _end_wait(self) -> str:
+        """Close the wait in progress; how long it took (empty: there was none)."""
+        if self._wait is None:
+            return ""
+        took = format_duration(max(time.monotonic() - self._wait.started, 0.0))
+        self._wait = None
+        return took
 
     def gate(self, stage: Stage, previews: list[Preview]) -> None:
         self._stop()
@@ -67,11 +115,31 @@ class LiveView:
             elif p.error:
                 self.con.print(f"      [red]cannot preview: {escape(p.error)}[/]")
 
+    def _soak_check(self, e: dict[str, Any]) -> None:
+        """A soak re-runs its checks every round: a line when it starts, and a check's
+        line only when its answer differs from the round before."""
+        if self._soak_started is None:
+            self._soak_started = time.monotonic()
+            self.con.print(f"  soaking stage {escape(str(e.get('stage')))}: re-running its "
+                           "checks until the soak time is over")
+        answer = (bool(e["ok"]), str(e.get("outcome") or ""))
+        if self._soak.get(e["description"]) == answer:
+            return
+        self._soak[e["description"]] = answer
+        mark = "[green]ok[/]" if e["ok"] else "[red]FAIL[/]"
+        self.con.print(f"  {mark} soak: {escape(e['description'])} - {escape(e['summary'])}")
+
     def event(self, e: dict[str, Any]) -> None:
         self._stop()
         t = e["type"]
         p = self.con.print
         step = e.get("step")
+        if t == "check" and e.get("phase") == "soak":
+            self._soak_check(e)  # a soak is one wait across its rounds
+            return
+        took = self._end_wait()
+        if took and t not in ("check", "soak"):
+            p(f"  [dim]done waiting after {took}[/]")
         if t == "run.started":
             p(f"[bold]run {e['run_id']}[/]: plan {e['plan']} on [bold]{e['env']}[/] "
               f"(digest {e['digest'][:12]}) by {e['operator']['user']}@{e['operator']['host']}")
@@ -85,6 +153,7 @@ class LiveView:
                 return
             mark = "[green]ok[/]" if e["ok"] else "[red]FAIL[/]"
             tries = f" after {e['attempts']} tries" if e.get("attempts", 1) > 1 else ""
+            tries += f" in {took}" if tries and took else ""
             where = f" [dim]({escape(e['source'])})[/]" if not e["ok"] and e.get("source") \
                 else ""
             p(f"  {mark} {e['phase']}: {escape(e['description'])} - "
@@ -125,7 +194,10 @@ class LiveView:
         elif t == "resume.check":
             p(f"  step {step}: {escape(e['detail'])}")
         elif t == "soak":
-            p(f"  soak passed: {e['rounds']} rounds")
+            took = format_duration(time.monotonic() - self._soak_started) \
+                if self._soak_started is not None else ""
+            self._soak, self._soak_started = {}, None
+            p(f"  soak passed: {e['rounds']} rounds" + (f" in {took}" if took else ""))
         elif t == "interrupted":
             p("  [red]interrupted[/]")
         elif t == "run.finished":

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.tree import Tree
 
 from runbook.durations import format_duration
@@ -19,16 +17,43 @@ from runbook.plan.describe import describe
 from runbook.plan.model import Plan, Step
 from runbook.plan.template import for_display
 
+# Output that is not a terminal (a pipe, a CI log) is never wrapped: a certificate ARN
+# or a run id split over two lines cannot be copied or searched.
+UNWRAPPED = 100_000
 
-@cache
+
+def _console(stderr: bool) -> Console:
+    con = Console(stderr=stderr, highlight=False, soft_wrap=False,
+                  width=int(os.environ.get("COLUMNS", "0")) or None)
+    if not con.is_terminal:
+        con.width = UNWRAPPED
+        con.soft_wrap = True
+    return con
+
+
 def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=False,
-                   width=int(os.environ.get("COLUMNS", "0")) or None)
+    return _console(False)
 
 
-@cache
 def error_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return _console(True)
+
+
+def print_columns(con: Console, headers: list[str], rows: list[list[str]]) -> None:
+    """Rows of plain text under headers, every cell whole. The first column (an id to
+    copy) is never cut: when the columns do not fit the terminal, each row becomes its
+    id on a line of its own with the other cells below it."""
+    widths = [max(len(c) for c in col) for col in zip(headers, *rows, strict=True)]
+    if con.is_terminal and sum(widths) + 2 * (len(widths) - 1) > con.width:
+        for row in rows:
+            con.print(row[0], markup=False, highlight=False, soft_wrap=True)
+            con.print("  " + ", ".join(f"{h}: {c}" for h, c in
+                                       zip(headers[1:], row[1:], strict=True)),
+                      markup=False, highlight=False)
+        return
+    for row in [headers, *rows]:
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        con.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_problems(problems: list[Problem], *, strict: bool = False) -> None:
@@ -120,6 +145,15 @@ def rollback_text(step: Step) -> str:
     return "auto: restore what the snapshot recorded"
 
 
+def _by_hand(text: object, label: str) -> list[str]:
+    """A manual step's instructions, whole: they are the step (a quote keeps their own
+    Markdown: lists, code, links)."""
+    if not isinstance(text, str) or not text.strip():
+        return []
+    return [f"{label}:", "", *[f"> {line}".rstrip() for line in _t(text).strip().splitlines()],
+            ""]
+
+
 def plan_markdown(plan: Plan) -> str:
     """The plan as a runbook document to paste into a wiki page before the change."""
     env = plan.environment
@@ -157,9 +191,14 @@ def plan_markdown(plan: Plan) -> str:
             if step.pre:
                 out += ["Before:", ""] + [f"- [ ] {describe(c)}" for c in step.pre] + [""]
             out += [f"Action: **{describe(step.action)}**", ""]
+            manual = step.action.kind == "manual"
+            if manual:
+                out += _by_hand(step.action.params.get("instructions"), "Instructions")
             if step.post:
                 out += ["After:", ""] + [f"- [ ] {describe(c)}" for c in step.post] + [""]
             out += [f"Rollback: {rollback_text(step)}", ""]
+            if manual and step.rollback.mode == "auto":
+                out += _by_hand(step.action.params.get("undo"), "To undo it")
             if step.verify:
                 out += ["Once undone:", ""] + [f"- [ ] {describe(c)}" for c in step.verify] \
                     + [""]
@@ -209,8 +248,35 @@ def _is_duration(f: Any) -> bool:
     return any(getattr(m, "func", None) is parse_duration for m in f.metadata)
 
 
-def kind_params(model: Any) -> list[tuple[str, str, str, str]]:
-    """(name, type, default, description) of each parameter of a kind."""
+def _model_of(annotation: Any) -> Any:
+    """The parameter model inside a type (``X``, ``X | None``, ``list[X]``), if any."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for m in map(_model_of, get_args(annotation)) if m is not None), None)
+
+
+def _yaml(value: Any) -> str:
+    """A default as a plan writes it: ``true``, ``null``, ``{verify: true}``."""
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value, default=str)
+
+
+def kind_params(model: Any, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """(name, type, default, description) of each parameter of a kind; a parameter that
+    is a mapping of its own is followed by its keys (``tls.verify``)."""
     rows = []
     for name, f in model.model_fields.items():
         duration = _is_duration(f)
@@ -219,11 +285,17 @@ def kind_params(model: Any) -> list[tuple[str, str, str, str]]:
         else:
             value = f.default_factory() if f.default_factory else f.default
             default = format_duration(value) if duration and isinstance(value, float) \
-                else repr(value)
+                else _yaml(value)
+        sub = _model_of(f.annotation)
         kind = _type_name(f.annotation)
+        if sub is not None:
+            kind = kind.replace(sub.__name__, "mapping")
         if duration:
             kind = kind.replace("float", "duration")
-        rows.append((f.alias or name, kind, default, f.description or ""))
+        key = prefix + (f.alias or name)
+        rows.append((key, kind, default, f.description or ""))
+        if sub is not None:
+            rows += kind_params(sub, key + ("[]." if kind.startswith("list[") else "."))
     return rows
 
 
@@ -237,12 +309,11 @@ def show_kinds(name: str | None, cwd: Path) -> None:
     checks, actions = kinds.checks(), kinds.actions()
     steps = lib.available(cwd)
     if name is None:
-        table = Table("kind", "role", "what it does", box=None, pad_edge=False)
-        for kname in sorted(set(checks) | set(actions)):
-            for role, reg in (("check", checks), ("action", actions)):
-                if kname in reg:
-                    table.add_row(kname, role, reg[kname].summary)
-        con.print(table)
+        print_columns(con, ["kind", "role", "what it does"],
+                      [[kname, role, reg[kname].summary]
+                       for kname in sorted(set(checks) | set(actions))
+                       for role, reg in (("check", checks), ("action", actions))
+                       if kname in reg])
         if steps:
             con.print("\nlibrary steps: " + ", ".join(steps), markup=False)
         con.print("\n`runbook kinds NAME` shows one kind's parameters and outputs.", markup=False)
@@ -275,10 +346,8 @@ def show_kinds(name: str | None, cwd: Path) -> None:
 def _show_kind(name: str, role: str, summary: str, params: Any) -> None:
     con = stdout_console()
     con.print(f"[bold]{name}[/] ({role}): {escape(summary)}")
-    table = Table("parameter", "type", "default", "description", box=None, pad_edge=False)
-    for row in kind_params(params):
-        table.add_row(*[escape(c) for c in row])
-    con.print(table)
+    print_columns(con, ["parameter", "type", "default", "description"],
+                  [list(row) for row in kind_params(params)])
     if role == "check":
         con.print()
 
@@ -295,14 +364,13 @@ def _show_library_step(name: str, cwd: Path) -> None:
     con = stdout_console()
     con.print(f"[bold]{name}[/] (library step, {escape(display_name(path))}): "
               f"{escape(str(data.get('title') or ''))}")
-    table = Table("parameter", "default", "description", box=None, pad_edge=False)
     params = data.get("params")
+    rows = []
     for pname, spec in (params.items() if isinstance(params, dict) else []):
         spec = spec if isinstance(spec, dict) else {}
-        table.add_row(escape(str(pname)),
-                      escape(repr(spec["default"])) if "default" in spec else "required",
-                      escape(str(spec.get("description") or "")))
-    con.print(table)
+        rows.append([str(pname), _yaml(spec["default"]) if "default" in spec else "required",
+                     str(spec.get("description") or "")])
+    print_columns(con, ["parameter", "default", "description"], rows)
     action = data.get("action")
     kinds_used = ", ".join(str(k) for k in action) if isinstance(action, dict) else "none"
     con.print(f"action: {kinds_used}", markup=False)

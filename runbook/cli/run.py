@@ -23,9 +23,15 @@ if TYPE_CHECKING:
     from runbook.store import Store
 
 StateOpt = Annotated[str | None, typer.Option(
-    "--state", "--state-dir", help="where runs and locks are kept: a folder or "
+    "--state", "--state-dir", metavar="LOCATION", help="where runs and locks are kept: a folder or "
     "s3://bucket/prefix (default: the plan's `state:`, else $RUNBOOK_STATE, else .runbook)")]
+RunArg = Annotated[str, typer.Argument(
+    metavar="RUN", help="a run id, a unique start of one, or `last` (see `runbook runs`)",
+    show_default=False)]
+
+
 StaleOpt = Annotated[str, typer.Option(
+    metavar="DURATION",
     help="a lock whose run has shown no sign of life this long is probably stale")]
 
 
@@ -145,15 +151,19 @@ def run_cmd(
     var: VarOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="answer gates yes (for CI)")] = False,
     digest: Annotated[str | None, typer.Option(
+        metavar="DIGEST",
         help="refuse unless the resolved plan has this digest (from `runbook plan`)")] = None,
     step: Annotated[bool, typer.Option("--step", help="confirm before every step")] = False,
     start_at: Annotated[str | None, typer.Option(
-        help="skip the steps before this one (recorded as skipped)")] = None,
+        metavar="STEP", help="skip the steps before this one (recorded as skipped)")] = None,
     on_failure: Annotated[str | None, typer.Option(
+        metavar="ask|rollback|stop",
         help="ask, rollback or stop (default: ask with a terminal, rollback with --yes)")] = None,
     confirm_env: Annotated[str | None, typer.Option(
+        metavar="NAME",
         help="name of a protected environment, to run it without typing it")] = None,
     skip_rehearsal: Annotated[str | None, typer.Option(
+        metavar="REASON",
         help="run without the required rehearsal; the reason is recorded in the journal "
         "and shown at the top of the report")] = None,
     state_dir: StateOpt = None,
@@ -212,6 +222,9 @@ def _continue(run_id: str, mode: str, state_dir: str | None, yes: bool,
     if fmode not in ("ask", "rollback", "stop"):
         raise UsageError(f"--on-failure {fmode!r}: choose ask, rollback or stop")
     session = _session(state_dir, yes=yes, interactive=interactive)
+    from runbook.cli.ids import resolve_run
+
+    run_id = resolve_run(session.store, run_id)
     options = RunOptions(yes=yes, on_failure=fmode)  # type: ignore[arg-type]
     outcome = continue_run(session, run_id, mode=mode, options=options)
     if not outcome.journaled:
@@ -220,12 +233,13 @@ def _continue(run_id: str, mode: str, state_dir: str | None, yes: bool,
 
 
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="answer gates yes (for CI)")]
-FailOpt = Annotated[str | None, typer.Option(help="ask, rollback or stop")]
+FailOpt = Annotated[str | None, typer.Option(metavar="ask|rollback|stop",
+                                            help="what to do when a check fails")]
 
 
 @app.command()
 @guarded
-def resume(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook runs`)")],
+def resume(run_id: RunArg,
            yes: YesOpt = False, on_failure: FailOpt = None, state_dir: StateOpt = None) -> None:
     """Go on with a run that stopped or was killed, from its journal alone."""
     _continue(run_id, "resume", state_dir, yes, on_failure)
@@ -233,102 +247,145 @@ def resume(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook 
 
 @app.command()
 @guarded
-def rollback(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook runs`)")],
+def rollback(run_id: RunArg,
              yes: YesOpt = False, state_dir: StateOpt = None) -> None:
     """Undo every step a run applied, newest first, each proved against its snapshot."""
     _continue(run_id, "rollback", state_dir, yes, "stop")
 
 
+def _format(value: str, allowed: tuple[str, ...]) -> str:
+    from runbook.errors import UsageError
+
+    if value not in allowed:
+        raise UsageError(f"--format {value!r}: choose {', '.join(allowed[:-1])} or "
+                         f"{allowed[-1]}")
+    return value
+
+
 @app.command()
 @guarded
-def runs(env: EnvOpt = None, state_dir: StateOpt = None) -> None:
+def runs(run: Annotated[str | None, typer.Argument(
+             metavar="RUN", help="only this run: an id, a unique start of one, or `last`",
+             show_default=False)] = None,
+         env: EnvOpt = None, state_dir: StateOpt = None,
+         format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                             help="text or json")] = "text") -> None:
     """List runs: when, who (local user and AWS principal), plan, environment, how long,
     outcome."""
+    import json
     from concurrent.futures import ThreadPoolExecutor
 
-    from rich.table import Table
-
-    from runbook.cli.render import stdout_console
-    from runbook.cli.report import duration
+    from runbook.cli.ids import resolve_run
+    from runbook.cli.render import print_columns, stdout_console
+    from runbook.cli.report import duration, seconds
     from runbook.engine.identity import short_principal
     from runbook.engine.journal import RunState, replay
     from runbook.errors import StateError
 
+    _format(format, ("text", "json"))
     store = _store(state_dir)
+    ids = [resolve_run(store, run)] if run else list(store.run_ids())
 
     def read(run_id: str) -> tuple[str, RunState | None, list[dict[str, Any]]]:
         try:
             events = store.events(run_id)
         except StateError:
+            if run:
+                raise
             return run_id, None, []
         return run_id, replay(events), events
 
-    table = Table("run", "started (UTC)", "operator", "AWS principal", "plan", "env",
-                  "took", "outcome", box=None, pad_edge=False)
-    count = 0
     # Journals on S3 are many small objects: read several runs at once.
     with ThreadPoolExecutor(max_workers=8) as pool:
-        found = list(pool.map(read, list(store.run_ids())))
+        found = list(pool.map(read, ids))
+    listed = []
     for run_id, state, events in found:
         if state is None or not events:
             continue
-        s = state.started
-        if env and s.get("env") != env:
+        if env and state.started.get("env") != env:
             continue
-        op = s.get("operator", {})
-        table.add_row(run_id, str(s.get("at", ""))[:19].replace("T", " "),
-                      f"{op.get('user')}@{op.get('host')}", short_principal(op.get("aws")),
-                      str(s.get("plan")), str(s.get("env")), duration(events), state.outcome)
-        count += 1
+        listed.append((run_id, state, events))
+    listed.sort(key=lambda r: str(r[1].started.get("at", "")))  # in the order they started
+    if format == "json":
+        typer.echo(json.dumps([{
+            "run_id": run_id, "started": state.started.get("at"),
+            "operator": state.started.get("operator", {}), "plan": state.started.get("plan"),
+            "env": state.started.get("env"), "digest": state.started.get("digest"),
+            "seconds": seconds(events), "outcome": state.outcome,
+            "exit_code": (state.finished or {}).get("exit_code")}
+            for run_id, state, events in listed], indent=1, sort_keys=True))
+        return
     con = stdout_console()
-    if count:
-        con.print(table)
-    else:
+    if not listed:
         con.print(f"no runs in {store.url}" + (f" for {env}" if env else ""), markup=False)
+        return
+    rows = []
+    for run_id, state, events in listed:
+        s = state.started
+        op = s.get("operator", {})
+        rows.append([run_id, str(s.get("at", ""))[:19].replace("T", " "),
+                     f"{op.get('user')}@{op.get('host')}", short_principal(op.get("aws")),
+                     str(s.get("plan")), str(s.get("env")), duration(events), state.outcome])
+    print_columns(con, ["run", "started (UTC)", "operator", "AWS principal", "plan", "env",
+                        "took", "outcome"], rows)
 
 
 @app.command()
 @guarded
-def report(run_id: Annotated[str, typer.Argument(help="the run id")],
-           format: Annotated[str, typer.Option("--format", "-f",
-                                               help="markdown or json")] = "markdown",
+def report(run_id: RunArg,
+           format: Annotated[str, typer.Option(
+               "--format", "-f", metavar="FORMAT",
+               help="text, markdown, json, or csv (the failing redirects of its redirect "
+               "maps); default: text on a terminal, else markdown")] = "",
            state_dir: StateOpt = None) -> None:
     """The run as a post-incident timeline: every event, change, check and decision."""
-    from runbook.cli.report import as_json, markdown
-    from runbook.errors import UsageError
+    from runbook.cli.ids import resolve_run
+    from runbook.cli.report import as_csv, as_json, as_text, markdown
 
-    if format not in ("markdown", "json"):
-        raise UsageError(f"--format {format!r}: choose markdown or json")
+    fmt = _format(format or ("text" if sys.stdout.isatty() else "markdown"),
+                  ("text", "markdown", "json", "csv"))
     store = _store(state_dir)
+    run_id = resolve_run(store, run_id)
     events = store.events(run_id)
     if not events:
         from runbook.errors import StateError
 
         raise StateError(f"run {run_id} in {store.url} has no journal events: it stopped "
                          "before it started, and there is nothing to report")
-    sys.stdout.write(markdown(run_id, events) if format == "markdown"
+    if fmt == "text":
+        as_text(run_id, events)
+        return
+    if fmt == "csv":
+        sys.stdout.write(as_csv(events))
+        return
+    sys.stdout.write(markdown(run_id, events) if fmt == "markdown"
                      else as_json(run_id, events) + "\n")
 
 
 @app.command()
 @guarded
-def locks(state_dir: StateOpt = None, stale_after: StaleOpt = "15m",
-          format: Annotated[str, typer.Option("--format", "-f",
+def locks(lock: Annotated[str | None, typer.Argument(
+              metavar="LOCK", help="only this lock: an id, a unique start of one, or `last`",
+              show_default=False)] = None,
+          state_dir: StateOpt = None, stale_after: StaleOpt = "15m",
+          format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
                                               help="text or json")] = "text") -> None:
     """List held locks: plan and environment, holder, age, run, and which look stale."""
     import json
 
-    from rich.table import Table
-
-    from runbook.cli.render import stdout_console
-    from runbook.errors import UsageError
+    from runbook.cli.ids import resolve_lock
+    from runbook.cli.render import print_columns, stdout_console
     from runbook.store.locks import ago, inspect, lock_json
 
-    if format not in ("text", "json"):
-        raise UsageError(f"--format {format!r}: choose text or json")
+    _format(format, ("text", "json"))
     limit = _stale_after(stale_after)
     store = _store(state_dir)
-    views = [inspect(store, info, limit) for info in store.locks()]
+    held = store.locks()
+    if lock:
+        from runbook.engine.runs import find_lock
+
+        held = [find_lock(store, resolve_lock(store, lock, held))]
+    views = [inspect(store, info, limit) for info in held]
     if format == "json":
         typer.echo(json.dumps([lock_json(v) for v in views], indent=1, sort_keys=True))
         return
@@ -336,14 +393,13 @@ def locks(state_dir: StateOpt = None, stale_after: StaleOpt = "15m",
     if not views:
         con.print(f"no locks held in {store.url}", markup=False)
         return
-    table = Table("lock id", "plan@env", "holder", "since (UTC)", "age", "last sign of life",
-                  "run", "state", box=None, pad_edge=False)
-    for v in views:
-        i = v.info
-        table.add_row(i.lock_id, i.key, f"{i.user}@{i.host} pid {i.pid}",
-                      i.since[:19].replace("T", " "), ago(v.age), ago(v.quiet), i.run_id,
-                      f"probably stale: {v.stale}" if v.stale else "alive")
-    con.print(table)
+    print_columns(con, ["lock id", "plan@env", "holder", "since (UTC)", "age",
+                        "last sign of life", "run", "state"],
+                  [[v.info.lock_id, v.info.key,
+                    f"{v.info.user}@{v.info.host} pid {v.info.pid}",
+                    v.info.since[:19].replace("T", " "), ago(v.age), ago(v.quiet),
+                    v.info.run_id, f"probably stale: {v.stale}" if v.stale else "alive"]
+                   for v in views])
     if any(v.stale for v in views):
         from runbook.engine.runs import state_option
 
@@ -355,11 +411,14 @@ def locks(state_dir: StateOpt = None, stale_after: StaleOpt = "15m",
 @guarded
 def unlock(
     plan: Annotated[Path | None, typer.Argument(
+        metavar="PLAN",
         help="the plan (optional: the lock id alone finds the lock)", show_default=False)] = None,
     env: EnvOpt = None,
-    lock_id: Annotated[str, typer.Option(help="the lock id `runbook locks` shows")] = "",
+    lock_id: Annotated[str, typer.Option(
+        metavar="ID", help="the lock id `runbook locks` shows (a unique start of it, or "
+        "`last`)")] = "",
     reason: Annotated[str | None, typer.Option(
-        help="why the lock is broken (goes in the run's journal)")] = None,
+        metavar="TEXT", help="why the lock is broken (goes in the run's journal)")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="break a lock that does not look stale")] = False,
     stale_after: StaleOpt = "15m",
@@ -385,7 +444,9 @@ def unlock(
         store = _store(state_dir)
         if not lock_id:
             raise UsageError("give --lock-id ID: `runbook locks` lists the locks and ids")
-    info = find_lock(store, lock_id, key)
+    from runbook.cli.ids import resolve_lock
+
+    info = find_lock(store, resolve_lock(store, lock_id), key)
     view, recorded = break_lock(store, info, reason=reason, force=force,
                                 stale_after=_stale_after(stale_after))
     typer.echo(f"unlocked {info.key} (was {view.describe()}); {recorded}")

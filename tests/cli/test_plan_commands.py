@@ -208,7 +208,7 @@ def test_kinds_describes_one_kind() -> None:
 def test_kinds_names_types_as_plans_write_them(cli: Callable[..., CliResult]) -> None:
     out = cli("kinds", "http.get").stdout
     # An optional duration reads as one, not as typing's Optional[Annotated[float, ...]].
-    assert re.search(r"^timeout\s+duration \| None\s+None\s+give up on a request", out, re.M)
+    assert re.search(r"^timeout\s+duration \| None\s+null\s+give up on a request", out, re.M)
     assert "Annotated" not in out and "BeforeValidator" not in out
     assert re.search(r"^status\s+int \| list\[int\] \| str\s+200", out, re.M)
     dns = cli("kinds", "dns.record").stdout

@@ -70,7 +70,7 @@ def test_a_run_with_a_skipped_step_is_not_a_success_and_no_rehearsal(tmp_path):
     assert run_id in runs.stdout and "finished_with_skips" in runs.stdout
     report = runbook(tmp_path, "report", run_id).stdout
     assert "- outcome: **finished_with_skips**" in report
-    assert "- not verified (skipped): `first` (--start-at second)" in report
+    assert "- skipped: `first`: --start-at second" in report
     # prod requires a rehearsal on staging: a run that skipped a step is none
     prod = runbook(tmp_path, "run", "p.yaml", "--env", "prod", "--yes")
     assert prod.returncode == 2
@@ -182,7 +182,8 @@ def test_rollback_that_cannot_tell_whether_a_command_ran_asks_a_person(tmp_path)
     # nothing was undone: not move (it may not have run), and so not first either
     assert (tmp_path / "a").exists() and world_files(tmp_path)["version.txt"] == "v2\n"
     report = runbook(tmp_path, "report", run_id).stdout
-    assert f"- still applied: `first`, `move`; go on with `runbook rollback {run_id}`" in report
+    assert "- still applied: `first` (verified), `move` (may be half applied)" in report
+    assert f"- next command: runbook rollback {run_id}" in report
 
 
 NO_STATE = """\
