@@ -167,6 +167,8 @@ class HttpRequest(Action[RequestParams]):
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         p = self.params
         body = json.dumps(p.json_body, sort_keys=True) if p.json_body is not None else None
+        for secret in sorted(ctx.secrets, key=len, reverse=True):  # ${env:...} values
+            body = body.replace(secret, "***") if body and secret else body
         changes = [Change(f"{p.method} {_shown(p.url)}", None, body or "(no body)")]
         note = (f"undo sends {p.undo.method} {_shown(p.undo.url)}" if p.undo else
                 "no `undo`: rollback sends nothing")

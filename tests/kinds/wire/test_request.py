@@ -111,7 +111,7 @@ stages:
           http.request:
             url: "{url}/windows"
             headers: {{Authorization: "Bearer ${{env:MONITOR_TOKEN}}"}}
-            json: {{minutes: 30, reason: "docs move ${{run_id}}"}}
+            json: {{minutes: 30, reason: "docs move ${{run_id}}", key: "${{env:MONITOR_TOKEN}}"}}
             status: 201
             outputs: {{window: data.id}}
             undo:
@@ -147,7 +147,9 @@ def test_a_plan_pauses_the_monitor_and_tells_the_chat(cli: Any, tmp_path: Path,
     assert r.code == 0, r.stdout + r.stderr
     calls = [(c["method"], c["path"]) for c in monitor.seen if c["path"] != "/chat"]
     assert calls == [("POST", "/windows"), ("PUT", "/windows/w-17/note")]
-    assert monitor.seen[1]["auth"] == f"Bearer {TOKEN}"
+    [pause] = [c for c in monitor.seen if c["path"] == "/windows"]
+    assert pause["auth"] == f"Bearer {TOKEN}" and pause["body"]["key"] == TOKEN
+    assert '"key": "***"' in r.stdout  # the gate's diff shows the body, masked
     assert monitor.events() == ["started", "gate_passed", "finished"]
     finished = [c["body"] for c in monitor.seen if c["path"] == "/chat"][-1]
     assert finished["text"].startswith("runbook: plan pause-monitor on default, run ")
