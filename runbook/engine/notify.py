@@ -26,8 +26,11 @@ def _text(plan: Plan, event: str, e: dict[str, Any]) -> str | None:
     if event == "gate_passed":
         return f"gate of stage {e.get('stage')} passed"
     if event == "failed":
-        where = f"step {e.get('step')}" if e.get("step") else "the run"
-        return f"{where} failed ({e.get('phase') or 'rollback'}): {e.get('error')}"
+        if e.get("type") == "rollback.failed":
+            return f"the rollback of step {e.get('step')} failed: {e.get('error')}"
+        why = f" ({e['error']})" if e.get("error") and e["error"] not in str(
+            e.get("failure")) else ""
+        return f"{e.get('failure')}{why}; next: {e.get('choice')}"
     if event == "rolled_back":
         return f"step {e.get('step')} rolled back and verified"
     if event == "finished":
@@ -42,8 +45,8 @@ def event_of(e: dict[str, Any]) -> str | None:
     t = e.get("type")
     if t == "gate" and e.get("answer") == "yes":
         return "gate_passed"
-    if t in ("failed", "rollback.failed"):
-        return "failed"
+    if (t == "decision" and e.get("failure")) or t == "rollback.failed":
+        return "failed"  # a decision follows every failed check or action: sent once
     if t == "rollback.verified":
         return "rolled_back"
     if t == "run.finished":
@@ -57,11 +60,18 @@ class Notifier:
     ctx: RunContext
     inner: Listener | None = None
     missed: list[str] = field(default_factory=list)
+    last_problem: str | None = None  # what the last failed check or action said
 
     def __call__(self, e: dict[str, Any]) -> None:
         if self.inner is not None:
             self.inner(e)
+        if e.get("type") == "check" and not e.get("ok"):
+            self.last_problem = str(e.get("summary"))
+        elif e.get("type") == "failed":
+            self.last_problem = str(e.get("error"))
         event = event_of(e)
+        if event == "failed" and e.get("type") == "decision" and self.last_problem:
+            e = {**e, "error": self.last_problem}
         if event is not None:
             self.send(event, e)
 

@@ -169,10 +169,12 @@ def test_a_failed_check_undoes_the_requests_and_the_chat_hears_it(
     calls = [(c["method"], c["path"]) for c in monitor.seen if c["path"] != "/chat"]
     assert calls == [("POST", "/windows"), ("PUT", "/windows/w-17/note"),
                      ("DELETE", "/windows/w-17/note"), ("DELETE", "/windows/open")]
-    assert monitor.events() == ["started", "gate_passed", "rolled_back", "rolled_back",
-                                "finished"]
+    assert monitor.events() == ["started", "gate_passed", "failed", "rolled_back",
+                                "rolled_back", "finished"]
     texts = [c["body"]["text"] for c in monitor.seen if c["path"] == "/chat"]
-    assert any(t.endswith("step note rolled back and verified") for t in texts)
+    assert texts[2].endswith("1 post check(s) of step note failed (exited 1, expected 0); "
+                             "next: rollback")
+    assert texts[3].endswith("step note rolled back and verified")
 
 
 def test_an_unreachable_chat_does_not_stop_the_run(cli: Any, tmp_path: Path,
