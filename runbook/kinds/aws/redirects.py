@@ -63,6 +63,12 @@ def kvs_client(ctx: RunContext) -> Any:
     front of the host (123456789012.cloudfront-kvs.global.api.aws); with a custom
     endpoint (the sandbox) that name resolves nowhere, so requests go to the endpoint as
     given."""
+    from botocore.compat import HAS_CRT
+
+    if not HAS_CRT:
+        raise KindError("the CloudFront KeyValueStore API is signed with SigV4A, which needs "
+                        "the Python package awscrt: pip install awscrt (runbook depends on "
+                        "it; this environment lacks it)")
     client = ctx.client("cloudfront-keyvaluestore", "us-east-1")
     if ctx.aws.endpoint_url and not getattr(client, "_runbook_host_kept", False):
         host = urlsplit(ctx.aws.endpoint_url).netloc
@@ -86,6 +92,8 @@ class Redirects(Action[RedirectsParams]):
         "function_arn": "the redirect function's ARN",
         "kvs_arn": "the KeyValueStore's ARN",
         "entries": "how many redirects the store holds",
+        "domain_name": "the distribution's *.cloudfront.net name (for `connect_to`: "
+                       "check the redirects before DNS moves)",
     }
 
     # ---- naming and reading ----------------------------------------------------------
@@ -340,7 +348,9 @@ class Redirects(Action[RedirectsParams]):
         store, fn = self._store(ctx), self._function(ctx)
         keys = self._keys(ctx, store["arn"])[0] if store else {}
         config, _ = self._dist(ctx)
+        dist, _ = read_distribution(ctx, self.params.id)
         return {"function_arn": fn["arn"] if fn else None,
+                "domain_name": dist.get("DomainName"),
                 "kvs_arn": store["arn"] if store else None, "entries": len(keys),
                 "keys_digest": redirmap.digest(keys),
                 "code_digest": redirmap.digest((fn or {}).get("live_code", "").encode()
