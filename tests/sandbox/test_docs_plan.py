@@ -146,3 +146,25 @@ def test_the_dry_run_shows_the_map_and_the_files(cli, docs_twin, monitor):
     assert "s3://help-example-site/site/index.html" in r.stdout
     assert monitor.calls == []
     assert Look(docs_twin).get("docs.example.test", "/old/p1").status_code == 403
+
+
+def test_a_map_past_aws_limits_stops_the_run_and_names_the_entry(cli, tmp_path, monitor):
+    copy = tmp_path / "plans"
+    shutil.copytree(PLANS, copy)
+    with (copy / "docs-redirects.csv").open("a") as f:
+        f.write(f"https://docs.example.test/old/long,https://help.example.test/{'x' * 1100}\n")
+    with _twin(copy / "sandbox" / "docs-before.yaml") as docs_twin:
+        r = _run(cli, copy / "docs-site-move.yaml", tmp_path / "state", monitor)
+        assert r.code == 1, r.stdout + r.stderr
+        out = " ".join(r.stdout.split())  # the terminal wraps long lines
+        # the gate's preview already says so; the step stops before changing anything
+        assert ("cannot preview: " + str(copy / "docs-redirects.csv") + ": entry "
+                "https://docs.example.test/old/long: its value (status and new URL) is 1142 "
+                "bytes; a KeyValueStore value is at most 1024") in out
+        assert "docs-site-move.yaml, line 87" in out
+        assert "2 step(s) rolled back and verified (exit 1)" in out
+        look = Look(docs_twin)
+        assert look.client("cloudfront").list_key_value_stores()[
+            "KeyValueStoreList"]["Quantity"] == 0
+        assert look.get("help.example.test", "/").status_code == 403
+        assert monitor.paths() == ["pause", "resume"]
