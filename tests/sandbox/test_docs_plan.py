@@ -116,8 +116,8 @@ def test_a_failed_check_undoes_the_move(cli, tmp_path, monitor):
     copy = tmp_path / "plans"
     shutil.copytree(PLANS, copy)
     plan = copy / "docs-site-move.yaml"
-    plan.write_text(plan.read_text().replace("              concurrency: 20\n",
-                                             "              concurrency: 20\n"
+    plan.write_text(plan.read_text().replace("              timeout: 20s\n",
+                                             "              timeout: 20s\n"
                                              "              status: 308\n"))
     with _twin(copy / "sandbox" / "docs-before.yaml") as docs_twin:
         _undone(cli, tmp_path, plan, docs_twin, monitor)

@@ -99,7 +99,7 @@ def test_a_thousand_redirects_apply_verify_and_roll_back_to_the_previous_map(
     first, second = numbered(1000), numbered(990, "v2")
     second[f"{OLD}/old/extra"] = f"{NEW}/new/extra"
     apply(redirects(map=first), ctx)
-    assert check(HttpRedirects, ctx, map=first, concurrency=20).ok
+    assert check(HttpRedirects, ctx, map=first, concurrency=4, timeout=30).ok
     step = redirects(map=second)
     snap = journal(step.snapshot(ctx))
     diff = step.diff(ctx, snap)
@@ -112,10 +112,10 @@ def test_a_thousand_redirects_apply_verify_and_roll_back_to_the_previous_map(
     applied = journal(step.apply(ctx, snap))
     # (the edge reads the twin's whole state per request: a sample of the second map)
     sample = {k: v for k, v in second.items() if k.endswith(("0", "extra"))}
-    now = check(HttpRedirects, ctx, map=sample, concurrency=20)
+    now = check(HttpRedirects, ctx, map=sample, concurrency=4, timeout=30)
     assert now.ok and len(sample) == 100, now.summary
     step.restore(ctx, snap, applied)
-    back = check(HttpRedirects, ctx, map=first, concurrency=20)
+    back = check(HttpRedirects, ctx, map=first, concurrency=4, timeout=30)
     assert back.ok, back.summary
     extra = check(HttpGet, ctx, url=f"{OLD}/old/extra", status=403)
     assert extra.ok, extra.summary
