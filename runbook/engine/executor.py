@@ -59,6 +59,14 @@ class Executor:
     options: RunOptions = field(default_factory=RunOptions)
     display: Display = field(default_factory=NullDisplay)
     state: RunState = field(default_factory=RunState)
+    notifier: Any = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.plan.notify:  # the plan's webhooks hear the journal (engine/notify.py)
+            from runbook.engine.notify import Notifier
+
+            self.notifier = Notifier(self.plan, self.ctx, self.journal.listener)
+            self.journal.listener = self.notifier
 
     # ---- templates and kinds ---------------------------------------------------------
 
@@ -135,6 +143,8 @@ class Executor:
     # ---- the run ---------------------------------------------------------------------
 
     def run(self) -> Outcome:
+        if self.notifier is not None:
+            self.notifier.send("started")
         return self._drive(self._walk)
 
     def _drive(self, body: Callable[[], None]) -> Outcome:

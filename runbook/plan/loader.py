@@ -25,10 +25,12 @@ from runbook.durations import parse_duration
 from runbook.errors import PlanError, Problem, ProblemList
 from runbook.plan.library import Library
 from runbook.plan.model import (
+    NOTIFY_EVENTS,
     ActionSpec,
     Aws,
     CheckSpec,
     Environment,
+    Notify,
     Plan,
     PlanDoc,
     Rollback,
@@ -204,13 +206,14 @@ class _Loader:
         env = self._resolve_env(env, envs, resolver, doc)
         title = resolver.resolve(data.get("title"), ("title",))
         description = resolver.resolve(data.get("description"), ("description",))
+        notify = _notify(resolver.resolve(data.get("notify"), ("notify",)))  # engine/notify.py
         self._unused_overrides(data, envs, resolver, doc)
         if self.problems.errors or not isinstance(name, str):
             return None
         return Plan(
             name=name, title=_text(title), description=_text(description), file=doc.file,
             state=_text(data.get("state")), environment=env, environments=tuple(envs),
-            vars=plan_vars, stages=tuple(stages), source=doc.at(()),
+            vars=plan_vars, stages=tuple(stages), source=doc.at(()), notify=notify,
         )
 
     def _environment(self, envs: dict[str, Any], name: str | None, doc: Doc) -> Environment | None:
@@ -500,6 +503,18 @@ class _Loader:
             gap = cls.auto_rollback_gap(action.params)
             if gap:
                 self.problems.warn(f"step {sid!r}: rollback is auto, but {gap}", src)
+
+
+def _notify(raw: Any) -> tuple[Notify, ...]:
+    """The plan's webhooks (their structure is checked with PlanDoc)."""
+    if not isinstance(raw, list):
+        return ()
+    out = []
+    for item in raw:
+        if isinstance(item, dict) and isinstance(item.get("url"), str):
+            out.append(Notify(url=item["url"], headers=dict(item.get("headers") or {}),
+                              events=tuple(item.get("events") or NOTIFY_EVENTS)))
+    return tuple(out)
 
 
 def _action_kind(action: Any) -> str | None:

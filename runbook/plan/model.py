@@ -80,6 +80,20 @@ class StageDoc(_Doc):
         None, description="keep re-running the stage's checks this long after it")
 
 
+NotifyEvent = Literal["started", "gate_passed", "failed", "rolled_back", "finished"]
+NOTIFY_EVENTS: tuple[str, ...] = ("started", "gate_passed", "failed", "rolled_back",
+                                  "finished")
+
+
+class NotifyDoc(_Doc):
+    url: str = Field(description="webhook URL (Slack-compatible); may hold ${env:...}")
+    headers: dict[str, str] = Field(default_factory=dict,
+                                    description="request headers; values may hold ${env:...}")
+    events: list[NotifyEvent] = Field(
+        default_factory=lambda: list(NOTIFY_EVENTS),  # type: ignore[arg-type]
+        description="the run events sent (default: all)")
+
+
 class PlanDoc(_Doc):
     runbook: int = Field(description="format version: 1")
     name: str = Field(description="slug: names runs, locks and reports")
@@ -88,6 +102,8 @@ class PlanDoc(_Doc):
     state: str | None = Field(None, description="where runs are kept: a folder or s3://bucket/prefix")
     vars: dict[str, Any] = Field(default_factory=dict)
     environments: dict[str, EnvironmentDoc] = Field(default_factory=dict)
+    notify: list[NotifyDoc] = Field(default_factory=list,
+                                    description="webhooks that receive the run's events")
     stages: list[StageDoc] = Field(min_length=1)
 
 
@@ -178,6 +194,13 @@ class Environment(_Node):
     sandbox: str | None = None
 
 
+class Notify(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    events: tuple[str, ...] = NOTIFY_EVENTS
+
+
 class Plan(_Node):
     format: int = 1
     name: str
@@ -189,6 +212,7 @@ class Plan(_Node):
     environments: tuple[str, ...] = ()
     vars: dict[str, Any] = Field(default_factory=dict)
     stages: tuple[Stage, ...]
+    notify: tuple[Notify, ...] = ()
 
     def steps(self) -> list[Step]:
         return [step for stage in self.stages for step in stage.steps]

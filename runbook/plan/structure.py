@@ -19,6 +19,7 @@ from runbook.plan.model import (
     AwsDoc,
     EnvironmentDoc,
     LibraryStepDoc,
+    NotifyDoc,
     ParamDoc,
     PlanDoc,
     StageDoc,
@@ -35,6 +36,7 @@ SLUG_RULE = "a slug: lower-case letters, digits, - and _, starting with a letter
 _CHILDREN: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
     (PlanDoc, "environments"): EnvironmentDoc,
     (PlanDoc, "stages"): StageDoc,
+    (PlanDoc, "notify"): NotifyDoc,
     (EnvironmentDoc, "aws"): AwsDoc,
     (StageDoc, "steps"): StepDoc,
     (LibraryStepDoc, "params"): ParamDoc,

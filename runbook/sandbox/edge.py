@@ -42,6 +42,7 @@ class EdgeState:
     # ACM certificate ARN -> (names it covers, SSL context presenting it)
     certificates: dict[str, tuple[list[str], ssl.SSLContext]] = field(default_factory=dict)
     default_context: ssl.SSLContext | None = None
+    functions: Any = None  # the proxy's sandbox.functions.Functions: viewer functions run
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Dist:
     domain: str
     aliases: list[str]
     config: dict[str, Any]
+    moto_id: str = ""
 
 
 class _Everywhere(dict[str, Any]):
@@ -109,7 +111,7 @@ class Edge:
                                 f"arn:aws:cloudfront::{self.state.account}:distribution/{world_id}",
                                 d["DomainName"].lower(),
                                 [a.lower() for a in d.get("Aliases", {}).get("Items", []) or []],
-                                cfg["DistributionConfig"]))
+                                cfg["DistributionConfig"], d["Id"]))
         return out
 
     def find(self, host: str) -> Dist | None:
@@ -146,6 +148,10 @@ class Edge:
         if not https and behaviour.get("ViewerProtocolPolicy") in ("redirect-to-https",
                                                                     "https-only"):
             return Reply(301, b"", {"Location": f"https://{host}{req.path}"})
+        if self.state.functions is not None:  # hook: CloudFront Functions (functions.py)
+            made, req = self.state.functions.edge(dist.moto_id, dist.domain, dist.id, req)
+            if made is not None:
+                return made  # type: ignore[no-any-return]
         origins = (dist.config.get("Origins") or {}).get("Items") or []
         target = behaviour.get("TargetOriginId")
         origin = next((o for o in origins if o.get("Id") == target), origins[0] if origins

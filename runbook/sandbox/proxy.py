@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from runbook.kinds.aws.common import covers
+from runbook.sandbox.functions import Functions
 
 DIST_CONFIG = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/config$")
 DIST = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)$")
@@ -84,6 +85,8 @@ class AwsProxy:
         self.cert_domains = certificate_domains
         self.state: dict[str, DistState] = {}
         self.refusals: list[str] = []  # what was refused, for tests and `sandbox serve`
+        # CloudFront Functions, KeyValueStore keys, function associations (functions.py)
+        self.functions = Functions(cloudfront)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -154,6 +157,9 @@ class AwsProxy:
                body: bytes) -> tuple[int, dict[str, str], bytes]:
         path = self.ids.request(path.encode()).decode()
         body = self.ids.request(body)
+        answer = self.functions.handle(method, path, headers, body)  # hook: functions.py
+        if answer is not None:
+            return answer[0], answer[1], self.ids.response(answer[2])
         cf = path.startswith("/2020-05-31/distribution")
         m_cfg, m_dist = DIST_CONFIG.match(path), DIST.match(path)
         if cf and method == "PUT" and m_cfg:
@@ -164,6 +170,11 @@ class AwsProxy:
             refused = self._check_config(None, body)
             if refused:
                 return self._refuse(refused)
+        if cf and method in ("PUT", "POST"):
+            bad = self.functions.check_distribution(body)  # hook: functions.py
+            if bad is not None:
+                self.refusals.append(bad[2].decode())
+                return bad
         status, out_headers, out = self.forward(method, path, headers, body)
         if cf and status in (200, 201):
             matched = m_cfg or m_dist
@@ -178,6 +189,7 @@ class AwsProxy:
                         st.etag = secrets.token_hex(7).upper()
                         st.pending = IN_PROGRESS_READS
             out, out_headers = self._present(dist_id, method, out, out_headers)
+            out = self.functions.after_distribution(dist_id, method, body, out)  # hook
         return status, out_headers, self.ids.response(out)
 
     def _refuse(self, refusal: tuple[int, str, str]) -> tuple[int, dict[str, str], bytes]:

@@ -110,6 +110,7 @@ class Twin:
         cert_domains: dict[str, list[str]] = {}
         proxy = AwsProxy(moto_url, ids, client("cloudfront", "us-east-1"),
                          lambda arn: cert_domains.get(arn)).start()
+        state.functions = proxy.functions  # the edge runs the functions the proxy holds
         zones = _ZoneSource(client("route53", "us-east-1"), state.cloudfront, client)
         dns_server = DNSServer(zones).start()
         edge = Edge(state).start()

@@ -1,0 +1,176 @@
+"""The redirect map of ``cloudfront.redirects``: read from the formats ``http.redirects``
+reads, checked against AWS's quotas, turned into KeyValueStore entries, and the function
+code rendered from our one template (``redirects.js``). Private to ``redirects.py``.
+
+The same file drives the action and the post check ``http.redirects``: a CSV may carry a
+third column (the status of that row) and a YAML list item a ``status`` and a
+``keep_query``; ``http.redirects`` reads the first two columns and ``from``/``to`` only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from runbook.errors import KindError
+
+STATUSES = (301, 302, 307, 308)
+# AWS's documented quotas: CloudFront Functions (function size) and KeyValueStore
+# (store size, key and value lengths).
+FUNCTION_SIZE = 10 * 1024
+STORE_SIZE = 5 * 1024 * 1024
+KEY_SIZE = 512
+VALUE_SIZE = 1024
+# characters a browser sends unescaped in a path; '%' kept so escapes stay as written
+_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+@dataclass(frozen=True)
+class Entry:
+    source: str  # the old URL as the map wrote it (for messages)
+    key: str  # the path the function looks up
+    location: str
+    status: int
+    keep_query: bool
+
+    def value(self) -> str:
+        data: dict[str, Any] = {"s": self.status, "l": self.location}
+        if self.keep_query:
+            data["q"] = 1
+        return json.dumps(data, separators=(",", ":"))
+
+
+def _extras(path: Path) -> dict[str, dict[str, Any]]:
+    """old URL -> {status, keep_query} given beside it in the file (CSV third column,
+    YAML list keys)."""
+    text = path.read_text(encoding="utf-8")
+    out: dict[str, dict[str, Any]] = {}
+    if path.suffix.lower() == ".csv":
+        for row in csv.reader(io.StringIO(text)):
+            if len(row) >= 3 and "://" in row[0] and row[2].strip():
+                out[row[0].strip()] = {"status": row[2].strip()}
+        return out
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load(text)
+    if isinstance(data, list):
+        for item in data:
+            if isinstance(item, dict) and "from" in item:
+                out[str(item["from"])] = {k: item[k] for k in ("status", "keep_query")
+                                          if k in item}
+    return out
+
+
+def read(plan_dir: Path, inline: dict[str, str] | None, file: str | None, *, status: int,
+         keep_query: bool) -> list[Entry]:
+    """The map's entries, every one checked; KindError names the first bad entry."""
+    from runbook.kinds.wire.redirect import load_map
+
+    extras: dict[str, dict[str, Any]] = {}
+    if inline is not None:
+        pairs, where = dict(inline), "the inline map"
+    else:
+        assert file is not None
+        path = plan_dir / file
+        where = str(path)
+        try:
+            pairs = load_map(path)
+            extras = _extras(path)
+        except FileNotFoundError as exc:
+            raise KindError(f"the redirect map {path} does not exist") from exc
+        except (OSError, ValueError) as exc:
+            raise KindError(f"cannot read the redirect map: {exc}") from exc
+    if not pairs:
+        raise KindError(f"{where} has no redirects")
+    entries: list[Entry] = []
+    seen: dict[str, str] = {}
+    for source, target in pairs.items():
+        extra = extras.get(source, {})
+        entry = _entry(source, target, extra, status, keep_query, where)
+        if entry.key in seen:
+            raise KindError(f"{where}: {source} and {seen[entry.key]} are the same path "
+                            f"{entry.key} on different hosts; the function matches paths "
+                            "only: give each host its own step and distribution")
+        seen[entry.key] = source
+        entries.append(entry)
+    check_size(entries, where)
+    return entries
+
+
+def _entry(source: str, target: str, extra: dict[str, Any], status: int, keep_query: bool,
+           where: str) -> Entry:
+    s = urlsplit(source)
+    if s.scheme not in ("http", "https") or not s.hostname:
+        raise KindError(f"{where}: entry {source!r}: the old URL must be absolute "
+                        "(https://host/path)")
+    if s.query or s.fragment:
+        raise KindError(f"{where}: entry {source}: the old URL has a query string or "
+                        "fragment; the function matches paths only")
+    t = urlsplit(target)
+    if not (t.scheme in ("http", "https") and t.hostname) and not target.startswith("/"):
+        raise KindError(f"{where}: entry {source}: the new URL {target!r} must be absolute "
+                        "or a path starting with /")
+    try:
+        code = int(extra.get("status", status))
+    except ValueError:
+        code = 0
+    if code not in STATUSES:
+        raise KindError(f"{where}: entry {source}: status {extra.get('status')} is not "
+                        "one of 301, 302, 307, 308")
+    keep = extra.get("keep_query", keep_query)
+    entry = Entry(source, quote(s.path or "/", safe=_SAFE), target, code, bool(keep))
+    if len(entry.key.encode()) > KEY_SIZE:
+        raise KindError(f"{where}: entry {source}: its path is {len(entry.key.encode())} "
+                        f"bytes; a KeyValueStore key is at most {KEY_SIZE}")
+    if len(entry.value().encode()) > VALUE_SIZE:
+        raise KindError(f"{where}: entry {source}: its value (status and new URL) is "
+                        f"{len(entry.value().encode())} bytes; a KeyValueStore value is at "
+                        f"most {VALUE_SIZE}")
+    return entry
+
+
+def check_size(entries: list[Entry], where: str) -> None:
+    total = 0
+    for e in entries:
+        total += len(e.key.encode()) + len(e.value().encode())
+        if total > STORE_SIZE:
+            raise KindError(f"{where}: the map passes the KeyValueStore's {STORE_SIZE // 2**20}"
+                            f" MB at entry {e.source} ({len(entries)} entries in all): split "
+                            "it, or shorten the URLs")
+
+
+def template() -> str:
+    return resources.files("runbook.kinds.aws").joinpath("redirects.js").read_text("utf-8")
+
+
+def code(store_id: str) -> bytes:
+    """The function's code for the store ``store_id`` (checked against the size quota)."""
+    out = template().replace("__KVS_ID__", store_id).encode()
+    if len(out) > FUNCTION_SIZE:  # only if the template grows past the quota
+        raise KindError(f"the redirect function is {len(out)} bytes; CloudFront Functions "
+                        f"are at most {FUNCTION_SIZE}")
+    return out
+
+
+def digest(data: bytes | dict[str, str]) -> str:
+    if isinstance(data, dict):
+        data = json.dumps(data, sort_keys=True).encode()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def show(value: str | None) -> str | None:
+    """A KeyValueStore value as people read it in a diff: "301 https://new/x (query kept)"."""
+    if value is None:
+        return None
+    try:
+        data = json.loads(value)
+        return f"{data['s']} {data['l']}" + (" (query kept)" if data.get("q") else "")
+    except (ValueError, KeyError, TypeError):
+        return value

@@ -1,0 +1,586 @@
+"""CloudFront Functions and the KeyValueStore data plane in the twin, with the functions'
+JavaScript run by an embedded V8 (``mini-racer``).
+
+moto 5.2 has CreateFunction, DescribeFunction, GetFunction and the KeyValueStore control
+plane, but no UpdateFunction or PublishFunction, no DEVELOPMENT/LIVE stages, drops every
+``FunctionAssociations`` of a distribution, and has no KeyValueStore data plane
+(``cloudfront-keyvaluestore``: ListKeys, UpdateKeys, ...). So this module owns functions
+outright (every ``/2020-05-31/function`` call), owns the keys of every store (the stores
+themselves stay in moto), remembers each distribution's function associations and puts
+them back into moto's answers, and refuses what AWS refuses: a stale If-Match, code over
+the size quota or that does not compile, an association with a function that is not
+published, deleting a function a distribution uses, keys or values over their quotas.
+
+The edge calls :meth:`Functions.viewer_request`: the function's real code runs against
+the event CloudFront would build, with ``cf.kvs(id).get(key)`` reading the twin's keys.
+So a rehearsal proves the code that will run at the edge, not a Python imitation of it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+import threading
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from runbook.sandbox.httpserver import Reply, Request
+
+Answer = tuple[int, dict[str, str], bytes]
+
+NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+FUNCTION = re.compile(r"^/2020-05-31/function(?:/([^/?]+))?(/describe|/publish|/test)?/?$")
+KVS_DATA = re.compile(r"^/key-value-stores/([^/?]+)(/keys(?:/([^?]+))?)?$")
+# The documented quotas (docs/kinds-aws.md cites them): the twin refuses past them.
+FUNCTION_SIZE = 10 * 1024
+KVS_TOTAL = 5 * 1024 * 1024
+KVS_KEY = 512
+KVS_VALUE = 1024
+_ASSOC = re.compile(rb"<FunctionAssociations>.*?</FunctionAssociations>", re.S)
+_IMPORT = re.compile(r"""^\s*import\s+cf\s+from\s+['"]cloudfront['"];?\s*$""", re.M)
+
+# The part of the `cloudfront` module of the cloudfront-js-2.0 runtime that reads a
+# KeyValueStore: get() rejects for a missing key, as on CloudFront.
+_RUNTIME = """
+var __stores = {};
+var __cf = { kvs: function (id) {
+  var key = String(id);
+  return {
+    get: async function (k, opts) {
+      var store = __stores[key];
+      if (!store) { throw new Error('KeyValueStore ' + key + ' is not associated'); }
+      if (!Object.prototype.hasOwnProperty.call(store, k)) { throw new Error('Key not found'); }
+      var v = store[k];
+      return opts && opts.format === 'json' ? JSON.parse(v) : v;
+    },
+    exists: async function (k) {
+      var store = __stores[key] || {};
+      return Object.prototype.hasOwnProperty.call(store, k);
+    },
+    meta: async function () { return { keyCount: Object.keys(__stores[key] || {}).length }; }
+  };
+} };
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _xml_error(status: int, code: str, message: str) -> Answer:
+    body = (f'<?xml version="1.0"?><ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type>'
+            f"<Code>{code}</Code><Message>{_esc(message)}</Message></Error>"
+            f"<RequestId>{secrets.token_hex(8)}</RequestId></ErrorResponse>")
+    return status, {"Content-Type": "text/xml"}, body.encode()
+
+
+def _json_error(status: int, code: str, message: str) -> Answer:
+    return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, \
+        json.dumps({"message": message}).encode()
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _find(root: ET.Element, name: str) -> ET.Element | None:
+    return root.find(f"{{*}}{name}")
+
+
+def _text(root: ET.Element | None, name: str, default: str = "") -> str:
+    node = None if root is None else _find(root, name)
+    return (node.text or "") if node is not None else default
+
+
+@dataclass
+class Stage:
+    code: bytes
+    config: dict[str, Any]
+    etag: str
+    modified: str
+
+
+@dataclass
+class Function:
+    name: str
+    arn: str
+    created: str
+    development: Stage
+    live: Stage | None = None
+
+
+@dataclass
+class Store:
+    etag: str = field(default_factory=lambda: secrets.token_hex(7).upper())
+    keys: dict[str, str] = field(default_factory=dict)
+    version: int = 0
+
+    @property
+    def size(self) -> int:
+        return sum(len(k.encode()) + len(v.encode()) for k, v in self.keys.items())
+
+
+class Functions:
+    """The twin's CloudFront Functions, KeyValueStore keys and function associations.
+    ``cloudfront`` is a boto3 client straight to moto (for the stores that exist)."""
+
+    def __init__(self, cloudfront: Any, account: str = "123456789012") -> None:
+        self.cf = cloudfront
+        self.account = account
+        self.functions: dict[str, Function] = {}
+        self.stores: dict[str, Store] = {}  # by store id
+        # moto distribution id -> one list of associations per behaviour: the default
+        # behaviour first, then CacheBehaviors in order (moto keeps that order)
+        self.associations: dict[str, list[list[dict[str, str]]]] = {}
+        self.patterns: dict[str, list[str]] = {}  # moto id -> ["*", PathPattern...]
+        self._lock = threading.RLock()
+        self._engines: dict[str, _Engine] = {}
+
+    # ---- the API ---------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers: dict[str, str],
+               body: bytes) -> Answer | None:
+        """The answer to a Functions or KeyValueStore data-plane call; None: not ours."""
+        parts = urlsplit(path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if_match = next((v for k, v in headers.items() if k.lower() == "if-match"), None)
+        m = FUNCTION.match(parts.path)
+        if m:
+            with self._lock:
+                return self._function(method, m.group(1), m.group(2) or "", query,
+                                      if_match, body)
+        m = KVS_DATA.match(parts.path)
+        if m and "cloudfront-keyvaluestore" in headers.get("Authorization", "") + \
+                headers.get("authorization", ""):
+            with self._lock:
+                return self._keys(method, unquote(m.group(1)), bool(m.group(2)),
+                                  unquote(m.group(3)) if m.group(3) else None, query,
+                                  if_match, body)
+        return None
+
+    def _function(self, method: str, name: str | None, verb: str, query: dict[str, str],
+                  if_match: str | None, body: bytes) -> Answer:
+        if name is None:
+            if method == "POST":
+                return self._create(body)
+            stage = query.get("Stage")
+            items = "".join(self._summary(f, stage or "DEVELOPMENT") for f in
+                            self.functions.values() if stage != "LIVE" or f.live)
+            n = items.count("<FunctionSummary>")
+            return 200, {"Content-Type": "text/xml"}, (
+                f'<?xml version="1.0"?><FunctionList xmlns="{NS}"><MaxItems>100</MaxItems>'
+                f"<Quantity>{n}</Quantity><Items>{items}</Items></FunctionList>").encode()
+        fn = self.functions.get(name)
+        if fn is None:
+            return _xml_error(404, "NoSuchFunctionExists", f"The function {name} does not "
+                              "exist.")
+        stage_name = query.get("Stage", "DEVELOPMENT")
+        chosen = fn.live if stage_name == "LIVE" else fn.development
+        if method == "GET":
+            if chosen is None:
+                return _xml_error(404, "NoSuchFunctionExists",
+                                  f"The function {name} has not been published.")
+            if verb == "/describe":
+                return self._summary_answer(fn, stage_name, {"ETag": chosen.etag})
+            return 200, {"Content-Type": "application/octet-stream", "ETag": chosen.etag}, \
+                chosen.code
+        if if_match != fn.development.etag:
+            return _xml_error(412, "PreconditionFailed", "The If-Match version is missing "
+                              "or not valid for the resource.")
+        if method == "PUT" and not verb:
+            return self._update(fn, body)
+        if method == "POST" and verb == "/publish":
+            dev = fn.development
+            fn.live = Stage(dev.code, dev.config, secrets.token_hex(7).upper(), _now())
+            return self._summary_answer(fn, "LIVE", {})
+        if method == "DELETE" and not verb:
+            users = self._users(fn.arn)
+            if users:
+                return _xml_error(409, "FunctionInUse", f"Cannot delete function {name}: it "
+                                  f"is associated with distribution(s) {', '.join(users)}.")
+            del self.functions[name]
+            return 204, {}, b""
+        return _xml_error(400, "UnsupportedOperation", f"the sandbox does not do {method} "
+                          f"{verb or 'on'} function {name}")
+
+    def _parse(self, body: bytes) -> tuple[tuple[str, dict[str, Any], bytes] | None,
+                                         Answer | None]:
+        """(name, config, code) of a Create/UpdateFunction request, or AWS's refusal."""
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError as exc:
+            return None, _xml_error(400, "MalformedInput", str(exc))
+        cfg = _find(root, "FunctionConfig")
+        arns = [e.text or "" for e in root.iterfind(".//{*}KeyValueStoreARN")]
+        config = {"Comment": _text(cfg, "Comment"), "Runtime": _text(cfg, "Runtime"),
+                  "KeyValueStoreARNs": arns}
+        code = base64.b64decode(_text(root, "FunctionCode"))
+        refused = self._refuse_code(code, config)
+        if refused:
+            return None, refused
+        return (_text(root, "Name"), config, code), None
+
+    def _refuse_code(self, code: bytes, config: dict[str, Any]) -> Answer | None:
+        if len(code) > FUNCTION_SIZE:
+            return _xml_error(413, "FunctionSizeLimitExceeded", f"The function code is "
+                              f"{len(code)} bytes; the maximum is {FUNCTION_SIZE}.")
+        if config["KeyValueStoreARNs"] and config["Runtime"] != "cloudfront-js-2.0":
+            return _xml_error(400, "InvalidArgument", "A function that uses a KeyValueStore "
+                              "needs runtime cloudfront-js-2.0.")
+        if len(config["KeyValueStoreARNs"]) > 1:
+            return _xml_error(400, "InvalidArgument", "A function can be associated with at "
+                              "most one KeyValueStore.")
+        problem = _Engine.compile_error(code.decode("utf-8", "replace"))
+        if problem:
+            return _xml_error(400, "InvalidArgument", f"The function code does not compile: "
+                              f"{problem}")
+        return None
+
+    def _create(self, body: bytes) -> Answer:
+        parsed, refused = self._parse(body)
+        if parsed is None:
+            assert refused is not None
+            return refused
+        name, config, code = parsed
+        if name in self.functions:
+            return _xml_error(409, "FunctionAlreadyExists", f"Function {name} already exists.")
+        now = _now()
+        fn = Function(name, f"arn:aws:cloudfront::{self.account}:function/{name}", now,
+                      Stage(code, config, secrets.token_hex(7).upper(), now))
+        self.functions[name] = fn
+        _, headers, out = self._summary_answer(fn, "DEVELOPMENT",
+                                                    {"ETag": fn.development.etag})
+        headers["Location"] = f"https://cloudfront.amazonaws.com/2020-05-31/function/{name}"
+        return 201, headers, out
+
+    def _update(self, fn: Function, body: bytes) -> Answer:
+        parsed, refused = self._parse(body)
+        if parsed is None:
+            assert refused is not None
+            return refused
+        _, config, code = parsed
+        fn.development = Stage(code, config, secrets.token_hex(7).upper(), _now())
+        return self._summary_answer(fn, "DEVELOPMENT", {"ETtag": fn.development.etag})
+
+    def _summary_answer(self, fn: Function, stage: str, headers: dict[str, str]) -> Answer:
+        out = f'<?xml version="1.0"?>{self._summary(fn, stage, NS)}'
+        return 200, {"Content-Type": "text/xml", **headers}, out.encode()
+
+    def _summary(self, fn: Function, stage: str, ns: str | None = None) -> str:
+        st = fn.live if stage == "LIVE" and fn.live else fn.development
+        arns = st.config["KeyValueStoreARNs"]
+        kvs = "".join(f"<KeyValueStoreAssociation><KeyValueStoreARN>{a}</KeyValueStoreARN>"
+                      "</KeyValueStoreAssociation>" for a in arns)
+        attr = f' xmlns="{ns}"' if ns else ""
+        return (f"<FunctionSummary{attr}><Name>{fn.name}</Name>"
+                f"<Status>{'DEPLOYED' if fn.live else 'UNPUBLISHED'}</Status>"
+                f"<FunctionConfig><Comment>{_esc(st.config['Comment'])}</Comment>"
+                f"<Runtime>{st.config['Runtime']}</Runtime><KeyValueStoreAssociations>"
+                f"<Quantity>{len(arns)}</Quantity>"
+                + (f"<Items>{kvs}</Items>" if arns else "") +
+                "</KeyValueStoreAssociations></FunctionConfig>"
+                f"<FunctionMetadata><FunctionARN>{fn.arn}</FunctionARN><Stage>{stage}</Stage>"
+                f"<CreatedTime>{fn.created}</CreatedTime><LastModifiedTime>{st.modified}"
+                "</LastModifiedTime></FunctionMetadata></FunctionSummary>")
+
+    def _users(self, arn: str) -> list[str]:
+        return [d for d, lists in self.associations.items()
+                if any(a["FunctionARN"] == arn for one in lists for a in one)]
+
+    # ---- KeyValueStore data plane ------------------------------------------------------
+
+    def _store_exists(self, store_id: str) -> bool:
+        pages = self.cf.get_paginator("list_key_value_stores").paginate()
+        return any(s["Id"] == store_id for page in pages
+                   for s in page.get("KeyValueStoreList", {}).get("Items", []) or [])
+
+    def _keys(self, method: str, arn: str, keys: bool, key: str | None,
+              query: dict[str, str], if_match: str | None, body: bytes) -> Answer:
+        store_id = arn.rsplit("/", 1)[-1]
+        if not self._store_exists(store_id):
+            self.stores.pop(store_id, None)
+            return _json_error(404, "ResourceNotFoundException",
+                               f"The KeyValueStore {arn} was not found.")
+        store = self.stores.setdefault(store_id, Store())
+        if not keys and method == "GET":
+            return self._describe(arn, store)
+        if keys and key is None and method == "GET":
+            names = sorted(store.keys)
+            start = int(query.get("NextToken") or 0)
+            size = int(query.get("MaxResults") or 50)
+            page = names[start:start + size]
+            out: dict[str, Any] = {"Items": [{"Key": k, "Value": store.keys[k]} for k in page]}
+            if start + size < len(names):
+                out["NextToken"] = str(start + size)
+            return 200, {"Content-Type": "application/json"}, json.dumps(out).encode()
+        if keys and key is not None and method == "GET":
+            if key not in store.keys:
+                return _json_error(404, "ResourceNotFoundException", f"Key {key} not found.")
+            return self._json({"Key": key, "Value": store.keys[key],
+                               "ItemCount": len(store.keys), "TotalSizeInBytes": store.size})
+        if if_match != store.etag:
+            return _json_error(409, "ConflictException", "The If-Match ETag does not match "
+                               "the KeyValueStore's current ETag.")
+        data = json.loads(body or b"{}")
+        if key is not None and method == "PUT":
+            puts, deletes = [{"Key": key, "Value": data.get("Value", "")}], []
+        elif key is not None and method == "DELETE":
+            puts, deletes = [], [{"Key": key}]
+        elif key is None and method == "POST":
+            puts, deletes = data.get("Puts") or [], data.get("Deletes") or []
+        else:
+            return _json_error(400, "ValidationException", f"{method} is not supported here")
+        new = dict(store.keys)
+        for d in deletes:
+            new.pop(d["Key"], None)
+        for p in puts:
+            k, v = str(p["Key"]), str(p["Value"])
+            if len(k.encode()) > KVS_KEY or len(v.encode()) > KVS_VALUE:
+                return _json_error(400, "ValidationException",
+                                   f"Key {k[:60]!r}: keys are at most {KVS_KEY} bytes and "
+                                   f"values at most {KVS_VALUE} bytes.")
+            new[k] = v
+        total = sum(len(k.encode()) + len(v.encode()) for k, v in new.items())
+        if total > KVS_TOTAL:
+            return _json_error(402, "ServiceQuotaExceededException", f"The KeyValueStore "
+                               f"would hold {total} bytes; the maximum is {KVS_TOTAL}.")
+        store.keys, store.etag = new, secrets.token_hex(7).upper()
+        store.version += 1
+        return self._json({"ItemCount": len(new), "TotalSizeInBytes": total},
+                          {"ETag": store.etag})
+
+    def _describe(self, arn: str, store: Store) -> Answer:
+        now = dt.datetime.now(dt.UTC).timestamp()
+        return self._json({"ItemCount": len(store.keys), "TotalSizeInBytes": store.size,
+                           "KvsARN": arn, "Created": now, "LastModified": now,
+                           "Status": "READY"}, {"ETag": store.etag})
+
+    @staticmethod
+    def _json(data: dict[str, Any], headers: dict[str, str] | None = None) -> Answer:
+        return 200, {"Content-Type": "application/json", **(headers or {})}, \
+            json.dumps(data).encode()
+
+    # ---- distributions -------------------------------------------------------------------
+
+    def check_distribution(self, body: bytes) -> Answer | None:
+        """AWS's refusal of a distribution config whose function associations it would
+        refuse (a function that does not exist or is not published), or None."""
+        behaviours = _behaviours(body)
+        if behaviours is None:
+            return None
+        with self._lock:
+            live = {f.arn for f in self.functions.values() if f.live is not None}
+            for _, assoc in behaviours:
+                for a in assoc:
+                    if a["FunctionARN"] not in live:
+                        return _xml_error(400, "InvalidFunctionAssociation",
+                                          f"The function ARN {a['FunctionARN']} is not valid "
+                                          "or the function is not published.")
+                types = [a["EventType"] for a in assoc]
+                if len(types) != len(set(types)):
+                    return _xml_error(400, "InvalidFunctionAssociation", "Only one function "
+                                      "can be associated with each event type.")
+        return None
+
+    def record_distribution(self, dist_id: str, body: bytes) -> None:
+        behaviours = _behaviours(body)
+        if behaviours is None:
+            return
+        with self._lock:
+            self.patterns[dist_id] = [p for p, _ in behaviours]
+            self.associations[dist_id] = [a for _, a in behaviours]
+
+    def present(self, dist_id: str | None, out: bytes) -> bytes:
+        """moto's answer with the associations it dropped put back, behaviour by behaviour."""
+        with self._lock:
+            lists = self.associations.get(dist_id or "")
+        if not lists:
+            return out
+        n = iter(range(10_000))
+
+        def one(m: re.Match[bytes]) -> bytes:
+            i = next(n)
+            assoc = lists[i] if i < len(lists) else []
+            if not assoc:
+                return m.group(0)
+            items = "".join(f"<FunctionAssociation><FunctionARN>{a['FunctionARN']}"
+                            f"</FunctionARN><EventType>{a['EventType']}</EventType>"
+                            "</FunctionAssociation>" for a in assoc)
+            return (f"<FunctionAssociations><Quantity>{len(assoc)}</Quantity><Items>{items}"
+                    "</Items></FunctionAssociations>").encode()
+
+        return _ASSOC.sub(one, out)
+
+    # ---- the edge --------------------------------------------------------------------
+
+    def after_distribution(self, dist_id: str | None, method: str, body: bytes,
+                           out: bytes) -> bytes:
+        """moto answered a distribution call: remember what was written, and put the
+        associations moto dropped back into its answer."""
+        if dist_id is not None and method in ("PUT", "POST"):
+            self.record_distribution(dist_id, body)
+        return self.present(dist_id, out)
+
+    def edge(self, dist_id: str, domain: str, world_id: str,
+             req: Request) -> tuple[Reply | None, Request]:
+        """For the edge: (the function's response, or None) and the request to carry on
+        with. A function that throws is CloudFront's 503."""
+        try:
+            got = self.viewer_request(dist_id, domain, world_id, req.method, req.path,
+                                      dict(req.headers))
+        except Exception as exc:  # the function threw: CloudFront answers 503
+            return Reply(503, f"The CloudFront function associated with the distribution "
+                         f"failed: {exc}", {"X-Cache": "FunctionExecutionError from "
+                                                   "cloudfront"}), req
+        if got is None:
+            return None, req
+        if "statusCode" in got:
+            headers = {k: str(v.get("value", "")) for k, v in
+                       (got.get("headers") or {}).items()}
+            headers.setdefault("Server", "CloudFront")
+            headers["X-Cache"] = "FunctionGeneratedResponse from cloudfront"
+            return Reply(int(got["statusCode"]), str(got.get("body") or ""), headers), req
+        query = "&".join(_pairs(got.get("querystring") or {}))
+        uri = str(got.get("uri") or req.path.partition("?")[0])
+        return None, replace(req, path=uri + (f"?{query}" if query else ""))
+
+    def viewer_request(self, dist_id: str, domain: str, world_id: str, method: str,
+                       target: str, headers: dict[str, str]) -> dict[str, Any] | None:
+        """Run the viewer-request function of the behaviour that serves ``target`` (the
+        request's path and query). None: no function there. Otherwise the function's
+        result: a response (``statusCode``) or the request to carry on with."""
+        path, _, raw_query = target.partition("?")
+        with self._lock:
+            lists = self.associations.get(dist_id) or []
+            patterns = self.patterns.get(dist_id) or ["*"]
+            index = _behaviour_for(patterns, path)
+            assoc = lists[index] if index < len(lists) else []
+            arn = next((a["FunctionARN"] for a in assoc if a["EventType"] == "viewer-request"),
+                       None)
+            fn = next((f for f in self.functions.values() if f.arn == arn), None)
+            if fn is None or fn.live is None:
+                return None
+            live = fn.live
+            stores = {s.rsplit("/", 1)[-1]: self.stores.setdefault(s.rsplit("/", 1)[-1],
+                                                                    Store())
+                      for s in live.config["KeyValueStoreARNs"]}
+            digest = hashlib.sha256(live.code).hexdigest()
+            engine = self._engines.get(digest)
+            if engine is None:
+                engine = self._engines[digest] = _Engine(live.code.decode())
+            event = {"version": "1.0",
+                     "context": {"distributionDomainName": domain,
+                                 "distributionId": world_id, "eventType": "viewer-request",
+                                 "requestId": secrets.token_hex(12)},
+                     "viewer": {"ip": "127.0.0.1"},
+                     "request": {"method": method, "uri": path,
+                                 "querystring": _querystring(raw_query),
+                                 "headers": {k.lower(): {"value": v} for k, v in
+                                             headers.items()},
+                                 "cookies": {}}}
+            return engine.run(event, stores)
+
+
+def _pairs(querystring: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for name, entry in querystring.items():
+        values = entry.get("multiValue") or [entry]
+        out.extend(f"{name}={v.get('value', '')}" if v.get("value", "") != "" else name
+                   for v in values)
+    return out
+
+
+def _behaviours(body: bytes) -> list[tuple[str, list[dict[str, str]]]] | None:
+    """(path pattern, associations) of the default behaviour ("*") and then each cache
+    behaviour of a DistributionConfig document; None if it is not one."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    config = root if root.tag.endswith("DistributionConfig") else \
+        root.find(".//{*}DistributionConfig")
+    if config is None:
+        return None
+    out: list[tuple[str, list[dict[str, str]]]] = []
+    default = _find(config, "DefaultCacheBehavior")
+    nodes = [("*", default)] if default is not None else []
+    for cb in config.iterfind("{*}CacheBehaviors/{*}Items/{*}CacheBehavior"):
+        nodes.append((_text(cb, "PathPattern"), cb))
+    for pattern, node in nodes:
+        assoc = [{"FunctionARN": _text(a, "FunctionARN"), "EventType": _text(a, "EventType")}
+                 for a in node.iterfind("{*}FunctionAssociations/{*}Items/"
+                                        "{*}FunctionAssociation")]
+        out.append((pattern, assoc))
+    return out
+
+
+def _behaviour_for(patterns: list[str], path: str) -> int:
+    """The behaviour CloudFront picks: the first cache behaviour whose pattern matches,
+    else the default one (index 0)."""
+    import fnmatch
+
+    for i, pattern in enumerate(patterns[1:], start=1):
+        if fnmatch.fnmatchcase(path, pattern if pattern.startswith("/") else "/" + pattern):
+            return i
+    return 0
+
+
+def _querystring(raw: str) -> dict[str, Any]:
+    """The event's ``querystring``: values as they came (still percent-encoded), repeated
+    names in ``multiValue``, as CloudFront Functions see them."""
+    out: dict[str, Any] = {}
+    for part in filter(None, raw.split("&")):
+        name, _, value = part.partition("=")
+        if name in out:
+            entry = out[name]
+            entry.setdefault("multiValue", [{"value": entry["value"]}]).append({"value": value})
+        else:
+            out[name] = {"value": value}
+    return out
+
+
+class _Engine:
+    """One V8 context per function code; the stores' keys are copied in when they change."""
+
+    def __init__(self, code: str) -> None:
+        from py_mini_racer import MiniRacer
+
+        self.js = MiniRacer()
+        self.js.eval(_RUNTIME)
+        self.js.eval(_IMPORT.sub("var cf = __cf;", code))
+        self.versions: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def compile_error(code: str) -> str | None:
+        from py_mini_racer import JSEvalException, MiniRacer
+
+        js = MiniRacer()
+        try:
+            js.eval(_RUNTIME)
+            js.eval(f"{_IMPORT.sub('var cf = __cf;', code)}\n"
+                    "if (typeof handler !== 'function') "
+                    "{ throw new Error('the code defines no function handler(event)'); }")
+        except JSEvalException as exc:
+            return str(exc).splitlines()[0]
+        finally:
+            js.close()
+        return None
+
+    def run(self, event: dict[str, Any], stores: dict[str, Store]) -> dict[str, Any]:
+        with self.lock:
+            for sid, store in stores.items():
+                if self.versions.get(sid) != store.version:
+                    self.js.eval(f"__stores[{json.dumps(sid)}] = {json.dumps(store.keys)};")
+                    self.versions[sid] = store.version
+            promise = self.js.eval(f"Promise.resolve(handler({json.dumps(event)}))"
+                                   ".then(function (r) { return JSON.stringify(r); })")
+            text = promise.get(timeout=5)  # type: ignore[union-attr]
+        result: dict[str, Any] = json.loads(str(text))
+        return result
