@@ -154,6 +154,11 @@ class AwsProxy:
                body: bytes) -> tuple[int, dict[str, str], bytes]:
         path = self.ids.request(path.encode()).decode()
         body = self.ids.request(body)
+        from runbook.sandbox import cfalias  # AssociateAlias, ListConflictingAliases
+
+        done = cfalias.handle(self, method, path)
+        if done is not None:
+            return done
         cf = path.startswith("/2020-05-31/distribution")
         m_cfg, m_dist = DIST_CONFIG.match(path), DIST.match(path)
         if cf and method == "PUT" and m_cfg:

@@ -382,3 +382,7 @@ class Invalidate(Action[InvalidateParams]):
                 raise KindError(f"invalidation {inv_id} of {what} is still {status} after "
                                 f"{format_duration(p.timeout)}")
         return {"invalidation_id": inv_id, "status": status}
+
+
+# cloudfront.move_alias lives in its own module; importing it here registers it.
+from runbook.kinds.aws.cfmove import MoveAlias as MoveAlias  # noqa: E402
