@@ -101,3 +101,14 @@ def test_conflicting_aliases_in_the_twin(twin, look):
     # like AWS: only for a distribution whose certificate covers the name
     with pytest.raises(cf.exceptions.InvalidArgument):
         cf.list_conflicting_aliases(DistributionId="E4STAGEREDIRECT", Alias="www.example.org")
+
+
+def test_the_dry_run_shows_ipv6_the_txt_proof_and_ttls(cli, twin, look):
+    r = cli("plan", TSS, "--env", "sandbox-stage")
+    assert r.code == 0, r.stdout + r.stderr
+    out = " ".join(r.stdout.split())  # the terminal wraps long lines
+    assert "distribution E2STAGEEXAMPLE has IPv6 on: writes A and AAAA" in out
+    assert f"AWS requires TXT _{OLD}. = " in out
+    assert "that record does not exist yet: a step before must create it" in out
+    assert "resolvers may keep the old answer for up to 1m after the change" in out
+    assert look.a(NEW) == []  # nothing changed

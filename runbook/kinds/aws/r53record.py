@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from runbook.context import RunContext
@@ -59,10 +60,11 @@ def negative_ttl(ctx: RunContext, zone_id: str, zone_name: str) -> int | None:
     soa = records_at(ctx, zone_id, zone_name).get("SOA")
     if not soa or not soa.get("ResourceRecords"):
         return None
-    try:
-        minimum = int(str(soa["ResourceRecords"][0]["Value"]).split()[-1])
-    except (ValueError, IndexError):
+    # the SOA's last number is its minimum (moto wraps the value in quotes and braces)
+    numbers = re.findall(r"\d+", str(soa["ResourceRecords"][0]["Value"]))
+    if not numbers:
         return None
+    minimum = int(numbers[-1])
     return min(minimum, int(soa.get("TTL") or minimum))
 
 
@@ -221,8 +223,10 @@ class Record(Action[RecordParams]):
         except AwsApiError as exc:
             if exc.code != "InvalidChangeBatch":
                 raise
+            cause = getattr(exc.__cause__, "response", {}).get("Error", {})
+            said = str(cause.get("Message") or exc.message).rstrip(".")
             raise AwsApiError(
-                f"Route53 refused the change to {what}: {exc.message}. A CREATE is refused "
+                f"Route53 refused the change to {what}: {said}. A CREATE is refused "
                 "when the record appeared after this step read it (someone else made it: "
                 "look before overwriting), and any record is refused beside a CNAME.",
                 code=exc.code, operation=exc.operation, resource=exc.resource) from exc
