@@ -1,4 +1,6 @@
-"""CloudFront's AssociateAlias and ListConflictingAliases in the twin (moto has neither).
+"""CloudFront's AssociateAlias and ListConflictingAliases in the twin (moto has neither),
+and S3's refusal of a CreateBucket whose LocationConstraint is not the region the request
+was sent to (moto creates the bucket anyway).
 
 AssociateAlias (``PUT /2020-05-31/distribution/{Target}/associate-alias?Alias=NAME``)
 moves an alternate domain name to the target distribution in one step. As on AWS it is
@@ -41,8 +43,13 @@ Answer = tuple[int, dict[str, str], bytes]
 _MOVES = threading.Lock()  # one move at a time, as CloudFront serialises a name's moves
 
 
-def handle(proxy: AwsProxy, method: str, path: str) -> Answer | None:
-    """The answer to a request this module implements, or None to pass it on."""
+def handle(proxy: AwsProxy, method: str, path: str, headers: dict[str, str],
+           body: bytes) -> Answer | None:
+    """The answer to a request this module implements or refuses, or None to pass it on."""
+    refused = create_bucket_region(method, path, headers, body)
+    if refused is not None:
+        proxy.refusals.append(f"IllegalLocationConstraintException: {path}")
+        return refused
     m = ASSOCIATE.match(path)
     if m and method == "PUT":
         query = urllib.parse.parse_qs(m.group(2))
@@ -187,3 +194,31 @@ def _account(proxy: AwsProxy) -> str:
     sts = boto3.client("sts", endpoint_url=f"http://{proxy.moto}", region_name="us-east-1",
                        aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
     return str(sts.get_caller_identity()["Account"])
+
+
+BUCKET_PATH = re.compile(r"^/([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/?(\?x-id=CreateBucket)?$")
+SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9\-]+)/s3/")
+CONSTRAINT = re.compile(rb"<LocationConstraint>([^<]*)</LocationConstraint>")
+
+
+def create_bucket_region(method: str, path: str, headers: dict[str, str],
+                         body: bytes) -> Answer | None:
+    """S3's IllegalLocationConstraintException: a bucket is created through an endpoint of
+    its own region (us-east-1 for none)."""
+    if method != "PUT" or not BUCKET_PATH.match(path):
+        return None
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    scope = SCOPE.search(auth)
+    if scope is None:
+        return None
+    found = CONSTRAINT.search(body)
+    wanted = found.group(1).decode() if found and found.group(1) else "us-east-1"
+    sent_to = scope.group(1)
+    if wanted == sent_to:
+        return None
+    message = (f"The {wanted} location constraint is incompatible for the region specific "
+               "endpoint this request was sent to.")
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>'
+           f"IllegalLocationConstraintException</Code><Message>{message}</Message>"
+           f"<RequestId>{secrets.token_hex(8)}</RequestId></Error>")
+    return 400, {"Content-Type": "application/xml"}, xml.encode()

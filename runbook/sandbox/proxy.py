@@ -156,7 +156,7 @@ class AwsProxy:
         body = self.ids.request(body)
         from runbook.sandbox import cfalias  # AssociateAlias, ListConflictingAliases
 
-        done = cfalias.handle(self, method, path)
+        done = cfalias.handle(self, method, path, headers, body)
         if done is not None:
             return done
         cf = path.startswith("/2020-05-31/distribution")

@@ -271,10 +271,14 @@ class S3Bucket(Action[BucketParams]):
                 "origin_domain": f"{b}.s3.{region}.amazonaws.com"}
 
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
-        p, client = self.params, s3(ctx)
+        p = self.params
         if snapshot["exists"]:
             return self._outputs(bucket_region(ctx, p.bucket), False)
         region = self._region(ctx)
+        # S3 refuses a LocationConstraint that is not the region of the endpoint the
+        # request is sent to (IllegalLocationConstraintException): create through a
+        # client of the bucket's own region.
+        client = s3(ctx, region)
         policy = self._policy(ctx)
         kw: dict[str, Any] = {"Bucket": p.bucket, "ObjectOwnership": "BucketOwnerEnforced"}
         if region != "us-east-1":

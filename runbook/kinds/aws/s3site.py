@@ -21,7 +21,7 @@ from runbook.kinds.aws.common import (
     read_distribution,
 )
 from runbook.kinds.aws.policy import canonical, oac_statement, parse, sid_for, with_statement
-from runbook.kinds.aws.s3common import bucket_region, get_policy, s3
+from runbook.kinds.aws.s3common import bucket_region, get_policy, s3, website_domain
 from runbook.kinds.base import Action, Change, Diff, Outputs, Params, Snapshot
 
 
@@ -186,5 +186,5 @@ class S3Redirect(_Documented):
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         out = super().apply(ctx, snapshot)
         b = self.params.bucket
-        out["website_domain"] = f"{b}.s3-website-{bucket_region(ctx, b)}.amazonaws.com"
+        out["website_domain"] = website_domain(b, bucket_region(ctx, b))
         return out

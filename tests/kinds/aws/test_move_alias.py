@@ -4,8 +4,6 @@ ListConflictingAliases from another account through the botocore Stubber."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,32 +11,11 @@ import pytest
 from runbook.context import RunContext
 from runbook.errors import AwsError, KindError
 from runbook.kinds.aws.cfmove import MoveAlias
-from runbook.sandbox.proxy import AwsProxy, Ids
 
-from .conftest import settings
 from .lifecycle import cycle
 from .world import World
 
 NAME = "www.example.com"
-
-
-@pytest.fixture
-def strict(ctx: RunContext, moto_endpoint: str) -> Iterator[RunContext]:
-    """``ctx`` talking to the moto server through the sandbox proxy."""
-    acm = ctx.client("acm", region="us-east-1")
-
-    def names(arn: str) -> list[str] | None:
-        try:
-            got = acm.describe_certificate(CertificateArn=arn)["Certificate"]
-        except acm.exceptions.ResourceNotFoundException:
-            return None
-        return list(got.get("SubjectAlternativeNames") or [got["DomainName"]])
-
-    proxy = AwsProxy(moto_endpoint, Ids(), ctx.client("cloudfront"), names).start()
-    try:
-        yield replace(ctx, aws=settings(proxy.url), _session=None, _clients={})
-    finally:
-        proxy.stop()
 
 
 def move(**params: Any) -> MoveAlias:
