@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
@@ -33,9 +33,11 @@ from runbook.kinds.aws.common import (
     bare,
     bucket_of,
     call,
+    covers,
     deep_diff,
     default_origin,
     describe_drift,
+    items,
     missing_fails,
     origin_key,
     pages,
@@ -154,14 +156,23 @@ class DistributionCheck(Check[DistributionParams]):
 class AliasFreeParams(Params):
     alias: str = Field(description="the alternate domain name")
     distribution: str | None = Field(
-        None, description="the distribution allowed to have it (the one it will be added to)")
+        None, description="the distribution allowed to have it (the one it will be added to); "
+        "with a certificate that covers the name, other accounts are asked too "
+        "(ListConflictingAliases)")
+
+
+def _ours(masked: str, ids: list[str]) -> bool:
+    """Whether a partly hidden id (``*******EXAMPLE``, ``******789012``) can be one of
+    ``ids``: AWS hides the start of ids it answers with."""
+    shown = masked.lstrip("*")
+    return bool(shown) and any(i.endswith(shown) for i in ids)
 
 
 @register
 class AliasFree(Check[AliasFreeParams]):
     kind = "cloudfront.alias_free"
     Params = AliasFreeParams
-    summary = "no other distribution of the account uses an alias"
+    summary = "no other distribution (this account, or others where AWS says) uses an alias"
 
     def describe(self) -> str:
         return f"no other distribution uses {self.params.alias}"
@@ -169,14 +180,61 @@ class AliasFree(Check[AliasFreeParams]):
     def run(self, ctx: RunContext) -> CheckResult:
         p = self.params
         name = bare(p.alias)
-        users = [d["Id"] for d in pages(ctx.client("cloudfront"), "list_distributions",
-                                         "DistributionList.Items", "distributions")
-                 if name in aliases_of(d) and d["Id"] != p.distribution]
+        dists = list(pages(ctx.client("cloudfront"), "list_distributions",
+                           "DistributionList.Items", "distributions"))
+        users = [d["Id"] for d in dists if name in aliases_of(d) and d["Id"] != p.distribution]
         if users:
             return CheckResult.failed(f"{name} is already an alias of {', '.join(users)}",
                                       "taken", users=users)
-        return CheckResult.passed(f"no other distribution of the account uses {name}",
-                                  users=[])
+        # CloudFront sends a name to the most specific alias: a wildcard elsewhere serves
+        # the name whenever no distribution has it exactly.
+        wild = [(a, d["Id"]) for d in dists if d["Id"] != p.distribution
+                for a in aliases_of(d) if a != name and covers(a, name)]
+        seen: dict[str, Any] = {"users": [], "wildcards": [f"{a} on {i}" for a, i in wild]}
+        notes: list[str] = []
+        if p.distribution:
+            elsewhere, asked = self._other_accounts(ctx, name, [d["Id"] for d in dists])
+            seen["other_accounts"] = elsewhere
+            if elsewhere:
+                return CheckResult.failed(
+                    f"{name} is an alias of {'; '.join(elsewhere)} in another AWS account "
+                    "(ListConflictingAliases): CloudFront will refuse it (CNAMEAlreadyExists). "
+                    "Have it removed there, or moved with AssociateAlias", "taken", **seen)
+            notes.append(asked)
+        if wild:
+            where = ", ".join(f"{a} on {i}" for a, i in wild)
+            if p.distribution is None:
+                return CheckResult.failed(
+                    f"no distribution has {name} itself, but {where} covers it: CloudFront "
+                    "serves the name from there", "wildcard", **seen)
+            notes.append(f"{where} also covers it; the exact alias on {p.distribution} wins")
+        text = f"no other distribution of the account uses {name}"
+        return CheckResult.passed("; ".join([text, *notes]), **seen)
+
+    def _other_accounts(self, ctx: RunContext, name: str, ours: list[str]
+                        ) -> tuple[list[str], str]:
+        """(conflicts AWS reports outside this account, a note on what was asked)."""
+        p = self.params
+        try:
+            got = call(ctx.client("cloudfront"), "list_conflicting_aliases",
+                       f"distribution {p.distribution}", DistributionId=p.distribution,
+                       Alias=name, MaxItems=100)
+        except AwsApiError as exc:
+            if exc.code == "InvalidArgument":
+                return [], ("other accounts not asked: the certificate of "
+                            f"{p.distribution} does not cover {name} yet")
+            return [], f"other accounts not asked: ListConflictingAliases failed ({exc.code})"
+        account = [str(call(ctx.client("sts"), "get_caller_identity", "the caller")
+                       .get("Account", ""))]
+        out = []
+        for item in items(got.get("ConflictingAliasesList")):
+            if bare(str(item.get("Alias", ""))) != name:
+                continue  # an overlap by wildcard: allowed, the most specific alias wins
+            masked = str(item.get("DistributionId", ""))
+            if _ours(masked, ours) or _ours(str(item.get("AccountId", "")), account):
+                continue  # this account's: judged above
+            out.append(f"distribution {masked} (account {item.get('AccountId', '?')})")
+        return out, "no other account uses it (ListConflictingAliases)"
 
 
 # --- actions --------------------------------------------------------------------------
@@ -329,6 +387,16 @@ class InvalidateParams(Params):
     wait: bool = Field(True, description="wait until the invalidation completes")
     timeout: Duration = Field(900.0, description="how long to wait")
     every: Duration = Field(10.0, description="how often to ask while waiting")
+
+    @field_validator("paths")
+    @classmethod
+    def _slash(cls, paths: list[str]) -> list[str]:
+        bad = [x for x in paths if not x.startswith("/")]
+        if bad:
+            raise ValueError(f"invalidation paths must start with / (CloudFront refuses "
+                             f"others with InvalidArgument): {', '.join(bad)}; write "
+                             f"{', '.join('/' + x for x in bad)}")
+        return paths
 
 
 @register
