@@ -84,3 +84,19 @@ def test_this_accounts_own_conflict_is_not_another_accounts(ctx: RunContext,
             {"DistributionId": ours["Id"], "Alias": NAME, "MaxItems": ANY})
         got = free(NAME, ours["Id"]).run(ctx)
     assert got.ok, got.summary
+
+
+def test_a_wildcard_alias_under_the_same_wildcard_certificate_is_accepted(
+        strict: RunContext, world: World) -> None:
+    """`*.example.com` as an alias, served with a certificate for `*.example.com`: AWS
+    accepts it, and so do the kinds and the twin's proxy (both once refused it)."""
+    from runbook.kinds.aws.cloudfront import Update
+    from runbook.kinds.aws.common import covers
+
+    assert covers("*.example.com", "*.example.com")
+    assert not covers("*.example.com", "a.b.example.com")
+    world.bucket("site-blue")
+    d = world.distribution("site-blue", cert=world.cert(["*.example.com"]))
+    action = Update(Update.Params(id=d["Id"], aliases={"add": ["*.example.com"]}))
+    action.apply(strict, action.snapshot(strict))
+    assert world.config(d["Id"])["Aliases"]["Items"] == ["*.example.com"]

@@ -166,3 +166,28 @@ stages:
     assert r.code == 2
     assert "refuses `evaluate_health: true` for an alias to a CloudFront" in r.stderr
     assert "plan.yaml, line 14" in r.stderr
+
+
+def test_the_twin_refuses_what_route53_refuses(strict: RunContext, world: World) -> None:
+    """moto takes a CREATE of a record that exists, and an A record beside a CNAME; AWS
+    and the sandbox's proxy refuse both (so a rehearsal fails where prod would)."""
+    zone = world.zone("example.com")
+    world.put_record(zone, "www.example.com", "A", ["192.0.2.1"])
+    world.put_record(zone, "old.example.com", "CNAME", ["elsewhere.example.net"])
+    r53 = strict.client("route53")
+
+    def change(action: str, name: str) -> None:
+        r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+            "Action": action, "ResourceRecordSet": {
+                "Name": name, "Type": "A", "TTL": 60,
+                "ResourceRecords": [{"Value": "192.0.2.9"}]}}]})
+
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match="but it already exists"):
+        change("CREATE", "www.example.com")
+    with pytest.raises(ClientError, match="a conflicting RRSet of type CNAME"):
+        change("UPSERT", "old.example.com")
+    before = world.records(zone)
+    change("UPSERT", "www.example.com")  # replacing what is there is fine
+    assert world.records(zone) != before
