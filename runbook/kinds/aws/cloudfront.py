@@ -9,7 +9,6 @@ with a fresh ETag. Waits go through ``ctx.poll`` because deploys take up to ~25 
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
@@ -18,6 +17,7 @@ from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
 from runbook.kinds import register
+from runbook.kinds.aws.cfcache import forwards_query, invalidate, reference
 from runbook.kinds.aws.cfconfig import (
     AliasesExpect,
     OriginSpec,
@@ -67,6 +67,9 @@ class DistributionParams(Params):
     origin_has: str | None = Field(
         None, description="key that must exist under the origin path in the bucket the "
         "distribution actually reads (e.g. index.html)")
+    forwards_query: bool | None = Field(
+        None, description="the default cache behaviour sends query strings to the origin "
+        "(a redirect that keeps the query needs it)")
 
 
 @register
@@ -89,6 +92,9 @@ class DistributionCheck(Check[DistributionParams]):
             parts.append(f"uses certificate {p.certificate}")
         if p.origin_has:
             parts.append(f"finds {p.origin_has} in its origin")
+        if p.forwards_query is not None:
+            parts.append(("forwards" if p.forwards_query else "does not forward")
+                         + " query strings to its origin")
         return f"distribution {p.id} " + (" and ".join(parts) or "exists")
 
     @missing_fails
@@ -135,6 +141,12 @@ class DistributionCheck(Check[DistributionParams]):
             bad.append(f"default root object is {seen['default_root_object'] or '(none)'}")
         if p.origin_has:
             bad.extend(self._origin_has(ctx, seen, p.origin_has))
+        if p.forwards_query is not None:
+            sends, why = forwards_query(ctx, config)
+            seen["forwards_query"] = sends
+            if sends != p.forwards_query:
+                bad.append(f"it {'forwards' if sends else 'does not forward'} query strings "
+                           f"to its origin ({why})")
         if bad:
             return CheckResult.failed(f"distribution {p.id}: " + "; ".join(bad), **seen)
         return CheckResult.passed(f"distribution {p.id} is {seen['status']}, reads "
@@ -250,6 +262,7 @@ class Update(Action[UpdateParams]):
         "arn": "the distribution's ARN",
         "etag": "the config's ETag after the update",
         "status": "the distribution's status when apply returned",
+        "invalidation_id": "the invalidation made after the change ('' when none)",
     }
 
     def describe(self) -> str:
@@ -290,11 +303,18 @@ class Update(Action[UpdateParams]):
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         old = snapshot["config"]
         changes = deep_diff(old, edit(ctx, self.params, old))
-        note = None
+        notes = []
         if changes and self.params.wait:
-            note = (f"waits up to {format_duration(self.params.timeout)} for distribution "
-                    f"{self.params.id} to deploy")
-        return Diff(tuple(Change(p, o, n) for p, o, n in changes), note)
+            notes.append(f"waits up to {format_duration(self.params.timeout)} for "
+                         f"distribution {self.params.id} to deploy")
+        if changes and self.params.invalidate:
+            notes.append(f"then invalidates {', '.join(self.params.invalidate)} so edges stop "
+                         "serving what they cached (OriginPath is not in the cache key); a "
+                         "rollback invalidates again")
+        elif changes and self.params.origin and self.params.origin.path is not None:
+            notes.append("edges keep serving cached pages of the old path until they expire "
+                         "(OriginPath is not in the cache key): add `invalidate: ['/*']`")
+        return Diff(tuple(Change(p, o, n) for p, o, n in changes), "; ".join(notes) or None)
 
     def _write(self, ctx: RunContext, config: dict[str, Any], etag: str) -> None:
         try:
@@ -356,15 +376,25 @@ class Update(Action[UpdateParams]):
                     if new != base:
                         self._write(ctx, new, etag)
         out = self.recover(ctx, snapshot, status=self._wait(ctx))
+        if p.invalidate and new != base:
+            out["invalidation_id"] = self._invalidate(ctx, str(out["etag"]), "apply")
         if base != snapshot["config"]:
             out["base_config"] = base  # restore goes back to what we changed, not further
         return out
+
+    def _invalidate(self, ctx: RunContext, etag: str, why: str) -> str:
+        p = self.params
+        paths = list(p.invalidate or [])
+        inv_id, _ = invalidate(ctx, p.id, paths, reference(ctx, etag, paths, why),
+                               wait=p.wait, timeout=900.0, every=10.0)
+        return inv_id
 
     def recover(self, ctx: RunContext, snapshot: Snapshot, status: str | None = None) -> Outputs:
         dist, _ = read_distribution(ctx, self.params.id)
         config, etag = self._read(ctx)
         return {"domain_name": dist.get("DomainName"), "arn": dist.get("ARN"), "etag": etag,
-                "status": status or dist.get("Status"), "config": config}
+                "status": status or dist.get("Status"), "config": config,
+                "invalidation_id": ""}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         target = applied.get("base_config") or snapshot["config"]
@@ -372,6 +402,8 @@ class Update(Action[UpdateParams]):
         if live != target:
             self._write(ctx, target, etag)
         self._wait(ctx)
+        if self.params.invalidate and live != target:  # the edges cached the version undone
+            self._invalidate(ctx, self._read(ctx)[1], "restore")
 
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         if "config" not in applied:
@@ -420,8 +452,7 @@ class Invalidate(Action[InvalidateParams]):
         # distribution's ETag, which moves whenever the distribution is updated between
         # two invalidations of the same paths.
         _, etag = read_distribution(ctx, self.params.id)
-        digest = hashlib.sha256("\n".join([etag, *self.params.paths]).encode()).hexdigest()
-        return {"etag": etag, "caller_reference": f"runbook-{ctx.run_id}-{digest[:16]}"}
+        return {"etag": etag, "caller_reference": reference(ctx, etag, self.params.paths)}
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         return Diff((Change(f"distribution {self.params.id} caches", None,
@@ -429,26 +460,10 @@ class Invalidate(Action[InvalidateParams]):
                     "empties caches only; nothing to restore")
 
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
-        p, cf = self.params, ctx.client("cloudfront")
-        what = f"distribution {p.id}"
+        p = self.params
         ref = str(snapshot.get("caller_reference") or self.snapshot(ctx)["caller_reference"])
-        got = call(cf, "create_invalidation", what, DistributionId=p.id, InvalidationBatch={
-            "Paths": {"Quantity": len(p.paths), "Items": list(p.paths)},
-            "CallerReference": ref})
-        inv_id = str(got["Invalidation"]["Id"])
-
-        def probe() -> tuple[bool, str]:
-            now = call(cf, "get_invalidation", what, DistributionId=p.id, Id=inv_id)
-            status = str(now["Invalidation"]["Status"])
-            return status.lower() == "completed", status  # moto: COMPLETED; AWS: Completed
-
-        status = str(got["Invalidation"]["Status"])
-        if p.wait:
-            ok, status = ctx.poll(probe, timeout=p.timeout, every=p.every,
-                                  what=f"waiting for invalidation {inv_id}")
-            if not ok:
-                raise KindError(f"invalidation {inv_id} of {what} is still {status} after "
-                                f"{format_duration(p.timeout)}")
+        inv_id, status = invalidate(ctx, p.id, list(p.paths), ref, wait=p.wait,
+                                    timeout=p.timeout, every=p.every)
         return {"invalidation_id": inv_id, "status": status}
 
 

@@ -159,9 +159,24 @@ class S3Redirect(_Documented):
         "bucket": "the bucket", "website": "the website configuration written",
         "website_domain": "the bucket's website endpoint (origin for a redirect distribution)"}
 
+    CACHED = ("the redirect is a 301 (permanent): browsers cache it without expiry and "
+              "CloudFront's edges for their TTL, so a rollback does not reach clients that "
+              "already followed it")
+
     def describe(self) -> str:
         p = self.params
-        return f"redirect every request to bucket {p.bucket}'s website to {p.protocol}://{p.to}"
+        return (f"redirect every request to bucket {p.bucket}'s website to {p.protocol}://"
+                f"{p.to} (301, which browsers and edges cache)")
+
+    def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
+        got = super().diff(ctx, snapshot)
+        return Diff(got.changes, self.CACHED) if got.changes else got
+
+    def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
+        super().restore(ctx, snapshot, applied)
+        ctx.progress(f"bucket {self.params.bucket}'s website no longer redirects, but "
+                     f"{self.CACHED}; an invalidation of the distribution in front of it "
+                     "clears the edges")
 
     def _read(self, ctx: RunContext) -> dict[str, Any] | None:
         b = self.params.bucket

@@ -36,7 +36,8 @@ stages:
                distribution: "${distribution}"}
       - id: redirect
         use: old-domain-redirect
-        with: {bucket: tis-selfservice-old, to: trainee.tis.nhs.uk}
+        with: {bucket: tis-selfservice-old, to: trainee.tis.nhs.uk,
+               distribution: "${distribution}"}
 """
 
 
