@@ -140,13 +140,24 @@ class RecordParams(RecordCommon):
     also_aaaa: bool | Literal["auto"] = Field(
         False, description="with an A alias to a distribution: also write the AAAA alias "
         "(auto: when the distribution has IPv6 on, CloudFront's default)")
+    keep_values: bool = Field(
+        False, description="change only the TTL of the record that is there, keeping its "
+        "values (lower a TTL ahead of a change)")
+    wait_old_ttl: bool = Field(
+        False, description="after INSYNC, wait the old record's TTL: until then resolvers "
+        "may still hold the answer they cached under it")
     wait: bool = Field(True, description="wait until Route53 reports the change INSYNC")
     timeout: Duration = Field(300.0, description="how long to wait for INSYNC")
     every: Duration = Field(5.0, description="how often to ask while waiting")
 
     @model_validator(mode="after")
     def _something(self) -> RecordParams:
-        if self.distribution_domain is not None:
+        if self.keep_values:
+            if self.values is not None or self.alias is not None or self.absent or \
+                    self.distribution_domain is not None:
+                raise ValueError("`keep_values` changes only the TTL: give no `values`, "
+                                 "`alias`, `distribution_domain` or `absent` with it")
+        elif self.distribution_domain is not None:
             if self.values is not None or self.alias is not None or self.absent:
                 raise ValueError("`distribution_domain` is the record's value: give no "
                                  "`values`, `alias` or `absent` with it")

@@ -121,11 +121,18 @@ class Record(Action[RecordParams]):
     def _types(self, snapshot: Snapshot) -> list[str]:
         return [snapshot["type"]] + (["AAAA"] if snapshot.get("ipv6") else [])
 
-    def _desired(self, ctx: RunContext, name: str, rtype: str) -> dict[str, Any] | None:
+    def _desired(self, ctx: RunContext, name: str, rtype: str,
+                 had: dict[str, Any] | None = None) -> dict[str, Any] | None:
         p = self.params
         if p.absent:
             return None
         rr: dict[str, Any] = {"Name": name, "Type": rtype}
+        if p.keep_values:
+            if had is None or "AliasTarget" in had:
+                raise KindError(f"{bare(name)} {rtype} " + (
+                    "is an alias record, which has no TTL of its own (resolvers get the "
+                    "target's)" if had else "does not exist: there is no TTL to change"))
+            return {**had, "TTL": p.ttl}
         if p.alias:
             rr["AliasTarget"] = alias_target(ctx, p.alias)
         elif p.distribution_domain:
@@ -168,8 +175,9 @@ class Record(Action[RecordParams]):
         p, name = self.params, snapshot["fqdn"]
         changes = []
         for rtype in self._types(snapshot):
-            changes += field_changes(f"{name} {rtype}", view(self._had(snapshot, rtype)),
-                                view(self._desired(ctx, name, rtype)))
+            had = self._had(snapshot, rtype)
+            changes += field_changes(f"{name} {rtype}", view(had),
+                                     view(self._desired(ctx, name, rtype, had)))
         if not changes:
             return Diff()
         notes = []
@@ -189,6 +197,10 @@ class Record(Action[RecordParams]):
         notes.append(self._ttl_note(snapshot))
         if p.wait:
             notes.append(f"waits up to {format_duration(p.timeout)} for INSYNC")
+        old_ttl = self._old_ttl(snapshot)
+        if p.wait_old_ttl and old_ttl:
+            notes.append(f"then waits {format_duration(float(old_ttl))} (the old TTL), so no "
+                         "resolver still holds the answer it cached under it")
         return Diff(tuple(changes), "; ".join(notes))
 
     def _old_ttl(self, snapshot: Snapshot) -> int | None:
@@ -257,11 +269,11 @@ class Record(Action[RecordParams]):
         batch: list[tuple[str, dict[str, Any]]] = []
         written: dict[str, Any] = {}
         for rtype in self._types(snapshot):
-            want, live = self._desired(ctx, name, rtype), at.get(rtype)
+            had = self._had(snapshot, rtype)
+            want, live = self._desired(ctx, name, rtype, had), at.get(rtype)
             written[rtype] = view(want)
             if view(want) == view(live):
                 continue
-            had = self._had(snapshot, rtype)
             if want is None:
                 batch.append(("DELETE", dict(live or {})))
             elif had is None:
@@ -275,6 +287,11 @@ class Record(Action[RecordParams]):
             else:
                 batch.append(("UPSERT", want))
         change_id = self._submit(ctx, zone_id, batch) if batch else ""
+        old_ttl = self._old_ttl(snapshot)
+        if p.wait_old_ttl and batch and old_ttl:
+            ctx.poll(lambda: (False, "resolvers may still hold the old answer"),
+                     timeout=float(old_ttl), every=min(30.0, float(old_ttl)),
+                     what=f"waiting out the old TTL ({old_ttl}s) of {bare(name)} {p.type}")
         return {"fqdn": name, "change_id": change_id, "record": written[p.type],
                 "aaaa": written.get("AAAA"), "old_answer_ttl": self._old_ttl(snapshot)}
 

@@ -34,6 +34,9 @@ stages:
         use: route53-alias
         with: {zone: tis.nhs.uk, name: stage.trainee.tis.nhs.uk,
                distribution: "${distribution}"}
+      - id: ttl
+        use: route53-lower-ttl
+        with: {zone: tis.nhs.uk, name: trainee.tis.nhs.uk, type: CNAME}
       - id: redirect
         use: old-domain-redirect
         with: {bucket: tis-selfservice-old, to: trainee.tis.nhs.uk,

@@ -191,3 +191,29 @@ def test_the_twin_refuses_what_route53_refuses(strict: RunContext, world: World)
     before = world.records(zone)
     change("UPSERT", "www.example.com")  # replacing what is there is fine
     assert world.records(zone) != before
+
+
+def test_lowering_a_ttl_keeps_the_values_and_waits_the_old_ttl(
+        ctx: RunContext, world: World, clock: Any) -> None:
+    zone = world.zone("example.com")
+    world.put_record(zone, "www.example.com", "A", ["192.0.2.1", "192.0.2.2"], ttl=3600)
+    action = record(zone=zone, name="www.example.com", ttl=60, keep_values=True,
+                    wait_old_ttl=True)
+    diff, _ = cycle(ctx, action, lambda: world.records(zone))
+    assert [(c.path, c.old, c.new) for c in diff.changes] == [
+        ("www.example.com. A.ttl", 3600, 60)]
+    assert "then waits 1h (the old TTL), so no resolver still holds the answer" in \
+        str(diff.note)
+    assert clock.now >= 3600  # the wait of the old TTL, on the test's clock
+
+
+def test_lowering_the_ttl_of_an_alias_is_refused(ctx: RunContext, world: World) -> None:
+    world.bucket("site-blue")
+    d = world.distribution("site-blue")
+    zone = world.zone("example.com")
+    record(zone=zone, name="www.example.com", alias={"distribution": d["Id"]}).apply(
+        ctx, record(zone=zone, name="www.example.com",
+                    alias={"distribution": d["Id"]}).snapshot(ctx))
+    action = record(zone=zone, name="www.example.com", keep_values=True)
+    with pytest.raises(KindError, match="is an alias record, which has no TTL of its own"):
+        action.diff(ctx, action.snapshot(ctx))
