@@ -112,3 +112,79 @@ def test_the_dry_run_shows_ipv6_the_txt_proof_and_ttls(cli, twin, look):
     assert "that record does not exist yet: a step before must create it" in out
     assert "resolvers may keep the old answer for up to 1m after the change" in out
     assert look.a(NEW) == []  # nothing changed
+
+
+MOVE_THEN_FAIL = """\
+runbook: 1
+name: move-and-back
+title: Move the old stage name, then fail, so it moves back
+environments:
+  sandbox:
+    sandbox: {world}
+stages:
+  - name: move
+    title: Move it
+    steps:
+      - id: proof
+        action:
+          route53.record:
+            zone: tis-selfservice.nhs.uk
+            name: _{old}
+            type: TXT
+            distribution_domain: E4STAGEREDIRECT
+        post:
+          - route53.record: {{zone: tis-selfservice.nhs.uk, name: _{old}, type: TXT}}
+        rollback: auto
+      - id: move
+        action:
+          cloudfront.move_alias:
+            alias: {old}
+            source: E2STAGEEXAMPLE
+            target: E4STAGEREDIRECT
+            zone: tis-selfservice.nhs.uk
+        post:
+          - http.get: {{url: "https://{old}/", status: 418}}
+        rollback: auto
+"""
+
+
+def test_a_failed_move_moves_the_name_back_with_no_gap(cli, tmp_path: Path, twin, look):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(MOVE_THEN_FAIL.format(world=PLANS / "sandbox" / "tss-before.yaml",
+                                          old=OLD))
+    look.client("s3", "eu-west-2").put_bucket_website(
+        Bucket="tis-selfservice-redirect-stage", WebsiteConfiguration={
+            "RedirectAllRequestsTo": {"HostName": NEW, "Protocol": "https"}})
+    answers: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        import httpx
+
+        while not done.is_set():
+            try:
+                answers.append(look.get(OLD, "/").status_code)
+            except httpx.HTTPError:
+                answers.append(0)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        r = cli("run", str(plan), "--env", "sandbox", "--yes", "--state-dir",
+                str(tmp_path / "state"))
+    finally:
+        done.set()
+        watcher.join(timeout=30)
+    assert r.code == 1, r.stdout + r.stderr
+    assert "step move rolled back and verified" in r.stdout
+    assert set(answers) <= {200, 301} and 301 in answers, sorted(set(answers))
+    cf = look.client("cloudfront")
+    aliases = {d["Id"]: d["Aliases"].get("Items", []) for d in
+               cf.list_distributions()["DistributionList"]["Items"]}
+    assert aliases["E2STAGEEXAMPLE"] == [OLD] and aliases["E4STAGEREDIRECT"] == []
+    r53 = look.client("route53")
+    [zone] = [z["Id"] for z in r53.list_hosted_zones()["HostedZones"]
+              if z["Name"] == "tis-selfservice.nhs.uk."]
+    names = [rr["Name"] for rr in
+             r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]]
+    assert f"_{OLD}." not in names  # the proof went with the rollback
