@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets as _secrets
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -96,6 +97,12 @@ def context_for(plan: Plan, run_id: str, operator: Operator | None,
         from runbook.kinds.aws.account import check_account
 
         ctx = check_account(ctx, account=env.aws.account, role=env.aws.role)
+    if env.aws.profile and not env.sandbox:  # an SSO session that ends mid-run
+        from runbook.kinds.aws.sso import sso_warning
+
+        warning = sso_warning(ctx, plan)
+        if warning:
+            print(warning, file=sys.stderr)
     return ctx
 
 
