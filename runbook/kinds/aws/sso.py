@@ -17,7 +17,10 @@ from runbook.durations import format_duration
 
 if TYPE_CHECKING:
     from runbook.context import RunContext
-    from runbook.plan.model import Plan
+
+# The plan (runbook.plan.model.Plan) is read by attribute only: kinds sit below the plan
+# model in the layout and do not import it.
+Plan = Any
 
 
 def sso_expiry(ctx: RunContext) -> dt.datetime | None:
