@@ -26,6 +26,8 @@ def test_the_old_name_is_served_throughout_the_move(cli, tmp_path, twin, look):
         while not done.is_set():
             try:
                 r = look.get(OLD, "/")
+            except httpx.TimeoutException:  # a busy machine: no answer says nothing of who
+                continue                     # serves the name
             except httpx.HTTPError as exc:  # no distribution has the name: no certificate
                 answers.append((0, f"{type(exc).__name__}: {exc}"))
                 continue
@@ -164,6 +166,8 @@ def test_a_failed_move_moves_the_name_back_with_no_gap(cli, tmp_path: Path, twin
         while not done.is_set():
             try:
                 answers.append(look.get(OLD, "/").status_code)
+            except httpx.TimeoutException:  # a busy machine, not an answer
+                continue
             except httpx.HTTPError:
                 answers.append(0)
 
