@@ -23,7 +23,7 @@ def test_the_old_name_is_served_throughout_the_move(cli, tmp_path, twin, look):
     def watch() -> None:  # a browser asking for the old name again and again
         import httpx
 
-        while not done.is_set():
+        while not done.wait(0.05):  # a gap lasts a deploy wait: seconds, even in the twin
             try:
                 r = look.get(OLD, "/")
             except httpx.TimeoutException:  # a busy machine: no answer says nothing of who
@@ -163,7 +163,7 @@ def test_a_failed_move_moves_the_name_back_with_no_gap(cli, tmp_path: Path, twin
     def watch() -> None:
         import httpx
 
-        while not done.is_set():
+        while not done.wait(0.05):
             try:
                 answers.append(look.get(OLD, "/").status_code)
             except httpx.TimeoutException:  # a busy machine, not an answer
