@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets as _secrets
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -114,6 +115,16 @@ def context_for(plan: Plan, run_id: str, operator: Operator | None,
         from runbook.sandbox.hook import wire
 
         ctx = wire(plan, ctx)
+    if env.aws.account or env.aws.role:  # before any other AWS call: the right account?
+        from runbook.kinds.aws.account import check_account
+
+        ctx = check_account(ctx, account=env.aws.account, role=env.aws.role)
+    if env.aws.profile and not env.sandbox:  # an SSO session that ends mid-run
+        from runbook.kinds.aws.sso import sso_warning
+
+        warning = sso_warning(ctx, plan)
+        if warning:
+            print(warning, file=sys.stderr)
     return ctx
 
 
@@ -240,6 +251,9 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
           argv: list[str] | None = None) -> tuple[str, Outcome]:
     ident = Identity.here()
     run_id = new_run_id(plan)
+    # the context first: it checks the AWS account (aws.account) before anything is locked,
+    # written or changed
+    ctx = session.context(plan, run_id, plan_dir)
     lock, dead = acquire(session.store, plan, run_id, ident)
     with _holding(session.store, lock, run_id):
         session.store.create_run(run_id)
@@ -247,7 +261,6 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
             {"plan": plan.canonical(), "file": plan.file, "digest": plan.digest,
              "definition": definition, "plan_dir": str(plan_dir)},
             indent=1, sort_keys=True).encode())
-        ctx = session.context(plan, run_id, plan_dir)
         principal = aws_principal(plan, ctx)
         journal = Journal(session.store, run_id, ctx.secrets, session.listener)
         world = None

@@ -37,6 +37,10 @@ class AwsDoc(_Doc):
     profile: str | None = Field(None, description="AWS profile name (shared config)")
     region: str | None = Field(None, description="AWS region, e.g. eu-west-2")
     endpoint_url: str | None = Field(None, description="a custom AWS endpoint (moto, LocalStack)")
+    account: str | None = Field(
+        None, description="the 12-digit AWS account id (quoted): STS must name it before any "
+        "AWS call, or the run stops")
+    role: str | None = Field(None, description="ARN of an IAM role the run assumes first")
 
 
 class EnvironmentDoc(_Doc):
@@ -182,6 +186,8 @@ class Aws(BaseModel):
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
+    account: str | None = None
+    role: str | None = None
 
 
 class Environment(_Node):

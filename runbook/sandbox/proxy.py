@@ -160,6 +160,11 @@ class AwsProxy:
         answer = self.functions.handle(method, path, headers, body)  # hook: functions.py
         if answer is not None:
             return answer[0], answer[1], self.ids.response(answer[2])
+        from runbook.sandbox import cfalias  # AssociateAlias, ListConflictingAliases
+
+        done = cfalias.handle(self, method, path, headers, body)
+        if done is not None:
+            return done
         cf = path.startswith("/2020-05-31/distribution")
         m_cfg, m_dist = DIST_CONFIG.match(path), DIST.match(path)
         if cf and method == "PUT" and m_cfg:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from runbook.context import RunContext
 from runbook.durations import Duration
@@ -59,9 +59,21 @@ class UpdateParams(Params):
     certificate: str | None = Field(None, description="ACM certificate ARN (us-east-1)")
     default_root_object: str | None = Field(None, description="new default root object")
     enabled: bool | None = Field(None, description="enable or disable the distribution")
+    invalidate: list[str] | None = Field(
+        None, description="paths to invalidate once the change is deployed, and again after "
+        "a rollback (OriginPath is not in CloudFront's cache key), e.g. ['/*']")
     wait: bool = Field(True, description="wait until the distribution is Deployed")
     timeout: Duration = Field(1800.0, description="how long to wait for the deploy")
     every: Duration = Field(20.0, description="how often to ask while waiting")
+
+    @field_validator("invalidate")
+    @classmethod
+    def _slash(cls, paths: list[str] | None) -> list[str] | None:
+        bad = [x for x in paths or [] if not x.startswith("/")]
+        if bad:
+            raise ValueError(f"invalidation paths must start with / (CloudFront refuses "
+                             f"others with InvalidArgument): {', '.join(bad)}")
+        return paths
 
     @model_validator(mode="after")
     def _something(self) -> UpdateParams:

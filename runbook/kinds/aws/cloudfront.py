@@ -9,15 +9,15 @@ with a fresh ETag. Waits go through ``ctx.poll`` because deploys take up to ~25 
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
 from runbook.kinds import register
+from runbook.kinds.aws.cfcache import forwards_query, invalidate, reference
 from runbook.kinds.aws.cfconfig import (
     AliasesExpect,
     OriginSpec,
@@ -33,9 +33,11 @@ from runbook.kinds.aws.common import (
     bare,
     bucket_of,
     call,
+    covers,
     deep_diff,
     default_origin,
     describe_drift,
+    items,
     missing_fails,
     origin_key,
     pages,
@@ -65,6 +67,9 @@ class DistributionParams(Params):
     origin_has: str | None = Field(
         None, description="key that must exist under the origin path in the bucket the "
         "distribution actually reads (e.g. index.html)")
+    forwards_query: bool | None = Field(
+        None, description="the default cache behaviour sends query strings to the origin "
+        "(a redirect that keeps the query needs it)")
 
 
 @register
@@ -87,6 +92,9 @@ class DistributionCheck(Check[DistributionParams]):
             parts.append(f"uses certificate {p.certificate}")
         if p.origin_has:
             parts.append(f"finds {p.origin_has} in its origin")
+        if p.forwards_query is not None:
+            parts.append(("forwards" if p.forwards_query else "does not forward")
+                         + " query strings to its origin")
         return f"distribution {p.id} " + (" and ".join(parts) or "exists")
 
     @missing_fails
@@ -133,6 +141,12 @@ class DistributionCheck(Check[DistributionParams]):
             bad.append(f"default root object is {seen['default_root_object'] or '(none)'}")
         if p.origin_has:
             bad.extend(self._origin_has(ctx, seen, p.origin_has))
+        if p.forwards_query is not None:
+            sends, why = forwards_query(ctx, config)
+            seen["forwards_query"] = sends
+            if sends != p.forwards_query:
+                bad.append(f"it {'forwards' if sends else 'does not forward'} query strings "
+                           f"to its origin ({why})")
         if bad:
             return CheckResult.failed(f"distribution {p.id}: " + "; ".join(bad), **seen)
         return CheckResult.passed(f"distribution {p.id} is {seen['status']}, reads "
@@ -154,14 +168,23 @@ class DistributionCheck(Check[DistributionParams]):
 class AliasFreeParams(Params):
     alias: str = Field(description="the alternate domain name")
     distribution: str | None = Field(
-        None, description="the distribution allowed to have it (the one it will be added to)")
+        None, description="the distribution allowed to have it (the one it will be added to); "
+        "with a certificate that covers the name, other accounts are asked too "
+        "(ListConflictingAliases)")
+
+
+def _ours(masked: str, ids: list[str]) -> bool:
+    """Whether a partly hidden id (``*******EXAMPLE``, ``******789012``) can be one of
+    ``ids``: AWS hides the start of ids it answers with."""
+    shown = masked.lstrip("*")
+    return bool(shown) and any(i.endswith(shown) for i in ids)
 
 
 @register
 class AliasFree(Check[AliasFreeParams]):
     kind = "cloudfront.alias_free"
     Params = AliasFreeParams
-    summary = "no other distribution of the account uses an alias"
+    summary = "no other distribution (this account, or others where AWS says) uses an alias"
 
     def describe(self) -> str:
         return f"no other distribution uses {self.params.alias}"
@@ -169,14 +192,61 @@ class AliasFree(Check[AliasFreeParams]):
     def run(self, ctx: RunContext) -> CheckResult:
         p = self.params
         name = bare(p.alias)
-        users = [d["Id"] for d in pages(ctx.client("cloudfront"), "list_distributions",
-                                         "DistributionList.Items", "distributions")
-                 if name in aliases_of(d) and d["Id"] != p.distribution]
+        dists = list(pages(ctx.client("cloudfront"), "list_distributions",
+                           "DistributionList.Items", "distributions"))
+        users = [d["Id"] for d in dists if name in aliases_of(d) and d["Id"] != p.distribution]
         if users:
             return CheckResult.failed(f"{name} is already an alias of {', '.join(users)}",
                                       "taken", users=users)
-        return CheckResult.passed(f"no other distribution of the account uses {name}",
-                                  users=[])
+        # CloudFront sends a name to the most specific alias: a wildcard elsewhere serves
+        # the name whenever no distribution has it exactly.
+        wild = [(a, d["Id"]) for d in dists if d["Id"] != p.distribution
+                for a in aliases_of(d) if a != name and covers(a, name)]
+        seen: dict[str, Any] = {"users": [], "wildcards": [f"{a} on {i}" for a, i in wild]}
+        notes: list[str] = []
+        if p.distribution:
+            elsewhere, asked = self._other_accounts(ctx, name, [d["Id"] for d in dists])
+            seen["other_accounts"] = elsewhere
+            if elsewhere:
+                return CheckResult.failed(
+                    f"{name} is an alias of {'; '.join(elsewhere)} in another AWS account "
+                    "(ListConflictingAliases): CloudFront will refuse it (CNAMEAlreadyExists). "
+                    "Have it removed there, or moved with AssociateAlias", "taken", **seen)
+            notes.append(asked)
+        if wild:
+            where = ", ".join(f"{a} on {i}" for a, i in wild)
+            if p.distribution is None:
+                return CheckResult.failed(
+                    f"no distribution has {name} itself, but {where} covers it: CloudFront "
+                    "serves the name from there", "wildcard", **seen)
+            notes.append(f"{where} also covers it; the exact alias on {p.distribution} wins")
+        text = f"no other distribution of the account uses {name}"
+        return CheckResult.passed("; ".join([text, *notes]), **seen)
+
+    def _other_accounts(self, ctx: RunContext, name: str, ours: list[str]
+                        ) -> tuple[list[str], str]:
+        """(conflicts AWS reports outside this account, a note on what was asked)."""
+        p = self.params
+        try:
+            got = call(ctx.client("cloudfront"), "list_conflicting_aliases",
+                       f"distribution {p.distribution}", DistributionId=p.distribution,
+                       Alias=name, MaxItems=100)
+        except AwsApiError as exc:
+            if exc.code == "InvalidArgument":
+                return [], ("other accounts not asked: the certificate of "
+                            f"{p.distribution} does not cover {name} yet")
+            return [], f"other accounts not asked: ListConflictingAliases failed ({exc.code})"
+        account = [str(call(ctx.client("sts"), "get_caller_identity", "the caller")
+                       .get("Account", ""))]
+        out = []
+        for item in items(got.get("ConflictingAliasesList")):
+            if bare(str(item.get("Alias", ""))) != name:
+                continue  # an overlap by wildcard: allowed, the most specific alias wins
+            masked = str(item.get("DistributionId", ""))
+            if _ours(masked, ours) or _ours(str(item.get("AccountId", "")), account):
+                continue  # this account's: judged above
+            out.append(f"distribution {masked} (account {item.get('AccountId', '?')})")
+        return out, "no other account uses it (ListConflictingAliases)"
 
 
 # --- actions --------------------------------------------------------------------------
@@ -192,6 +262,7 @@ class Update(Action[UpdateParams]):
         "arn": "the distribution's ARN",
         "etag": "the config's ETag after the update",
         "status": "the distribution's status when apply returned",
+        "invalidation_id": "the invalidation made after the change ('' when none)",
     }
 
     def describe(self) -> str:
@@ -232,11 +303,18 @@ class Update(Action[UpdateParams]):
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         old = snapshot["config"]
         changes = deep_diff(old, edit(ctx, self.params, old))
-        note = None
+        notes = []
         if changes and self.params.wait:
-            note = (f"waits up to {format_duration(self.params.timeout)} for distribution "
-                    f"{self.params.id} to deploy")
-        return Diff(tuple(Change(p, o, n) for p, o, n in changes), note)
+            notes.append(f"waits up to {format_duration(self.params.timeout)} for "
+                         f"distribution {self.params.id} to deploy")
+        if changes and self.params.invalidate:
+            notes.append(f"then invalidates {', '.join(self.params.invalidate)} so edges stop "
+                         "serving what they cached (OriginPath is not in the cache key); a "
+                         "rollback invalidates again")
+        elif changes and self.params.origin and self.params.origin.path is not None:
+            notes.append("edges keep serving cached pages of the old path until they expire "
+                         "(OriginPath is not in the cache key): add `invalidate: ['/*']`")
+        return Diff(tuple(Change(p, o, n) for p, o, n in changes), "; ".join(notes) or None)
 
     def _write(self, ctx: RunContext, config: dict[str, Any], etag: str) -> None:
         try:
@@ -298,15 +376,25 @@ class Update(Action[UpdateParams]):
                     if new != base:
                         self._write(ctx, new, etag)
         out = self.recover(ctx, snapshot, status=self._wait(ctx))
+        if p.invalidate and new != base:
+            out["invalidation_id"] = self._invalidate(ctx, str(out["etag"]), "apply")
         if base != snapshot["config"]:
             out["base_config"] = base  # restore goes back to what we changed, not further
         return out
+
+    def _invalidate(self, ctx: RunContext, etag: str, why: str) -> str:
+        p = self.params
+        paths = list(p.invalidate or [])
+        inv_id, _ = invalidate(ctx, p.id, paths, reference(ctx, etag, paths, why),
+                               wait=p.wait, timeout=900.0, every=10.0)
+        return inv_id
 
     def recover(self, ctx: RunContext, snapshot: Snapshot, status: str | None = None) -> Outputs:
         dist, _ = read_distribution(ctx, self.params.id)
         config, etag = self._read(ctx)
         return {"domain_name": dist.get("DomainName"), "arn": dist.get("ARN"), "etag": etag,
-                "status": status or dist.get("Status"), "config": config}
+                "status": status or dist.get("Status"), "config": config,
+                "invalidation_id": ""}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         target = applied.get("base_config") or snapshot["config"]
@@ -314,6 +402,8 @@ class Update(Action[UpdateParams]):
         if live != target:
             self._write(ctx, target, etag)
         self._wait(ctx)
+        if self.params.invalidate and live != target:  # the edges cached the version undone
+            self._invalidate(ctx, self._read(ctx)[1], "restore")
 
     def unchanged(self, before: Snapshot, now: Snapshot) -> bool:
         return bool(before["config"] == now["config"])  # every write changes the ETag
@@ -341,6 +431,16 @@ class InvalidateParams(Params):
     timeout: Duration = Field(900.0, description="how long to wait")
     every: Duration = Field(10.0, description="how often to ask while waiting")
 
+    @field_validator("paths")
+    @classmethod
+    def _slash(cls, paths: list[str]) -> list[str]:
+        bad = [x for x in paths if not x.startswith("/")]
+        if bad:
+            raise ValueError(f"invalidation paths must start with / (CloudFront refuses "
+                             f"others with InvalidArgument): {', '.join(bad)}; write "
+                             f"{', '.join('/' + x for x in bad)}")
+        return paths
+
 
 @register
 class Invalidate(Action[InvalidateParams]):
@@ -363,8 +463,7 @@ class Invalidate(Action[InvalidateParams]):
         # distribution's ETag, which moves whenever the distribution is updated between
         # two invalidations of the same paths.
         _, etag = read_distribution(ctx, self.params.id)
-        digest = hashlib.sha256("\n".join([etag, *self.params.paths]).encode()).hexdigest()
-        return {"etag": etag, "caller_reference": f"runbook-{ctx.run_id}-{digest[:16]}"}
+        return {"etag": etag, "caller_reference": reference(ctx, etag, self.params.paths)}
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         return Diff((Change(f"distribution {self.params.id} caches", None,
@@ -372,24 +471,12 @@ class Invalidate(Action[InvalidateParams]):
                     "empties caches only; nothing to restore")
 
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
-        p, cf = self.params, ctx.client("cloudfront")
-        what = f"distribution {p.id}"
+        p = self.params
         ref = str(snapshot.get("caller_reference") or self.snapshot(ctx)["caller_reference"])
-        got = call(cf, "create_invalidation", what, DistributionId=p.id, InvalidationBatch={
-            "Paths": {"Quantity": len(p.paths), "Items": list(p.paths)},
-            "CallerReference": ref})
-        inv_id = str(got["Invalidation"]["Id"])
-
-        def probe() -> tuple[bool, str]:
-            now = call(cf, "get_invalidation", what, DistributionId=p.id, Id=inv_id)
-            status = str(now["Invalidation"]["Status"])
-            return status.lower() == "completed", status  # moto: COMPLETED; AWS: Completed
-
-        status = str(got["Invalidation"]["Status"])
-        if p.wait:
-            ok, status = ctx.poll(probe, timeout=p.timeout, every=p.every,
-                                  what=f"waiting for invalidation {inv_id}")
-            if not ok:
-                raise KindError(f"invalidation {inv_id} of {what} is still {status} after "
-                                f"{format_duration(p.timeout)}")
+        inv_id, status = invalidate(ctx, p.id, list(p.paths), ref, wait=p.wait,
+                                    timeout=p.timeout, every=p.every)
         return {"invalidation_id": inv_id, "status": status}
+
+
+# cloudfront.move_alias lives in its own module; importing it here registers it.
+from runbook.kinds.aws.cfmove import MoveAlias as MoveAlias  # noqa: E402

@@ -178,13 +178,11 @@ class CloudFrontCanRead(Check[CanReadParams]):
                             "or identity: CloudFront's requests are unsigned, and a private "
                             "bucket answers them 403")
         if reading.public:
-            pab = call_or_none(s3(ctx), "get_public_access_block", f"bucket {p.bucket}",
-                               missing=("NoSuchPublicAccessBlockConfiguration",),
-                               Bucket=p.bucket)
-            conf = (pab or {}).get("PublicAccessBlockConfiguration", {})
-            if conf.get("RestrictPublicBuckets") or conf.get("BlockPublicPolicy"):
-                problems.append(f"only a public statement grants the read, and the public "
-                                f"access block of {p.bucket} cancels it")
+            where = public_restricted(ctx, p.bucket)
+            seen["public_access_block"] = where
+            if where:
+                problems.append(f"only a public statement grants the read, and "
+                                f"RestrictPublicBuckets in {where} cancels it")
         if p.check_ownership:
             own = call_or_none(s3(ctx), "get_bucket_ownership_controls", f"bucket {p.bucket}",
                                missing=("OwnershipControlsNotFoundError",), Bucket=p.bucket)
@@ -199,6 +197,28 @@ class CloudFrontCanRead(Check[CanReadParams]):
             return CheckResult.failed("; ".join(problems), "denied", **seen)
         return CheckResult.passed(f"{p.distribution} may read {p.bucket}: "
                                   f"{reading.granted_by}", **seen)
+
+
+def public_restricted(ctx: RunContext, bucket: str) -> str | None:
+    """Where RestrictPublicBuckets is on for ``bucket`` ("the public access block of bucket
+    B", "the account's public access block"), or None. Only that setting cancels what an
+    existing public policy grants; BlockPublicPolicy refuses *new* public policies and
+    leaves the one in place working. The account's settings (s3control) count as much as
+    the bucket's."""
+    pab = call_or_none(s3(ctx), "get_public_access_block", f"bucket {bucket}",
+                       missing=("NoSuchPublicAccessBlockConfiguration",), Bucket=bucket)
+    if (pab or {}).get("PublicAccessBlockConfiguration", {}).get("RestrictPublicBuckets"):
+        return f"the public access block of bucket {bucket}"
+    try:
+        account = str(call(ctx.client("sts"), "get_caller_identity", "the caller")["Account"])
+        got = call_or_none(ctx.client("s3control"), "get_public_access_block",
+                           f"account {account}", AccountId=account,
+                           missing=("NoSuchPublicAccessBlockConfiguration",))
+    except AwsApiError:
+        return None  # cannot read the account's settings: the bucket's are what we know
+    if (got or {}).get("PublicAccessBlockConfiguration", {}).get("RestrictPublicBuckets"):
+        return f"the account's public access block (account {account})"
+    return None
 
 
 # --- actions --------------------------------------------------------------------------
@@ -274,10 +294,14 @@ class S3Bucket(Action[BucketParams]):
                 "origin_domain": f"{b}.s3.{region}.amazonaws.com"}
 
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
-        p, client = self.params, s3(ctx)
+        p = self.params
         if snapshot["exists"]:
             return self._outputs(bucket_region(ctx, p.bucket), False)
         region = self._region(ctx)
+        # S3 refuses a LocationConstraint that is not the region of the endpoint the
+        # request is sent to (IllegalLocationConstraintException): create through a
+        # client of the bucket's own region.
+        client = s3(ctx, region)
         policy = self._policy(ctx)
         kw: dict[str, Any] = {"Bucket": p.bucket, "ObjectOwnership": "BucketOwnerEnforced"}
         if region != "us-east-1":

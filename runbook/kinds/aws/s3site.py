@@ -21,7 +21,7 @@ from runbook.kinds.aws.common import (
     read_distribution,
 )
 from runbook.kinds.aws.policy import canonical, oac_statement, parse, sid_for, with_statement
-from runbook.kinds.aws.s3common import bucket_region, get_policy, s3
+from runbook.kinds.aws.s3common import bucket_region, get_policy, s3, website_domain
 from runbook.kinds.base import Action, Change, Diff, Outputs, Params, Snapshot
 
 
@@ -172,9 +172,24 @@ class S3Redirect(_Documented):
         "bucket": "the bucket", "website": "the website configuration written",
         "website_domain": "the bucket's website endpoint (origin for a redirect distribution)"}
 
+    CACHED = ("the redirect is a 301 (permanent): browsers cache it without expiry and "
+              "CloudFront's edges for their TTL, so a rollback does not reach clients that "
+              "already followed it")
+
     def describe(self) -> str:
         p = self.params
-        return f"redirect every request to bucket {p.bucket}'s website to {p.protocol}://{p.to}"
+        return (f"redirect every request to bucket {p.bucket}'s website to {p.protocol}://"
+                f"{p.to} (301, which browsers and edges cache)")
+
+    def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
+        got = super().diff(ctx, snapshot)
+        return Diff(got.changes, self.CACHED) if got.changes else got
+
+    def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
+        super().restore(ctx, snapshot, applied)
+        ctx.progress(f"bucket {self.params.bucket}'s website no longer redirects, but "
+                     f"{self.CACHED}; an invalidation of the distribution in front of it "
+                     "clears the edges")
 
     def _read(self, ctx: RunContext) -> dict[str, Any] | None:
         b = self.params.bucket
@@ -199,5 +214,5 @@ class S3Redirect(_Documented):
     def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         out = super().apply(ctx, snapshot)
         b = self.params.bucket
-        out["website_domain"] = f"{b}.s3-website-{bucket_region(ctx, b)}.amazonaws.com"
+        out["website_domain"] = website_domain(b, bucket_region(ctx, b))
         return out

@@ -67,6 +67,9 @@ class DnsRecordParams(Params):
         None, description="the name must be a CNAME to this target (the chain's first link)")
     ttl_max: Duration | None = Field(
         None, description="the answer's TTL must be at most this (seconds, or 5m)")
+    agree: bool = Field(
+        False, description="with a list of `resolvers`: ask each on its own and fail when "
+        "their answers differ (some still serve an old answer from cache)")
 
     @field_validator("resolvers")
     @classmethod
@@ -92,6 +95,8 @@ class DnsRecordParams(Params):
         if self.exists is False and (self.values or self.contains or self.cname_to):
             raise ValueError("`exists: false` cannot be combined with values, contains "
                              "or cname_to")
+        if self.agree and not isinstance(self.resolvers, list):
+            raise ValueError("`agree: true` needs `resolvers` to be a list of servers")
         if self.cname_to and self.type == "CNAME":
             raise ValueError("with `type: CNAME` check the target with `values`, not cname_to")
         return self
@@ -140,6 +145,11 @@ class DnsRecord(Check[DnsRecordParams]):
             servers = [wire.parse_server(s) for s in p.resolvers]
         else:
             servers = wire.system_servers(ctx.network.resolvers)
+        if p.agree:
+            differ = _disagreement(p.name, p.type, p.resolvers, timeout)
+            if differ is not None:
+                return CheckResult.failed(f"{p.name} {p.type}: the resolvers disagree: "
+                                          f"{differ[0]}", "disagree", answers=differ[1])
         answer = wire.lookup(p.name, p.type, servers, timeout=timeout,
                              authoritative=p.resolvers == "authoritative")
         seen: dict[str, Any] = {
@@ -200,3 +210,21 @@ class DnsRecord(Check[DnsRecordParams]):
         if p.ttl_max is not None and ttl is not None and ttl > p.ttl_max:
             out.append(f"TTL {ttl} is over the maximum {format_duration(p.ttl_max)}")
         return out
+
+
+def _disagreement(name: str, rdtype: str, servers: Any, timeout: float
+                  ) -> tuple[str, dict[str, Any]] | None:
+    """Each server's own answer; (one line, the answers) when they are not all the same.
+    After a change, resolvers that cached the old answer serve it for up to its TTL."""
+    from runbook.kinds.wire import resolver as wire
+
+    answers: dict[str, Any] = {}
+    for text in servers:
+        got = wire.lookup(name, rdtype, [wire.parse_server(text)], timeout=timeout)
+        answers[text] = {"outcome": got.outcome, "values": sorted(got.values), "ttl": got.ttl}
+    if len({(a["outcome"], tuple(a["values"])) for a in answers.values()}) <= 1:
+        return None
+    line = "; ".join(f"{srv}: {', '.join(a['values']) or a['outcome']}"
+                     + (f" (TTL {a['ttl']})" if a["ttl"] is not None else "")
+                     for srv, a in answers.items())
+    return line, answers

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -84,3 +85,25 @@ def world(ctx: RunContext) -> World:
 def journal(value: Any) -> Any:
     """What survives the journal: JSON only (fails the test if it is not JSON-able)."""
     return json.loads(json.dumps(value))
+
+
+@pytest.fixture
+def strict(ctx: RunContext, moto_endpoint: str) -> Iterator[RunContext]:
+    """``ctx`` talking to the moto server through the sandbox's AWS proxy, which answers
+    what moto lacks (AssociateAlias) and refuses what AWS refuses (docs/moto-gaps.md)."""
+    from runbook.sandbox.proxy import AwsProxy, Ids
+
+    acm = ctx.client("acm", region="us-east-1")
+
+    def names(arn: str) -> list[str] | None:
+        try:
+            got = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        except acm.exceptions.ResourceNotFoundException:
+            return None
+        return list(got.get("SubjectAlternativeNames") or [got["DomainName"]])
+
+    proxy = AwsProxy(moto_endpoint, Ids(), ctx.client("cloudfront"), names).start()
+    try:
+        yield replace(ctx, aws=settings(proxy.url), _session=None, _clients={})
+    finally:
+        proxy.stop()

@@ -82,8 +82,9 @@ def test_alias_free(ctx: RunContext, world: World) -> None:
     assert AliasFree(AliasFree.Params(alias="trainee.tis.nhs.uk", distribution=d["Id"])).run(ctx).ok
     free = AliasFree(AliasFree.Params(alias="stage.trainee.tis.nhs.uk",
                                       distribution=other["Id"])).run(ctx)
-    assert free.ok and free.summary == ("no other distribution of the account uses "
-                                        "stage.trainee.tis.nhs.uk")
+    assert free.ok and free.summary.startswith("no other distribution of the account uses "
+                                               "stage.trainee.tis.nhs.uk; other accounts not "
+                                               "asked")
 
 
 # --- cloudfront.update ----------------------------------------------------------------
@@ -348,3 +349,27 @@ def test_stale_etag_when_the_change_is_already_there(ctx: RunContext, world: Wor
         out = action.apply(ctx, snap)
         stub.assert_no_pending_responses()
     assert operator.asked == [] and "base_config" not in out
+
+
+def test_invalidation_paths_must_start_with_a_slash(cli: Any, tmp_path: Any) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("""\
+runbook: 1
+name: purge
+title: Purge the caches
+environments: {stage: {}}
+stages:
+  - name: purge
+    title: Purge
+    steps:
+      - id: purge
+        action:
+          cloudfront.invalidate: {id: E1, paths: ["/index.html", "v1/*"]}
+        post:
+          - cloudfront.distribution: {id: E1}
+""")
+    r = cli("validate", str(plan))
+    assert r.code == 2
+    assert "invalidation paths must start with / (CloudFront refuses others with " \
+        "InvalidArgument): v1/*; write /v1/*" in r.stderr
+    assert "plan.yaml, line 11" in r.stderr

@@ -34,9 +34,13 @@ stages:
         use: route53-alias
         with: {zone: tis.nhs.uk, name: stage.trainee.tis.nhs.uk,
                distribution: "${distribution}"}
+      - id: ttl
+        use: route53-lower-ttl
+        with: {zone: tis.nhs.uk, name: trainee.tis.nhs.uk, type: CNAME}
       - id: redirect
         use: old-domain-redirect
-        with: {bucket: tis-selfservice-old, to: trainee.tis.nhs.uk}
+        with: {bucket: tis-selfservice-old, to: trainee.tis.nhs.uk,
+               distribution: "${distribution}"}
 """
 
 

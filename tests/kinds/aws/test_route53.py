@@ -40,7 +40,8 @@ def test_alias_to_a_distribution_lifecycle(ctx: RunContext, world: World) -> Non
     diff, _ = cycle(ctx, action, lambda: world.records(zone), verify)
     assert diff.changes == (Change("stage.trainee.tis.nhs.uk. A", None, {"alias": {
         "dns_name": d["DomainName"], "zone_id": "Z2FDTNDATAQYW2", "evaluate_health": False}}),)
-    assert diff.note == "waits up to 5m for INSYNC"
+    assert diff.note is not None and diff.note.endswith("waits up to 5m for INSYNC")
+    assert "writes A only (also_aaaa is off)" in diff.note
 
 
 def test_changing_values_diffs_field_by_field_and_restores(ctx: RunContext,

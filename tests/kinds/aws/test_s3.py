@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -216,14 +217,22 @@ def test_redirect_lifecycle(ctx: RunContext, world: World,
         world.s3.put_bucket_website(Bucket="old-site", WebsiteConfiguration=existing)
     action = S3Redirect(S3Redirect.Params(bucket="old-site", to="trainee.tis.nhs.uk"))
     assert action.describe() == ("redirect every request to bucket old-site's website to "
-                                 "https://trainee.tis.nhs.uk")
+                                 "https://trainee.tis.nhs.uk (301, which browsers and edges "
+                                 "cache)")
 
     def verify(website: Any, out: dict[str, Any]) -> None:
         assert website["RedirectAllRequestsTo"] == {"HostName": "trainee.tis.nhs.uk",
                                                     "Protocol": "https"}
         assert out["website_domain"] == "old-site.s3-website-us-east-1.amazonaws.com"
 
-    diff, _ = cycle(ctx, action, lambda: world.website("old-site"), verify)
+    said: list[str] = []
+    diff, _ = cycle(replace(ctx, progress=said.append), action,
+                    lambda: world.website("old-site"), verify)
+    assert diff.note == ("the redirect is a 301 (permanent): browsers cache it without expiry "
+                         "and CloudFront's edges for their TTL, so a rollback does not reach "
+                         "clients that already followed it")
+    assert said[-1].startswith("bucket old-site's website no longer redirects, but the "
+                               "redirect is a 301 (permanent)")
     if existing:
         assert Change("website.RedirectAllRequestsTo", None,
                       {"HostName": "trainee.tis.nhs.uk", "Protocol": "https"}) in diff.changes

@@ -1,0 +1,69 @@
+"""Which AWS account a run talks to: ``environments.*.aws.account`` (and ``role``).
+
+Before any other AWS call, STS's GetCallerIdentity must name the environment's account,
+or nothing runs (exit 2): the credentials of the wrong profile, a stale
+``AWS_PROFILE``, an SSO session logged in to stage while the plan says prod. With
+``role``, the run first assumes that role (its credentials are refreshed by assuming it
+again before they expire) and the account check applies to the role's credentials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from runbook.context import RunContext
+from runbook.errors import RunbookError
+from runbook.kinds.aws.common import call
+
+
+class AccountError(RunbookError):
+    """The credentials are not for the environment's account."""
+
+    exit_code = 2
+
+
+def _assume(ctx: RunContext, role: str) -> RunContext:
+    import boto3
+    import botocore.session
+    from botocore.credentials import RefreshableCredentials
+
+    sts = ctx.client("sts")
+    name = f"runbook-{ctx.run_id}"[:64]
+
+    def fresh() -> dict[str, Any]:
+        got = call(sts, "assume_role", f"role {role}", RoleArn=role, RoleSessionName=name)
+        c = got["Credentials"]
+        return {"access_key": c["AccessKeyId"], "secret_key": c["SecretAccessKey"],
+                "token": c["SessionToken"], "expiry_time": str(c["Expiration"])}
+
+    creds = RefreshableCredentials.create_from_metadata(
+        metadata=fresh(), refresh_using=fresh, method="sts-assume-role")
+    core = botocore.session.get_session()
+    # botocore has no public setter for credentials that refresh themselves
+    core._credentials = creds  # type: ignore[attr-defined]
+    if ctx.aws.region:
+        core.set_config_variable("region", ctx.aws.region)
+    return replace(ctx, _session=boto3.Session(botocore_session=core), _clients={})
+
+
+def check_account(ctx: RunContext, *, account: str | None, role: str | None) -> RunContext:
+    """``ctx`` (with the role's credentials when ``role`` is given), once STS has said the
+    credentials are for ``account``. Raises :class:`AccountError` otherwise."""
+    if role:
+        ctx = _assume(ctx, role)
+    if not account:
+        return ctx
+    who = call(ctx.client("sts"), "get_caller_identity", "the credentials in use")
+    got = str(who.get("Account", ""))
+    if got != account.strip():
+        via = f"profile {ctx.aws.profile}" if ctx.aws.profile else "the default credentials"
+        if role:
+            via = f"role {role}"
+        raise AccountError(
+            f"environment {ctx.environment or '?'} is AWS account {account} (`aws.account`), "
+            f"but {via} belong to account {got} ({who.get('Arn', '')}). Nothing was "
+            "changed and nothing was asked of AWS beyond who this is. Log in to the right "
+            "account (e.g. `aws sso login --profile NAME`), or fix `aws.profile` / "
+            "`aws.account`.")
+    return ctx

@@ -1,0 +1,269 @@
+"""CloudFront's AssociateAlias and ListConflictingAliases in the twin (moto has neither),
+and refusals moto does not make: S3's of a CreateBucket whose LocationConstraint is not
+the region the request was sent to, Route53's of a CREATE of a record that exists and of
+a record beside a CNAME (InvalidChangeBatch).
+
+AssociateAlias (``PUT /2020-05-31/distribution/{Target}/associate-alias?Alias=NAME``)
+moves an alternate domain name to the target distribution in one step. As on AWS it is
+refused (400 InvalidArgument) unless
+
+* the target's certificate covers the name, and
+* a TXT record ``_NAME`` in a hosted zone of the account has the target distribution's
+  domain name as its value (AWS looks the record up in public DNS; the twin's DNS answers
+  from the same Route53 zones).
+
+The name is added to the target *before* it is taken off the source, so the edge, which
+reads moto on every request, always finds a distribution for it: no gap, as on AWS.
+
+ListConflictingAliases (``GET /2020-05-31/conflicting-alias?DistributionId=&Alias=``)
+answers the aliases of every distribution that equal the name or overlap it by a
+wildcard, with ids and account partly hidden as AWS hides them. Like AWS it needs the
+distribution to have a certificate that covers the name (else InvalidArgument).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import urllib.parse
+from typing import Any
+
+from runbook.kinds.aws.common import bare, covers, fqdn
+
+# The proxy (runbook.sandbox.proxy.AwsProxy) calls in here; naming its type would make
+# an import loop, so it is ``Any``: cf (moto CloudFront client), moto (host:port), ids,
+# cert_domains, refusals, _lock and _dist.
+AwsProxy = Any
+
+ASSOCIATE = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/associate-alias\?(.*)$")
+CONFLICTS = re.compile(r"^/2020-05-31/conflicting-alias\?(.*)$")
+NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+
+Answer = tuple[int, dict[str, str], bytes]
+_MOVES = threading.Lock()  # one move at a time, as CloudFront serialises a name's moves
+
+
+def handle(proxy: AwsProxy, method: str, path: str, headers: dict[str, str],
+           body: bytes) -> Answer | None:
+    """The answer to a request this module implements or refuses, or None to pass it on."""
+    refused = create_bucket_region(method, path, headers, body)
+    if refused is not None:
+        proxy.refusals.append(f"IllegalLocationConstraintException: {path}")
+        return refused
+    m = RRSET.match(path)
+    if m and method == "POST":
+        why = record_refusal(proxy, m.group(1), body)
+        if why is not None:
+            proxy.refusals.append(f"InvalidChangeBatch: {why}")
+            xml = (f'<?xml version="1.0"?><ErrorResponse xmlns="{R53}"><Error><Type>Sender'
+                   f"</Type><Code>InvalidChangeBatch</Code><Message>[{why}]</Message></Error>"
+                   f"<RequestId>{secrets.token_hex(8)}</RequestId></ErrorResponse>")
+            return 400, {"Content-Type": "text/xml"}, xml.encode()
+    m = ASSOCIATE.match(path)
+    if m and method == "PUT":
+        query = urllib.parse.parse_qs(m.group(2))
+        return associate(proxy, m.group(1), bare(query.get("Alias", [""])[0]))
+    m = CONFLICTS.match(path)
+    if m and method == "GET":
+        query = urllib.parse.parse_qs(m.group(1))
+        return conflicts(proxy, query.get("DistributionId", [""])[0],
+                         bare(query.get("Alias", [""])[0]))
+    return None
+
+
+def _error(proxy: AwsProxy, status: int, code: str, message: str) -> Answer:
+    proxy.refusals.append(f"{code}: {message}")
+    body = (f'<?xml version="1.0"?><ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type>'
+            f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>"
+            f"{secrets.token_hex(8)}</RequestId></ErrorResponse>")
+    return status, {"Content-Type": "text/xml"}, body.encode()
+
+
+def _route53(proxy: AwsProxy) -> Any:
+    import boto3
+
+    return boto3.client("route53", endpoint_url=f"http://{proxy.moto}", region_name="us-east-1",
+                        aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+
+
+def txt_values(proxy: AwsProxy, name: str) -> list[str]:
+    """The values of the TXT record ``name`` in whichever zone of the account holds it."""
+    r53, name = _route53(proxy), fqdn(name)
+    out: list[str] = []
+    for zone in r53.list_hosted_zones().get("HostedZones", []):
+        zname = fqdn(zone["Name"])
+        if name != zname and not name.endswith("." + zname):
+            continue
+        got = r53.list_resource_record_sets(HostedZoneId=zone["Id"], StartRecordName=name,
+                                            StartRecordType="TXT", MaxItems="5")
+        for rr in got.get("ResourceRecordSets", []):
+            if fqdn(rr["Name"]) == name and rr["Type"] == "TXT":
+                out += [bare(v["Value"].strip('"')) for v in rr.get("ResourceRecords", [])]
+    return out
+
+
+def _config(proxy: AwsProxy, dist_id: str) -> tuple[dict[str, Any], str] | None:
+    try:
+        got = proxy.cf.get_distribution_config(Id=dist_id)
+    except proxy.cf.exceptions.NoSuchDistribution:
+        return None
+    return dict(got["DistributionConfig"]), str(got["ETag"])
+
+
+def _aliases(config: dict[str, Any]) -> list[str]:
+    return [bare(a) for a in (config.get("Aliases") or {}).get("Items") or []]
+
+
+def _set_aliases(proxy: AwsProxy, dist_id: str, names: list[str]) -> None:
+    got = _config(proxy, dist_id)
+    assert got is not None
+    config, etag = got
+    config["Aliases"] = {"Quantity": len(names), "Items": names} if names else {"Quantity": 0}
+    proxy.cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
+    with proxy._lock:  # a change: a new ETag, and InProgress for a while, as any update
+        st = proxy._dist(dist_id)
+        st.etag = secrets.token_hex(7).upper()
+        st.pending = 2
+
+
+def _covered(proxy: AwsProxy, config: dict[str, Any], alias: str) -> bool:
+    arn = (config.get("ViewerCertificate") or {}).get("ACMCertificateArn")
+    domains = proxy.cert_domains(arn) if arn else None
+    return bool(domains) and any(covers(d, alias) for d in domains or [])
+
+
+def associate(proxy: AwsProxy, target: str, alias: str) -> Answer:
+    with _MOVES:
+        got = _config(proxy, target)
+        if got is None:
+            return _error(proxy, 404, "NoSuchDistribution",
+                          "The specified distribution does not exist.")
+        config, _ = got
+        if not _covered(proxy, config, alias):
+            return _error(proxy, 400, "InvalidArgument",
+                          f"The certificate that is attached to the target distribution "
+                          f"doesn't cover the alias: {alias}")
+        domain = bare(proxy.cf.get_distribution(Id=target)["Distribution"]["DomainName"])
+        if domain not in txt_values(proxy, "_" + alias):
+            return _error(proxy, 400, "InvalidArgument",
+                          f"To move {alias}, create a DNS TXT record _{alias} with the value "
+                          f"{domain} (the target distribution's domain name).")
+        holders = [d["Id"] for d in _summaries(proxy)
+                   if alias in _aliases(d) and d["Id"] != target]
+        if alias not in _aliases(config):
+            _set_aliases(proxy, target, [*_aliases(config), alias])
+        for other in holders:
+            found = _config(proxy, other)
+            if found is not None:
+                _set_aliases(proxy, other, [a for a in _aliases(found[0]) if a != alias])
+    return 200, {}, b""
+
+
+def _summaries(proxy: AwsProxy) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for page in proxy.cf.get_paginator("list_distributions").paginate():
+        out += page.get("DistributionList", {}).get("Items", []) or []
+    return out
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """Whether two alternate domain names can claim the same host (equal, or one is a
+    wildcard that covers the other)."""
+    return a == b or covers(a, b) or covers(b, a)
+
+
+def _hide(value: str) -> str:
+    """AWS shows only the end of another party's ids: ``*******EXAMPLE``."""
+    return "*" * max(len(value) - 6, 0) + value[-6:]
+
+
+def conflicts(proxy: AwsProxy, dist_id: str, alias: str) -> Answer:
+    got = _config(proxy, dist_id)
+    if got is None:
+        return _error(proxy, 404, "NoSuchDistribution",
+                      "The specified distribution does not exist.")
+    if not _covered(proxy, got[0], alias):
+        return _error(proxy, 400, "InvalidArgument",
+                      f"The distribution's certificate does not cover {alias}.")
+    account = _account(proxy)
+    found = [(a, d["Id"]) for d in _summaries(proxy) for a in _aliases(d) if _overlaps(a, alias)]
+    names = proxy.ids.to_world
+    items = "".join(f"<ConflictingAlias><Alias>{a}</Alias><DistributionId>"
+                    f"{_hide(names.get(i, i))}</DistributionId><AccountId>{_hide(account)}"
+                    "</AccountId></ConflictingAlias>" for a, i in found)
+    body = (f'<?xml version="1.0"?><ConflictingAliasesList xmlns="{NS}"><MaxItems>100'
+            f"</MaxItems><Quantity>{len(found)}</Quantity>"
+            + (f"<Items>{items}</Items>" if found else "") + "</ConflictingAliasesList>")
+    return 200, {"Content-Type": "text/xml"}, body.encode()
+
+
+def _account(proxy: AwsProxy) -> str:
+    import boto3
+
+    sts = boto3.client("sts", endpoint_url=f"http://{proxy.moto}", region_name="us-east-1",
+                       aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+    return str(sts.get_caller_identity()["Account"])
+
+
+BUCKET_PATH = re.compile(r"^/([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/?(\?x-id=CreateBucket)?$")
+SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9\-]+)/s3/")
+CONSTRAINT = re.compile(rb"<LocationConstraint>([^<]*)</LocationConstraint>")
+
+
+def create_bucket_region(method: str, path: str, headers: dict[str, str],
+                         body: bytes) -> Answer | None:
+    """S3's IllegalLocationConstraintException: a bucket is created through an endpoint of
+    its own region (us-east-1 for none)."""
+    if method != "PUT" or not BUCKET_PATH.match(path):
+        return None
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    scope = SCOPE.search(auth)
+    if scope is None:
+        return None
+    found = CONSTRAINT.search(body)
+    wanted = found.group(1).decode() if found and found.group(1) else "us-east-1"
+    sent_to = scope.group(1)
+    if wanted == sent_to:
+        return None
+    message = (f"The {wanted} location constraint is incompatible for the region specific "
+               "endpoint this request was sent to.")
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>'
+           f"IllegalLocationConstraintException</Code><Message>{message}</Message>"
+           f"<RequestId>{secrets.token_hex(8)}</RequestId></Error>")
+    return 400, {"Content-Type": "application/xml"}, xml.encode()
+
+
+RRSET = re.compile(r"^/2013-04-01/hostedzone/([A-Za-z0-9]+)/rrset/?$")
+R53 = "https://route53.amazonaws.com/doc/2013-04-01/"
+
+
+def record_refusal(proxy: AwsProxy, zone_id: str, body: bytes) -> str | None:
+    """Why Route53 would refuse this change batch, or None."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    r53 = _route53(proxy)
+    zone = fqdn(r53.get_hosted_zone(Id=zone_id)["HostedZone"]["Name"])
+    for change in root.iterfind(".//{*}Change"):
+        action = change.findtext("{*}Action") or ""
+        name = fqdn(change.findtext("{*}ResourceRecordSet/{*}Name") or "")
+        rtype = change.findtext("{*}ResourceRecordSet/{*}Type") or ""
+        got = r53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=name,
+                                            MaxItems="50")["ResourceRecordSets"]
+        there = {rr["Type"] for rr in got if fqdn(rr["Name"]) == name}
+        if action == "CREATE" and rtype in there:
+            return (f"Tried to create resource record set [name='{name}', type='{rtype}'] "
+                    "but it already exists")
+        if action in ("CREATE", "UPSERT"):
+            if rtype != "CNAME" and "CNAME" in there:
+                return (f"RRSet of type {rtype} with DNS name {name} is not permitted because "
+                        f"a conflicting RRSet of type CNAME with the same DNS name already "
+                        f"exists in zone {zone}")
+            if rtype == "CNAME" and there - {"CNAME"}:
+                return (f"RRSet of type CNAME with DNS name {name} is not permitted as it "
+                        f"conflicts with other records with the same DNS name in zone {zone}")
+    return None
