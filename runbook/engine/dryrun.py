@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from runbook.engine.executor import Executor, Preview
+from runbook.engine.identity import aws_principal
 from runbook.kinds.base import CheckResult
 from runbook.plan.model import CheckSpec
 from runbook.plan.template import references
@@ -33,6 +34,7 @@ def _deferred_steps(spec: CheckSpec) -> bool:
 def dry_run(executor: Executor) -> DryRun:
     """Everything read-only; the journal of a dry run is thrown away by the caller."""
     plan = executor.plan
+    aws_principal(plan, executor.ctx)  # AWS settings that do not work: one message, exit 2
     out = DryRun()
     first_step_seen = False
     for n, stage in enumerate(plan.stages):

@@ -214,6 +214,8 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
           argv: list[str] | None = None) -> tuple[str, Outcome]:
     ident = Identity.here()
     run_id = new_run_id(plan)
+    ctx = session.context(plan, run_id, plan_dir)
+    principal = aws_principal(plan, ctx)  # AWS settings that do not work: exit 2, no trace
     lock = acquire(session.store, plan, run_id, ident)
     with _holding(session.store, lock, run_id):
         session.store.create_run(run_id)
@@ -221,8 +223,6 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
             {"plan": plan.canonical(), "file": plan.file, "digest": plan.digest,
              "definition": definition, "plan_dir": str(plan_dir)},
             indent=1, sort_keys=True).encode())
-        ctx = session.context(plan, run_id, plan_dir)
-        principal = aws_principal(plan, ctx)
         journal = Journal(session.store, run_id, ctx.secrets, session.listener)
         journal.write("run.started", run_id=run_id, plan=plan.name, plan_file=plan.file,
                       env=plan.environment.name, digest=plan.digest, definition=definition,
