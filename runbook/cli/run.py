@@ -122,6 +122,8 @@ def plan_cmd(plan: PlanArg, env: EnvOpt = None, var: VarOpt = None) -> None:
         if pv.diff is not None:
             for d in diff_lines(pv.diff):
                 con.print(d)
+        elif pv.step.id in result.after:  # needs what an earlier step creates
+            con.print(f"      [yellow]not yet[/] {escape(result.after[pv.step.id])}")
         elif pv.waiting_for:
             con.print(f"      [dim]known once earlier steps have run: "
                       f"{escape(pv.waiting_for)}[/]")
