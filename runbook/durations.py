@@ -17,8 +17,9 @@ MAX_SECONDS = 7 * 86400.0
 bound keeps arithmetic on durations (deadlines, display) finite."""
 
 
-def parse_duration(value: Any) -> float:
-    """Seconds in ``value``; ValueError with a readable reason otherwise."""
+def parse_duration(value: Any, *, maximum: float | None = MAX_SECONDS) -> float:
+    """Seconds in ``value``; ValueError with a readable reason otherwise. Finite always;
+    at most ``maximum`` (a week: every duration of a plan), unless None."""
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration; write it like 90s, 5m or 1h30m")
     if isinstance(value, int | float):
@@ -26,7 +27,7 @@ def parse_duration(value: Any) -> float:
             raise ValueError(f"{value!r} is not a duration; write it like 90s, 5m or 1h30m")
         if value < 0:
             raise ValueError(f"a duration cannot be negative ({_short(value)})")
-        return _bounded(value, value)
+        return _bounded(value, value, maximum)
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a duration; write it like 90s, 5m or 1h30m")
     text = value.strip().replace(" ", "")
@@ -39,14 +40,19 @@ def parse_duration(value: Any) -> float:
         pos = m.end()
     if pos != len(text) or not text:
         raise ValueError(f"{value!r} is not a duration; write it like 90s, 5m or 1h30m")
-    return _bounded(total, value)
+    return _bounded(total, value, maximum)
 
 
-def _bounded(seconds: float | int, written: Any) -> float:
+def _bounded(seconds: float | int, written: Any, maximum: float | None) -> float:
     # compare before float(): an int of 400 digits overflows a float
-    if seconds > MAX_SECONDS:
+    infinite = seconds == float("inf") or seconds > 1e300
+    if infinite or (maximum is not None and seconds > maximum):
         what = "an infinite number" if seconds == float("inf") else _short(written)
-        raise ValueError(f"{what} is too long for a duration; at most a week (7d)")
+        limit = f"at most {format_duration(maximum)}" if maximum is not None \
+            else "it must be finite"
+        if maximum == MAX_SECONDS:
+            limit = "at most a week (7d)"
+        raise ValueError(f"{what} is too long for a duration; {limit}")
     return float(seconds)
 
 

@@ -48,7 +48,7 @@ def _stale_after(text: str) -> float:
     from runbook.errors import UsageError
 
     try:
-        return parse_duration(text)
+        return parse_duration(text, maximum=None)  # not a plan's: longer than a week is fine
     except ValueError as exc:
         raise UsageError(f"--stale-after: {exc}") from None
 
