@@ -68,6 +68,32 @@ class Operator(Protocol):
     def interactive(self) -> bool: ...
 
 
+class ClientNotMade(Exception):
+    """Raised by :class:`UnmadeClient` on use; ``cause`` is why the client could not be made."""
+
+    def __init__(self, service: str, cause: Exception) -> None:
+        super().__init__(f"the {service} client could not be made: {cause}")
+        self.service = service
+        self.cause = cause
+
+
+class UnmadeClient:
+    """Stands in for a boto3 client that could not be made (a profile that does not
+    exist, no region, a malformed endpoint). Using it raises :class:`ClientNotMade`: the
+    error then surfaces inside the kind's AWS call, which kinds/aws/common.py translates
+    with the operation and resource, so a check fails with a paragraph a person can act
+    on rather than with botocore's words."""
+
+    def __init__(self, service: str, cause: Exception) -> None:
+        self.service = service
+        self.cause = cause
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and hasattr() probe these
+            raise AttributeError(name)
+        raise ClientNotMade(self.service, self.cause)
+
+
 def _no_progress(message: str) -> None:
     return None
 
@@ -126,7 +152,10 @@ class RunContext:
             kw["region_name"] = region
         if self.aws.endpoint_url:
             kw["endpoint_url"] = self.aws.endpoint_url
-        made = self.boto_session().client(service, **kw)  # type: ignore[call-overload]
+        try:
+            made = self.boto_session().client(service, **kw)  # type: ignore[call-overload]
+        except Exception as exc:  # a missing profile, no region, a malformed endpoint...
+            return UnmadeClient(service, exc)
         with self._lock:
             self._clients[key] = made
         return made

@@ -54,7 +54,7 @@ def _stale_after(text: str) -> float:
     from runbook.errors import UsageError
 
     try:
-        return parse_duration(text)
+        return parse_duration(text, maximum=None)  # not a plan's: longer than a week is fine
     except ValueError as exc:
         raise UsageError(f"--stale-after: {exc}") from None
 
@@ -128,6 +128,8 @@ def plan_cmd(plan: PlanArg, env: EnvOpt = None, var: VarOpt = None) -> None:
         if pv.diff is not None:
             for d in diff_lines(pv.diff):
                 con.print(d)
+        elif pv.step.id in result.after:  # needs what an earlier step creates
+            con.print(f"      [yellow]not yet[/] {escape(result.after[pv.step.id])}")
         elif pv.waiting_for:
             con.print(f"      [dim]known once earlier steps have run: "
                       f"{escape(pv.waiting_for)}[/]")

@@ -1,14 +1,27 @@
 """``runbook plan``: the dry run. Runs the read-only checks that can run now, takes each
-action's snapshot and diff against live state, and changes nothing."""
+action's snapshot and diff against live state, and changes nothing.
+
+A step's preview may need something an earlier step creates (a cloudfront.update that
+points at the bucket an s3.bucket step makes first): AWS then answers "NoSuchBucket".
+That is not AWS refusing anything: the dry run says which earlier step creates it and
+marks the preview `not yet`, as it does for checks that belong after a step.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from runbook.engine.executor import Executor, Preview
+from runbook.engine.identity import aws_principal
+from runbook.errors import RunbookError
+from runbook.kinds.aws.common import NOT_FOUND
 from runbook.kinds.base import CheckResult
-from runbook.plan.model import CheckSpec
-from runbook.plan.template import references
+from runbook.plan.describe import describe
+from runbook.plan.model import CheckSpec, Step
+from runbook.plan.template import TemplateError, references
+
+# what AWS answers for a resource that is not there (HeadBucket answers a bare 404)
+_MISSING = NOT_FOUND | {"404", "NotFound", "NoSuchKey"}
 
 
 @dataclass
@@ -24,6 +37,8 @@ class DryRun:
     checks: list[CheckLine] = field(default_factory=list)
     previews: list[Preview] = field(default_factory=list)
     could_start: bool = True
+    # step id -> "after step `bucket` creates acme-docs-v2 (...)": previews marked not yet
+    after: dict[str, str] = field(default_factory=dict)
 
 
 def _deferred_steps(spec: CheckSpec) -> bool:
@@ -33,6 +48,7 @@ def _deferred_steps(spec: CheckSpec) -> bool:
 def dry_run(executor: Executor) -> DryRun:
     """Everything read-only; the journal of a dry run is thrown away by the caller."""
     plan = executor.plan
+    aws_principal(plan, executor.ctx)  # AWS settings that do not work: one message, exit 2
     out = DryRun()
     first_step_seen = False
     for n, stage in enumerate(plan.stages):
@@ -44,13 +60,67 @@ def dry_run(executor: Executor) -> DryRun:
             for spec in step.pre:
                 out.checks.append(_run(executor, spec, f"{step.id}: pre", later, stage.name,
                                        step.id))
-            out.previews.append(executor.preview(step))
+            preview, failure = _preview(executor, step)
+            after = _made_earlier(failure, out.previews)
+            if after is not None:
+                out.after[step.id] = after
+                preview = replace(preview, error=None)
+            out.previews.append(preview)
             first_step_seen = True
     first = plan.stages[0]
     first_specs = list(first.checks) + (list(first.steps[0].pre) if first.steps else [])
     out.could_start = all(c.result is not None and c.result.ok for c in out.checks
                           if c.spec in first_specs)
     return out
+
+
+def _preview(executor: Executor, step: Step) -> tuple[Preview, RunbookError | None]:
+    """The executor's preview, keeping the error that stopped it (its code and resource
+    say whether an earlier step explains it)."""
+    try:
+        action, _ = executor.action_for(step.action)
+    except TemplateError as exc:
+        return Preview(step, describe(step.action), waiting_for=str(exc)), None
+    except RunbookError as exc:
+        return Preview(step, describe(step.action), error=str(exc)), exc
+    try:
+        snap = action.snapshot(executor.ctx)
+        return Preview(step, action.describe(), diff=action.diff(executor.ctx, snap)), None
+    except RunbookError as exc:
+        return Preview(step, action.describe(), error=str(exc)), exc
+
+
+def _made_earlier(failure: RunbookError | None, earlier: list[Preview]) -> str | None:
+    """"after step `bucket` creates acme-docs-v2 (...)" when ``failure`` says a resource is
+    missing and the preview of an earlier step shows that step creating it."""
+    code = str(getattr(failure, "code", "") or "")
+    resource = str(getattr(failure, "resource", "") or "")
+    if failure is None or code not in _MISSING or not resource:
+        return None
+    name = _name_of(resource)
+    for pv in reversed(earlier):  # the nearest earlier step that creates it
+        if pv.diff is None:
+            continue
+        if any(c.old is None and name in _words(c.path) for c in pv.diff.changes):
+            return (f"after step `{pv.step.id}` creates {name} (this step's preview reads "
+                    f"{resource}, which does not exist yet: {code})")
+    return None
+
+
+def _name_of(resource: str) -> str:
+    """The name in a resource as the AWS kinds write it: "bucket acme-docs-v2" and
+    "s3://acme-docs-v2/v1/" both name acme-docs-v2."""
+    if resource.startswith("s3://"):
+        return resource[5:].split("/", 1)[0]
+    return resource.rsplit(" ", 1)[-1]
+
+
+def _words(path: str) -> set[str]:
+    """"bucket acme-docs-v2.Policy" -> {"bucket", "acme-docs-v2", ...}: names, not substrings
+    (acme-docs is not acme-docs-v2)."""
+    out = set(path.replace("s3://", " ").replace("/", " ").split())
+    out |= {w.split(".", 1)[0] for w in list(out)}  # "acme-docs-v2.Policy"
+    return out | {w.rsplit(".", 1)[0] for w in list(out)}
 
 
 def _run(executor: Executor, spec: CheckSpec, where: str, later: bool, stage: str,

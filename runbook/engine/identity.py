@@ -1,9 +1,9 @@
 """Who runs a plan: the local user, host and process, and the AWS principal.
 
 The AWS principal comes from STS GetCallerIdentity with the environment's own
-credentials, so a report says which role actually made the changes. It is best effort:
-a plan that uses no AWS kinds does not ask, and missing or broken credentials are
-recorded as such instead of failing the run (the run's own AWS calls will say more).
+credentials, so a report says which role actually made the changes. A plan that uses no
+AWS kinds does not ask; for one that does, AWS settings that do not work stop the command
+before it changes anything (exit 2).
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import os
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from runbook.errors import RefusedError
+from runbook.source import Source
 
 if TYPE_CHECKING:
     from runbook.context import RunContext
@@ -52,39 +55,30 @@ def uses_aws(plan: Plan) -> bool:
 
 
 def aws_principal(plan: Plan, ctx: RunContext) -> dict[str, Any]:
-    """``{"account", "arn", "user_id"}``, or ``{"status": why there is none}``."""
+    """``{"account", "arn", "user_id"}``, or ``{"status": why there is none}`` for a plan
+    that uses no AWS kinds.
+
+    This is also the proof, before a run, a resume, a rollback or a dry run touches
+    anything, that the environment's AWS settings work: a profile that does not exist, no
+    credentials, an expired SSO login or an unreachable endpoint is a RefusedError (exit 2)
+    saying which and what to do, not a run whose every check fails with botocore's words.
+    """
     if not uses_aws(plan):
         return {"status": "not looked up: the plan uses no AWS kinds"}
+    from runbook.kinds.aws.common import AwsApiError, caller_identity
+
     try:
-        from botocore.config import Config
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:  # pragma: no cover - boto3 is a dependency
-        return {"status": "not looked up: boto3 is not installed"}
-    # Short timeouts and one attempt: this must never hold a run up for long.
-    cfg = Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=5)
-    kw: dict[str, Any] = {"config": cfg}
-    if ctx.aws.endpoint_url:
-        kw["endpoint_url"] = ctx.aws.endpoint_url
-    try:
-        sts = ctx.boto_session().client("sts", **kw)
-        got = sts.get_caller_identity()
-    except (BotoCoreError, ClientError) as exc:
-        return {"status": _why(exc)}
-    return {"account": str(got.get("Account", "")), "arn": str(got.get("Arn", "")),
-            "user_id": str(got.get("UserId", ""))}
+        return caller_identity(ctx)
+    except AwsApiError as exc:
+        env = plan.environment
+        raise RefusedError(f"environment {env.name} cannot use AWS, so nothing was done: "
+                           f"{exc.message}", source=_aws_source(plan)) from exc
 
 
-def _why(exc: Exception) -> str:
-    from botocore import exceptions as bx
-
-    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
-        return "unknown: no AWS credentials were found"
-    if isinstance(exc, bx.ProfileNotFound):
-        return f"unknown: {exc}"
-    if isinstance(exc, bx.ClientError):
-        err = exc.response.get("Error", {})
-        return f"unknown: STS answered {err.get('Code', '?')}: {err.get('Message', '')}".strip()
-    return f"unknown: {type(exc).__name__}: {exc}"
+def _aws_source(plan: Plan) -> Source | None:
+    """Where the environment is written: its settings are what a person fixes."""
+    src = plan.environment.source
+    return None if src.file == "<journal>" else src
 
 
 def describe_principal(principal: dict[str, Any] | None) -> str:

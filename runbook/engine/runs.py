@@ -251,9 +251,10 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
           argv: list[str] | None = None) -> tuple[str, Outcome]:
     ident = Identity.here()
     run_id = new_run_id(plan)
-    # the context first: it checks the AWS account (aws.account) before anything is locked,
-    # written or changed
+    # the context first: it checks the AWS account (aws.account), and AWS settings that do
+    # not work are exit 2, before anything is locked, written or changed
     ctx = session.context(plan, run_id, plan_dir)
+    principal = aws_principal(plan, ctx)
     lock, dead = acquire(session.store, plan, run_id, ident)
     with _holding(session.store, lock, run_id):
         session.store.create_run(run_id)
@@ -261,7 +262,6 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
             {"plan": plan.canonical(), "file": plan.file, "digest": plan.digest,
              "definition": definition, "plan_dir": str(plan_dir)},
             indent=1, sort_keys=True).encode())
-        principal = aws_principal(plan, ctx)
         journal = Journal(session.store, run_id, ctx.secrets, session.listener)
         world = None
         if plan.environment.sandbox:  # a rehearsal: against which copy of what?

@@ -7,15 +7,16 @@ in a wheel; the checkout's ``steps/`` when installed editable).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runbook.errors import PlanError, ProblemList
 from runbook.plan.model import LibraryStepDoc
-from runbook.plan.structure import SLUG, check_structure, check_version
-from runbook.plan.template import Resolver
+from runbook.plan.structure import SLUG, check_structure, check_version, child
+from runbook.plan.template import TOKEN, Resolver, classify, is_deferred, references
 from runbook.plan.yamlio import Doc, display_name, load_file
+from runbook.source import Source
 from runbook.suggest import did_you_mean
 
 SUFFIXES = (".yaml", ".yml")
@@ -75,6 +76,43 @@ class Use:
     name: str
     doc: Doc  # the library file: positions of problems inside the body point here
     body: dict[str, Any]  # title, notes, pre, action, post, rollback; parameters resolved
+    given: dict[str, Source] = field(default_factory=dict)  # `with` key -> its plan position
+    blamed: set[str] = field(default_factory=set)
+
+    def where(self, message: str, path: tuple[Any, ...]) -> tuple[str, Source] | None:
+        """Where a problem at ``path`` of the body belongs, and its message; None when it
+        repeats one already reported.
+
+        A value that came from the plan's `with:` is the plan author's mistake: it is
+        reported at that `with` value, once (the first place it breaks, named), however
+        often the library uses it. Anything else is the library's own, reported in its file.
+        """
+        here = self.doc.at(path)
+        param = self._param(message, path)
+        if param is None:
+            return message, here
+        if param in self.blamed:
+            return None
+        self.blamed.add(param)
+        return (f"{message.rstrip('.')} (`with: {{{param}: ...}}` reaches library step "
+                f"{self.name!r} at {here})", self.given[param])
+
+    def _param(self, message: str, path: tuple[Any, ...]) -> str | None:
+        """The `with` parameter the raw library text at ``path`` refers to, if any: the
+        deepest node of the library file along ``path`` must be text that names it."""
+        node: Any = self.doc.data
+        for part in path:
+            found, below = child(node, part)
+            if not found:
+                break
+            node = below
+        if not isinstance(node, str):
+            return None
+        names = [ref.text for ref, _ in references(node)
+                 if ref.kind == "var" and ref.text in self.given]
+        if "${" in message:  # a message about one reference: only that one is to blame
+            names = [n for n in names if f"${{{n}}}" in message]
+        return names[0] if names else None
 
 
 class Library:
@@ -152,14 +190,19 @@ class Library:
         values = self._values(name, doc, raw.get("with"), plan_doc, path)
         if values is None:
             return None
+        given = raw["with"] if isinstance(raw.get("with"), dict) else {}
+        use = Use(name, doc, {}, {str(k): plan_doc.at((*path, "with", k)) for k in given})
 
         def on_error(message: str, where: tuple[Any, ...]) -> None:
-            self.problems.error(message, doc.at(where))
+            found = use.where(message, where)
+            if found is not None:
+                self.problems.error(*found)
 
         resolver = Resolver(values, environment, on_error, var_path=lambda n: ("params", n),
                             noun="parameter")
-        body = {k: resolver.resolve(doc.data[k], (k,)) for k in BODY_KEYS if k in doc.data}
-        return Use(name, doc, body)
+        use.body.update({k: resolver.resolve(doc.data[k], (k,)) for k in BODY_KEYS
+                         if k in doc.data})
+        return use
 
     def _values(self, name: str, doc: Doc, given: Any, plan_doc: Doc,
                 path: tuple[Any, ...]) -> dict[str, Any] | None:
@@ -184,7 +227,7 @@ class Library:
         for pname, spec in params.items():
             spec = spec if isinstance(spec, dict) else {}
             if pname in given:
-                values[pname] = given[pname]
+                values[pname] = _inert(given[pname])
             elif "default" in spec:
                 values[pname] = spec["default"]
             else:
@@ -194,3 +237,22 @@ class Library:
                                     plan_doc.at((*path, "use")))
                 ok = False
         return values if ok else None
+
+
+def _inert(value: Any) -> Any:
+    """A `with` value as the library must see it: already resolved against the plan. A
+    `${name}` still in it is one the plan could not resolve (reported there); escaped, it
+    is not taken for a parameter of the library step. References a run resolves
+    (``${steps.ID.NAME}``, ``${env:NAME}``, ``${run_id}``) stay."""
+    if isinstance(value, str):
+        def keep(m: Any) -> str:
+            if m.group(0) == "$${" or (m.group(1) is not None
+                                       and is_deferred(classify(m.group(1)))):
+                return str(m.group(0))
+            return "$" + str(m.group(0))  # unresolved, or a `${` never closed
+        return TOKEN.sub(keep, value) if "${" in value else value
+    if isinstance(value, dict):
+        return {k: _inert(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_inert(v) for v in value]
+    return value

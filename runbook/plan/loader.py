@@ -23,7 +23,7 @@ from typing import Any
 from runbook import kinds
 from runbook.durations import parse_duration
 from runbook.errors import PlanError, Problem, ProblemList
-from runbook.plan.library import Library
+from runbook.plan.library import Library, Use
 from runbook.plan.model import (
     NOTIFY_EVENTS,
     ActionSpec,
@@ -162,6 +162,19 @@ class _Loader:
         def report(message: str, path: Path_, at_key: bool = False) -> None:
             full = (*base, *path)
             self.problems.error(message, doc.key_at(full) if at_key else doc.at(full))
+        return report
+
+    def _blamer(self, used: Use) -> Any:
+        """Reports problems of a library step's body where they belong: at the plan's
+        `with:` value that brought them, else in the library file."""
+        def report(message: str, path: Path_, at_key: bool = False) -> None:
+            found = used.where(message, path)
+            if found is None:
+                return
+            text, src = found
+            if at_key and src == used.doc.at(path):
+                src = used.doc.key_at(path)
+            self.problems.error(text, src)
         return report
 
     # ---- the plan --------------------------------------------------------------------
@@ -421,6 +434,7 @@ class _Loader:
             return None
         sid = _step_id({"name": stage}, index, raw)
         body, body_doc, body_path, library = raw, doc, path, None
+        used = None
         if raw.get("use") is not None:
             used = self.library.use(raw, doc, path, environment)
             if used is None:
@@ -444,7 +458,7 @@ class _Loader:
                                 own_kind=kind if key in ("post", "rollback", "verify") else None)
         self._outputs.ran(sid, kind)
         body = rename_self(body, sid)
-        report = self._reporter(body_doc, body_path)
+        report = self._reporter(body_doc, body_path) if used is None else self._blamer(used)
         locate = _locator(body_doc, body_path)
         action = action_spec(body.get("action"), ("action",), locate, report)
         pre = [c for i, item in enumerate(_list(body.get("pre")))

@@ -23,6 +23,7 @@ from runbook.source import Source
 
 MAX_BYTES = 2 * 1024 * 1024  # a hand-written plan is a few KiB; 2 MiB is a mistake
 MAX_DEPTH = 64
+_SAFE_DEPTH = 1000  # the C composer recurses this deep without harm
 MAX_NODES = 200_000  # aliases can make a small file expand to billions of nodes
 
 Path_ = tuple[Any, ...]
@@ -82,7 +83,13 @@ def read_text(path: Path, *, what: str = "plan") -> tuple[str, str]:
             raise PlanError.single(
                 f"the {what} file {name} is {size / 1048576:.1f} MiB; a {what} is at most "
                 f"{MAX_BYTES // 1048576} MiB", src, "is this the right file?")
-        raw = path.read_bytes()
+        # stat says 0 for pipes and devices (/dev/zero never ends): read one byte past the cap
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise PlanError.single(
+                f"the {what} file {name} holds more than {MAX_BYTES // 1048576} MiB; a {what} "
+                f"is at most {MAX_BYTES // 1048576} MiB", src, "is this the right file?")
     except PermissionError as exc:
         raise PlanError.single(f"cannot read {name}: permission denied", None) from exc
     except OSError as exc:
@@ -117,6 +124,7 @@ def parse(text: str, file: str, *, what: str = "plan") -> Doc:
         raise PlanError.single(f"the {what} file is empty", Source(file, 1, 1),
                                f"a {what} starts with `runbook: 1`")
     yaml = _yaml()
+    _check_depth(text, file)
     try:
         node = yaml.compose(text)
     except Exception as exc:  # ruamel raises many unrelated types; all mean "not YAML we read"
@@ -133,6 +141,41 @@ def parse(text: str, file: str, *, what: str = "plan") -> Doc:
     return doc
 
 
+def _check_depth(text: str, file: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH before the composer sees it.
+
+    The C composer recurses once per level with no guard: some 30 000 nested `[` overflow
+    the C stack and kill the process (a segfault, no message). A cheap bound first: flow
+    nesting is at most the number of `[` and `{`, and block nesting at most twice the
+    longest line (each level indents, or takes a `- ` or `? ` on the same line). Only a
+    file whose bound is high is scanned exactly, with the parser's events, which do not
+    recurse.
+    """
+    bound = text.count("[") + text.count("{") + 2 * (max(map(len, text.splitlines()),
+                                                         default=0) + 1)
+    if bound <= _SAFE_DEPTH:
+        return
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    depth = 0
+    try:
+        for event in _yaml().parse(text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise PlanError.single(
+                        f"the YAML is nested too deeply: more than {MAX_DEPTH} levels here "
+                        "(a plan needs a few)", Source(file, mark.line + 1, mark.column + 1),
+                        "is this the right file?")
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except PlanError:
+        raise
+    except Exception:  # not YAML at all: compose says where, as for any other file
+        return
+
+
 def _yaml() -> Any:
     """ruamel.yaml's safe loader: its C parser when ruamel.yaml.clib is installed (some
     eight times faster), else the pure-Python one. Only the composer is used: the node
@@ -144,7 +187,10 @@ def _yaml() -> Any:
 
 def _yaml_error(exc: Exception, text: str, file: str) -> PlanError:
     from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.reader import ReaderError
 
+    if isinstance(exc, ReaderError) and isinstance(exc.position, int):
+        return _reader_error(exc, text, file)
     if not isinstance(exc, MarkedYAMLError):
         return PlanError.single(f"cannot read the YAML: {_first_line(str(exc))}", Source(file))
     mark = exc.problem_mark or exc.context_mark
@@ -171,6 +217,21 @@ def _yaml_error(exc: Exception, text: str, file: str) -> PlanError:
         if any("${" in c for c in context) and any(ch in "".join(context) for ch in "{["):
             hint = FLOW_HINT
     return PlanError([Problem(message, Source(file, line, col), "error", hint)])
+
+
+def _reader_error(exc: Any, text: str, file: str) -> PlanError:
+    """A character YAML does not allow (a control character, U+FFFE), at its line."""
+    at = min(exc.position, len(text))
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or
+                                                                     "\0")
+    shown = f"U+{code:04X}"
+    if code < 0x20 or code == 0x7F:  # how editors and terminals show it: ^Z, ^G, ^?
+        shown += f", shown as ^{chr(code ^ 0x40)}"
+    return PlanError.single(f"the file holds a character YAML does not allow ({shown}): "
+                            f"{exc.reason}", Source(file, line, column),
+                            "delete it; it is invisible in most editors")
 
 
 def _first_line(text: str) -> str:

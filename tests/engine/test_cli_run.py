@@ -135,11 +135,13 @@ def test_unreachable_aws_endpoint_names_the_cause_and_the_plan_line(tmp_path):
         "      - cloudfront.distribution: {id: E1, status: Deployed}\n")
     r = runbook(tmp_path, "run", "p.yaml", "--env", "x", "--yes",
                 env={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
-    assert r.returncode == 1, r.stdout + r.stderr
-    assert "could not reach http://127.0.0.1:9" in r.stdout
-    assert "the endpoint is unreachable" in r.stdout
-    assert "(p.yaml, line 9, column 9)" in r.stdout
-    assert "nothing had been changed" in r.stdout
+    # before the run: exit 2, nothing started (issue 11: an SDK error is a message)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.startswith("error: environment x cannot use AWS, so nothing was done: "
+                               "could not reach http://127.0.0.1:9")
+    assert "the endpoint is unreachable" in r.stderr
+    assert r.stderr.rstrip().endswith("p.yaml, line 5, column 5")
+    assert "Traceback" not in r.stderr and not (tmp_path / ".runbook").exists()
 
 
 def test_secrets_never_reach_the_journal_output_or_report(tmp_path):

@@ -92,6 +92,18 @@ CASES: dict[str, tuple[list[str], int, int]] = {
     "bad-duration-within": (["`within`: '5 minutes' is not a duration"], 7, 17),
     "bad-duration-soak": (["`soak`: 'forever' is not a duration"], 5, 11),
     "bad-duration-param": (["wait parameter 'for': '1x' is not a duration"], 8, 23),
+    "bad-duration-infinite": (["`within`: an infinite number is too long for a duration; "
+                               "at most a week (7d)"], 7, 17),
+    "bad-duration-too-long": (["`soak`: '8d' is too long for a duration; at most a week"],
+                              5, 11),
+    "bad-with-wrong-type": (["route53.record parameter 'zone': should be text, not 1",
+                             "(`with: {zone: ...}` reaches library step 'route53-alias' at ",
+                             "route53-alias.yaml, line 28, column 11)"], 7, 22),
+    "bad-nesting-too-deep": (["the YAML is nested too deeply: more than 64 levels here",
+                              "is this the right file?"], 4, 72),
+    "bad-control-character": (["the file holds a character YAML does not allow (U+001A, "
+                               "shown as ^Z): control characters are not allowed",
+                               "delete it"], 3, 21),
     "bad-rollback-word": (["rollback 'manual' is not understood"], 9, 19),
     "bad-empty-stage": (["stage 'nothing' has neither checks nor steps"], 7, 5),
     "bad-not-a-mapping": (["a plan is a YAML mapping", "this file holds a list"], 1, 1),

@@ -1,5 +1,6 @@
-"""The operator's AWS principal: looked up only for plans that use AWS, quickly, and never
-a reason for a run to fail."""
+"""The operator's AWS principal: looked up only for plans that use AWS, quickly; AWS
+settings that do not work stop a command before it changes anything (exit 2), with the
+translated paragraph (tests/kinds/aws/test_errors.py drives that through the CLI)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from runbook.context import AwsSettings, RunContext
 from runbook.engine.identity import aws_principal, describe_principal, short_principal, uses_aws
+from runbook.errors import RefusedError
 from runbook.plan.loader import load
 
 from .conftest import PLANS
@@ -39,21 +41,26 @@ def test_the_principal_comes_from_sts_with_the_environments_credentials(
     assert short_principal(got) == "user/moto @123456789012"
 
 
-def test_no_credentials_is_recorded_plainly_and_quickly(moto_endpoint: str) -> None:
+def test_no_credentials_refuse_plainly_and_quickly(moto_endpoint: str) -> None:
     plan = load(PLANS / "site.yaml").plan
     ctx = RunContext(aws=AwsSettings(endpoint_url=moto_endpoint, region="us-east-1"))
     began = time.monotonic()
-    got = aws_principal(plan, ctx)
-    assert got == {"status": "unknown: no AWS credentials were found"}
+    with pytest.raises(RefusedError) as err:
+        aws_principal(plan, ctx)
     assert time.monotonic() - began < 3
-    assert short_principal(got) == "-"
+    assert err.value.exit_code == 2
+    assert str(err.value).startswith("environment default cannot use AWS, so nothing was "
+                                      "done: no AWS credentials were found for "
+                                      "sts:GetCallerIdentity")
 
 
-def test_an_unreachable_sts_is_recorded_not_raised() -> None:
+def test_an_unreachable_sts_refuses() -> None:
     plan = load(PLANS / "site.yaml").plan
     ctx = RunContext(aws=AwsSettings(endpoint_url="http://127.0.0.1:9", region="us-east-1",
                                      access_key_id="t", secret_access_key="t"))
-    assert aws_principal(plan, ctx)["status"].startswith("unknown: EndpointConnectionError")
+    with pytest.raises(RefusedError) as err:
+        aws_principal(plan, ctx)
+    assert "could not reach http://127.0.0.1:9/ for sts:GetCallerIdentity" in str(err.value)
 
 
 def test_a_plan_without_aws_kinds_does_not_ask() -> None:

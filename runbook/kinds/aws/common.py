@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from runbook.context import ClientNotMade
 from runbook.errors import AwsError
 from runbook.kinds.base import CheckResult
 
@@ -76,13 +77,18 @@ def _api_name(client: Any, method: str) -> tuple[str, str]:
     try:
         prefix = str(client.meta.service_model.signing_name)
         op = str(client.meta.method_to_api_mapping.get(method, method))
-    except AttributeError:  # a test double without meta
-        return "aws", method
+    except (AttributeError, ClientNotMade):  # a test double, or a client never made
+        return str(getattr(client, "service", "aws")), method.title().replace("_", "")
     return prefix, op
 
 
 def translate(exc: Exception, *, service: str, operation: str, resource: str) -> AwsApiError:
-    """The one-paragraph AwsError for a botocore exception raised by ``operation``."""
+    """The one-paragraph AwsError for a botocore exception raised by ``operation``.
+
+    Every class in ``botocore.exceptions`` has its own paragraph below (a test walks the
+    module): most are something a person can fix (a profile, a login, a region, a setting,
+    a value in the plan); the rest say plainly what broke and that nothing was sent.
+    """
     err = _translate(exc, service=service, operation=operation, resource=resource)
     err.resource = resource
     return err
@@ -91,67 +97,156 @@ def translate(exc: Exception, *, service: str, operation: str, resource: str) ->
 def _translate(exc: Exception, *, service: str, operation: str, resource: str) -> AwsApiError:
     from botocore import exceptions as bx
 
+    where = f"{service}:{operation} on {resource}"
+    if isinstance(exc, ClientNotMade):  # the client itself could not be made
+        if not isinstance(exc.cause, bx.BotoCoreError | bx.ClientError):
+            return AwsApiError(
+                f"the AWS client for {where} could not be made: {_text(exc.cause)}. Check "
+                "the environment's `aws:` (`endpoint_url` is a URL like "
+                "https://host:port).", operation=operation)
+        exc = exc.cause
+    if isinstance(exc, bx.ClientError):
+        return _client_error(exc, service=service, operation=operation, resource=resource)
+    for names, say in _BOTOCORE:
+        kinds = tuple(c for c in (getattr(bx, n, None) for n in names) if isinstance(c, type))
+        if kinds and isinstance(exc, kinds):
+            return AwsApiError(say(exc, where), operation=operation)
+    return AwsApiError(f"{where} failed: {type(exc).__name__}: {_text(exc)}",
+                       operation=operation)
+
+
+def _text(exc: BaseException) -> str:
+    return " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+
+
+def _arg(exc: BaseException, name: str, default: str = "") -> str:
+    return str(getattr(exc, "kwargs", {}).get(name) or default)
+
+
+def _profile(exc: BaseException, where: str) -> str:
+    import os
+
+    config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    return (f"the AWS profile {_arg(exc, 'profile', '?')!r} does not exist in {config}, so "
+            f"{where} could not be sent. Check the environment's `aws.profile` (or "
+            "AWS_PROFILE), or create the profile with `aws configure sso` or `aws configure "
+            "--profile NAME`.")
+
+
+def _sso(exc: BaseException, where: str) -> str:
+    login = "aws login" if "Login" in type(exc).__name__ else "aws sso login --profile NAME"
+    return (f"the AWS SSO session has expired or is not logged in ({type(exc).__name__}), so "
+            f"{where} could not be signed. Run `{login}` for the environment's profile and "
+            "resume the run.")
+
+
+def _unreachable(exc: BaseException, where: str) -> str:
+    url = _arg(exc, "endpoint_url") or _arg(exc, "proxy_url") or "the AWS endpoint"
+    return (f"could not reach {url} for {where}: the endpoint is unreachable (network, VPN, "
+            f"proxy, or a wrong `aws.endpoint_url`). Nothing was changed by this call.")
+
+
+# (botocore exception class names, paragraph). Order matters: subclasses before their
+# bases. Names, not classes, so that a botocore without one of them still imports.
+_Say = Callable[[BaseException, str], str]
+_BOTOCORE: tuple[tuple[tuple[str, ...], _Say], ...] = (
+    (("NoCredentialsError", "PartialCredentialsError", "NoAuthTokenError",
+      "UnknownCredentialError", "UnknownTokenProviderError"),
+     lambda e, w: f"no AWS credentials were found for {w}. Set the environment's "
+     "`aws.profile`, run `aws sso login --profile NAME` or `aws configure`, or export "
+     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then try again."),
+    (("TokenRetrievalError", "SSOError", "LoginError"), _sso),
+    (("RefreshWithMFAUnsupportedError",),
+     lambda e, w: f"the AWS profile needs a fresh MFA code to renew its credentials for {w}, "
+     "and runbook cannot type one. Get temporary credentials first (for example `aws sts "
+     "get-session-token` or an SSO profile) and resume the run."),
+    (("ProfileNotFound",), _profile),
+    (("ConfigNotFound", "ConfigParseError", "InvalidConfigError"),
+     lambda e, w: f"the AWS configuration cannot be used for {w}: {_text(e)}. Fix the file "
+     "(AWS_CONFIG_FILE or ~/.aws/config) or the profile it names."),
+    (("CredentialRetrievalError", "MetadataRetrievalError"),
+     lambda e, w: f"AWS credentials could not be loaded for {w}: {_text(e)}. Check the "
+     "profile's credential source (credential_process, role, instance metadata)."),
+    (("NoRegionError",),
+     lambda e, w: f"no AWS region is set for {w}: give the environment `aws.region` (or "
+     "set AWS_REGION)."),
+    (("InvalidRegionError", "UnknownRegionError", "ServiceNotInRegionError",
+      "UnknownEndpointError", "UnknownFIPSEndpointError", "BaseEndpointResolverError"),
+     lambda e, w: f"the AWS region does not work for {w}: {_text(e)}. Check the "
+     "environment's `aws.region` (or AWS_REGION), like eu-west-2."),
+    (("EndpointConnectionError", "ConnectTimeoutError", "ProxyConnectionError"), _unreachable),
+    (("SSLError",),
+     lambda e, w: f"the TLS connection for {w} failed: {_text(e)}. A proxy that intercepts "
+     "TLS needs its CA in AWS_CA_BUNDLE. Nothing was changed by this call."),
+    (("ReadTimeoutError", "ConnectionClosedError", "ResponseStreamingError",
+      "IncompleteReadError", "ChecksumError", "FlexibleChecksumError",
+      "AwsChunkedWrapperError", "HTTPClientError", "ConnectionError"),
+     lambda e, w: f"the connection to AWS broke during {w} ({type(e).__name__}). The call "
+     "may or may not have taken effect: check the resource before retrying."),
+    (("CapacityNotAvailableError",),
+     lambda e, w: f"{w} was not sent: botocore's retry budget is spent after many failed "
+     "calls. Wait a minute and resume the run."),
+    (("DataNotFoundError", "ApiVersionNotFoundError", "OperationNotPageableError",
+      "UnknownClientMethodError", "UnknownServiceStyle", "UnsupportedServiceProtocolsError",
+      "UndefinedModelAttributeError", "WaiterConfigError", "WaiterError",
+      "PaginationError", "StubResponseError", "UnseekableStreamError",
+      "InvalidExpressionError", "UnknownParameterError",
+      "AliasConflictParameterError"),
+     lambda e, w: f"the installed botocore cannot do {w} ({type(e).__name__}: {_text(e)}). "
+     "It may be older or newer than runbook expects: `pip show botocore` says which; "
+     "report it with that version. Nothing was sent."),
+    (("ParamValidationError", "ValidationError", "MissingParametersError",
+      "InvalidDNSNameError", "InvalidHostLabelError", "UnsupportedS3ArnError",
+      "UnsupportedS3ControlArnError", "UnsupportedOutpostResourceError"),
+     lambda e, w: f"the AWS SDK refused the parameters of {w} before sending it: "
+     f"{_text(e)}. Check that value in the plan (a bucket name, an ARN, a domain). "
+     "Nothing was sent."),
+    (("InvalidEndpointConfigurationError", "InvalidS3AddressingStyleError",
+      "InvalidRetryConfigurationError", "InvalidS3UsEast1RegionalEndpointConfigError",
+      "InvalidSTSRegionalEndpointsConfigError", "InvalidIMDSEndpointError",
+      "InvalidIMDSEndpointModeError", "InvalidDefaultsMode", "InvalidProxiesConfigError",
+      "InvalidChecksumConfigError", "InvalidEndpointDiscoveryConfigurationError",
+      "UnsupportedS3ConfigurationError", "UnsupportedS3AccesspointConfigurationError",
+      "UnsupportedS3ControlConfigurationError", "UnknownSignatureVersionError",
+      "UnsupportedSignatureVersionError", "EndpointProviderError", "MD5UnavailableError",
+      "MissingDependencyException"),
+     lambda e, w: f"an AWS setting does not work for {w}: {_text(e)}. Check the profile in "
+     "AWS_CONFIG_FILE (or ~/.aws/config), the AWS_* environment variables and the "
+     "environment's `aws:`. Nothing was sent."),
+    (("BotoCoreError",),
+     lambda e, w: f"botocore failed before {w} was answered ({type(e).__name__}: "
+     f"{_text(e)}). Check the resource before retrying."),
+)
+
+
+def _client_error(exc: Any, *, service: str, operation: str, resource: str) -> AwsApiError:
     action = f"{service}:{operation}"
     where = f"{action} on {resource}"
-    name = type(exc).__name__
-    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+    err = exc.response.get("Error", {})
+    code = str(err.get("Code", "") or "")
+    msg = str(err.get("Message", "") or "").strip().rstrip(".")
+    tries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+    if code in _DENIED:
         return AwsApiError(
-            f"no AWS credentials were found for {where}. Set the environment's `aws.profile`, "
-            "run `aws sso login --profile NAME` or `aws configure`, or export "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then try again.",
-            operation=operation)
-    if isinstance(exc, bx.TokenRetrievalError | bx.UnauthorizedSSOTokenError
-                  | bx.SSOTokenLoadError):
+            f"AWS denied {action} on {resource}: {msg or code}. The credentials in use "
+            f"lack that permission: grant {action} on {resource} to the role or user, "
+            "or use an environment profile that has it.", code=code, operation=operation)
+    if code in _THROTTLED:
         return AwsApiError(
-            f"the AWS SSO session has expired or is not logged in ({name}), so {where} could "
-            "not be signed. Run `aws sso login --profile NAME` for the environment's profile "
-            "and resume the run.", operation=operation)
-    if isinstance(exc, bx.NoRegionError):
-        return AwsApiError(f"no AWS region is set for {where}: give the environment "
-                           "`aws.region` (or set AWS_REGION).", operation=operation)
-    if isinstance(exc, bx.ProfileNotFound):
-        return AwsApiError(f"the AWS profile in the environment does not exist: {exc}. "
-                           "Check `aws.profile` against ~/.aws/config.", operation=operation)
-    if isinstance(exc, bx.CredentialRetrievalError):
-        return AwsApiError(f"AWS credentials could not be loaded for {where}: {exc}",
-                           operation=operation)
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
-        url = getattr(exc, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
+            f"AWS kept throttling {where} ({code}) after {_attempts(int(tries) + 1)} "
+            "with backoff. Another tool may be calling the same API hard; wait a minute "
+            "and resume the run.", code=code, operation=operation)
+    if code in _EXPIRED:
         return AwsApiError(
-            f"could not reach {url} for {where}: the endpoint is unreachable (network, VPN, "
-            "proxy, or a wrong `aws.endpoint_url`). Nothing was changed by this call.",
-            operation=operation)
-    if isinstance(exc, bx.ReadTimeoutError | bx.ConnectionClosedError):
+            f"the AWS credentials have expired ({code}) while calling {where}. Log in "
+            "again (`aws sso login` or refresh the keys) and resume the run.",
+            code=code, operation=operation)
+    if code in _BAD_KEYS:
         return AwsApiError(
-            f"the connection to AWS broke during {where} ({name}). The call may or may not "
-            "have taken effect: check the resource before retrying.", operation=operation)
-    if isinstance(exc, bx.ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code", "") or "")
-        msg = str(err.get("Message", "") or "").strip().rstrip(".")
-        tries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-        if code in _DENIED:
-            return AwsApiError(
-                f"AWS denied {action} on {resource}: {msg or code}. The credentials in use "
-                f"lack that permission: grant {action} on {resource} to the role or user, "
-                "or use an environment profile that has it.", code=code, operation=operation)
-        if code in _THROTTLED:
-            return AwsApiError(
-                f"AWS kept throttling {where} ({code}) after {_attempts(int(tries) + 1)} "
-                "with backoff. Another tool may be calling the same API hard; wait a minute "
-                "and resume the run.", code=code, operation=operation)
-        if code in _EXPIRED:
-            return AwsApiError(
-                f"the AWS credentials have expired ({code}) while calling {where}. Log in "
-                "again (`aws sso login` or refresh the keys) and resume the run.",
-                code=code, operation=operation)
-        if code in _BAD_KEYS:
-            return AwsApiError(
-                f"AWS rejected the credentials ({code}) for {where}: {msg}. They are not "
-                "valid for this account or endpoint.", code=code, operation=operation)
-        return AwsApiError(f"AWS refused {where}: {code}: {msg or 'no message'}.",
-                           code=code, operation=operation)
-    return AwsApiError(f"{where} failed: {name}: {exc}", operation=operation)
+            f"AWS rejected the credentials ({code}) for {where}: {msg}. They are not "
+            "valid for this account or endpoint.", code=code, operation=operation)
+    return AwsApiError(f"AWS refused {where}: {code or type(exc).__name__}: "
+                       f"{msg or 'no message'}.", code=code, operation=operation)
 
 
 def _attempts(n: int) -> str:
@@ -159,9 +254,10 @@ def _attempts(n: int) -> str:
 
 
 def _is_botocore(exc: Exception) -> bool:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, UndefinedModelAttributeError
 
-    return isinstance(exc, BotoCoreError | ClientError)
+    return isinstance(exc, BotoCoreError | ClientError | UndefinedModelAttributeError
+                      | ClientNotMade)
 
 
 def call(client: Any, method: str, resource: str, **kwargs: Any) -> dict[str, Any]:
@@ -204,6 +300,35 @@ def pages(client: Any, method: str, key: str, resource: str,
             raise
         service, op = _api_name(client, method)
         raise translate(exc, service=service, operation=op, resource=resource) from exc
+
+
+def caller_identity(ctx: RunContext) -> dict[str, str]:
+    """``{"account", "arn", "user_id"}`` from STS GetCallerIdentity with the environment's
+    settings, or the translated AwsApiError. Every cause a person can fix before a run (a
+    profile that does not exist, no credentials, an expired SSO login, an unreachable
+    endpoint) shows here, before anything changes. One quick attempt: this must never hold
+    a run up for long."""
+    from botocore.config import Config
+
+    cfg = Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=5)
+    kw: dict[str, Any] = {"config": cfg}
+    if ctx.aws.endpoint_url:
+        kw["endpoint_url"] = ctx.aws.endpoint_url
+    try:
+        session = ctx.boto_session()
+        # STS is global: with a custom endpoint and no region it still needs one to sign
+        kw["region_name"] = session.region_name or "us-east-1"
+        got = session.client("sts", **kw).get_caller_identity()
+    except Exception as exc:
+        cause: Exception = exc
+        if isinstance(exc, ValueError) and not _is_botocore(exc):
+            cause = ClientNotMade("sts", exc)  # botocore's "Invalid endpoint: ..."
+        elif not _is_botocore(exc):
+            raise
+        raise translate(cause, service="sts", operation="GetCallerIdentity",
+                        resource="the environment's credentials") from exc
+    return {"account": str(got.get("Account", "")), "arn": str(got.get("Arn", "")),
+            "user_id": str(got.get("UserId", ""))}
 
 
 def jsonable(value: Any) -> Any:

@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 from botocore import exceptions as bx
@@ -16,8 +17,9 @@ from runbook.context import AwsSettings, RunContext
 from runbook.errors import AwsError
 from runbook.kinds.aws.acm import Certificate
 from runbook.kinds.aws.cloudfront import DistributionCheck, Update
-from runbook.kinds.aws.common import AwsApiError, translate
+from runbook.kinds.aws.common import AwsApiError, call, translate
 from runbook.kinds.aws.s3 import S3BucketPolicy, S3Object
+from tests.conftest import CliResult, run_cli
 
 from .conftest import FakeClock
 
@@ -144,3 +146,187 @@ def test_no_region() -> None:
                     resource="certificate arn:x")
     assert str(got) == ("no AWS region is set for acm:DescribeCertificate on certificate "
                         "arn:x: give the environment `aws.region` (or set AWS_REGION).")
+
+
+# ---- every botocore exception is a paragraph ------------------------------------------
+
+
+def _instances() -> list[Exception]:
+    """One instance of every exception class botocore.exceptions defines (warnings aside:
+    botocore issues those with warnings.warn, it never raises them)."""
+    import inspect
+    import string
+
+    out: list[Exception] = []
+    for _, cls in inspect.getmembers(bx, inspect.isclass):
+        if not issubclass(cls, Exception) or issubclass(cls, Warning):
+            continue
+        fields = {f for _, f, _, _ in string.Formatter().parse(getattr(cls, "fmt", "") or "")
+                  if f}
+        if issubclass(cls, bx.ClientError):
+            out.append(cls({"Error": {"Code": "Oops", "Message": "it broke"}}, "GetThing"))
+        elif cls is bx.WaiterError:
+            out.append(cls(name="Deployed", reason="Max attempts exceeded", last_response={}))
+        else:
+            out.append(cls(**{f: f"<{f}>" for f in fields}))
+    return out
+
+
+ALL_BOTOCORE = _instances()
+
+
+def test_the_walk_covers_the_module() -> None:
+    assert len(ALL_BOTOCORE) > 80
+    names = {type(e).__name__ for e in ALL_BOTOCORE}
+    assert {"ProfileNotFound", "NoCredentialsError", "NoRegionError", "SSOTokenLoadError",
+            "EndpointConnectionError", "ParamValidationError", "ClientError"} <= names
+
+
+class _Raising:
+    """A client whose every call raises ``exc``: what a kind's ``call`` meets."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def get_distribution(self, **kw: object) -> None:
+        raise self.exc
+
+
+@pytest.mark.parametrize("exc", ALL_BOTOCORE, ids=lambda e: type(e).__name__)
+def test_every_botocore_exception_is_translated(exc: Exception) -> None:
+    """Through ``call``, as a kind meets it: an AwsError (a failed check, or a message
+    before a run), one paragraph naming the action and resource; never botocore's bare
+    words with the class name in front, which is what an untranslated error looks like."""
+    with pytest.raises(AwsError) as err:
+        call(_Raising(exc), "get_distribution", "distribution E1", Id="E1")
+    text = str(err.value)
+    assert "GetDistribution on distribution E1" in text, text
+    assert "\n" not in text
+    assert f"failed: {type(exc).__name__}:" not in text, text  # the untranslated fallback
+    assert err.value.__cause__ is exc
+
+
+@pytest.mark.parametrize("exc", [bx.ProfileNotFound(profile="tis-prod"), bx.NoRegionError(),
+                                 ValueError("Invalid endpoint: not a url")],
+                         ids=lambda e: type(e).__name__)
+def test_a_client_that_could_not_be_made_fails_inside_the_call(exc: Exception) -> None:
+    from runbook.context import UnmadeClient
+
+    with pytest.raises(AwsError) as err:
+        call(UnmadeClient("acm", exc), "describe_certificate", "certificate arn:x")
+    assert "acm:DescribeCertificate on certificate arn:x" in str(err.value)
+    assert {bx.ProfileNotFound: "the AWS profile 'tis-prod' does not exist",
+            bx.NoRegionError: "no AWS region is set",
+            ValueError: "could not be made: Invalid endpoint: not a url"}[type(exc)] \
+        in str(err.value)
+
+
+# ---- through the CLI: before a run, exit 2 and nothing changed --------------------------
+
+CLI_PLAN = """\
+runbook: 1
+name: sdk
+environments:
+  prod:
+    aws: {{{aws}}}
+stages:
+  - name: look
+    checks:
+      - {check}
+"""
+
+
+def _cli_plan(tmp_path: Path, aws: str,
+              check: str = "cloudfront.distribution: {id: E1}") -> Path:
+    (tmp_path / "p.yaml").write_text(CLI_PLAN.format(aws=aws, check=check))
+    return tmp_path
+
+
+def _refused(result: CliResult, *words: str) -> None:
+    assert result.code == 2, result.stdout + result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: environment prod cannot use AWS, so nothing was "
+                                    "done: "), result.stderr
+    assert result.stderr.rstrip().endswith("p.yaml, line 5, column 5"), result.stderr
+    for w in words:
+        assert w in result.stderr, result.stderr
+
+
+def _each_command(folder: Path, *words: str) -> None:
+    """`plan`, and `run` (which must leave no run, no lock, no state folder)."""
+    _refused(run_cli("plan", "p.yaml", "--env", "prod", cwd=folder), *words)
+    _refused(run_cli("run", "p.yaml", "--env", "prod", "--yes", cwd=folder), *words)
+    assert not (folder / ".runbook").exists()
+
+
+def test_cli_a_profile_that_does_not_exist(tmp_path: Path) -> None:
+    # AWS_CONFIG_FILE points at a file that does not exist (the autouse fixture)
+    folder = _cli_plan(tmp_path, "profile: tis-prod, region: eu-west-2")
+    _each_command(folder, "the AWS profile 'tis-prod' does not exist in ",
+                  "Check the environment's `aws.profile`")
+
+
+def test_cli_a_profile_missing_from_an_empty_config(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "config").write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    folder = _cli_plan(tmp_path, "profile: tis-prod")
+    _each_command(folder, f"the AWS profile 'tis-prod' does not exist in {tmp_path}/config")
+
+
+def test_cli_no_credentials(tmp_path: Path, moto_endpoint: str) -> None:
+    folder = _cli_plan(tmp_path, f"endpoint_url: '{moto_endpoint}', region: us-east-1")
+    _each_command(folder, "no AWS credentials were found for sts:GetCallerIdentity")
+
+
+def test_cli_an_sso_login_that_has_expired(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # an SSO profile whose token cache (~/.aws/sso/cache) holds nothing: logged out
+    (tmp_path / "config").write_text(
+        "[profile tis-prod]\nsso_session = corp\nsso_account_id = 123456789012\n"
+        "sso_role_name = Admin\nregion = eu-west-2\n\n[sso-session corp]\n"
+        "sso_start_url = https://corp.example.test/start\nsso_region = eu-west-2\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    folder = _cli_plan(tmp_path, "profile: tis-prod")
+    _each_command(folder, "the AWS SSO session has expired or is not logged in",
+                  "Run `aws sso login --profile NAME`")
+
+
+def test_cli_an_unreachable_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as s:  # a loopback port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    folder = _cli_plan(tmp_path, f"endpoint_url: 'http://127.0.0.1:{port}', region: us-east-1")
+    _each_command(folder, f"could not reach http://127.0.0.1:{port}/ for sts:GetCallerIdentity",
+                  "the endpoint is unreachable")
+
+
+def test_cli_a_malformed_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    folder = _cli_plan(tmp_path, "endpoint_url: 'moto:5000', region: us-east-1")
+    _each_command(folder, "the AWS client for sts:GetCallerIdentity on the environment's "
+                  "credentials could not be made: Invalid endpoint: moto:5000")
+
+
+def test_cli_a_check_meets_an_sdk_error_as_a_failed_check(tmp_path: Path, moto_endpoint: str,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """The credentials work, but this check's client cannot be made: ACM is regional, the
+    certificate's ARN names no region and the environment none either. The check fails
+    with the translated paragraph; the run stops before changing anything."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    folder = _cli_plan(tmp_path, f"endpoint_url: '{moto_endpoint}'",
+                       'acm.certificate: {arn: "arn:aws:acm::123456789012:certificate/c1"}')
+    result = run_cli("run", "p.yaml", "--env", "prod", "--yes", cwd=folder)
+    assert result.code == 1, result.stdout + result.stderr
+    assert "FAIL gate: certificate arn:aws:acm::123456789012:certificate/c1 is ISSUED - no " \
+        "AWS region is set for acm:DescribeCertificate on certificate arn:aws:acm::" \
+        "123456789012:certificate/c1: give the environment `aws.region` (or set AWS_REGION)" \
+        in " ".join(result.stdout.split())
+    assert "NoRegionError" not in result.stdout
+    assert "nothing had been changed" in result.stdout
