@@ -48,6 +48,13 @@ class EnvironmentDoc(_Doc):
     resolvers: list[str] = Field(default_factory=list,
                                  description="DNS servers (ip or ip:port) for `system` lookups")
     sandbox: str | None = Field(None, description="a world file: run against the local twin")
+    proxy: str | None = Field(
+        None, description="proxy URL for http checks (http://[user:pass@]host:port), or "
+        "`none`; overrides HTTPS_PROXY/HTTP_PROXY/ALL_PROXY (NO_PROXY still applies)")
+    client_cert: str | None = Field(
+        None, description="client certificate (PEM) for http checks, relative to the plan")
+    client_key: str | None = Field(
+        None, description="the client certificate's key (PEM), when not in client_cert")
 
 
 class StepDoc(_Doc):
@@ -172,6 +179,13 @@ class Environment(_Node):
     aws: Aws = Field(default_factory=Aws)
     resolvers: tuple[str, ...] = ()
     sandbox: str | None = None
+    proxy: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+
+# Environment keys left out of the digest while unset, so adding them changed no digest.
+_OPTIONAL_ENV = ("proxy", "client_cert", "client_key")
 
 
 class Plan(_Node):
@@ -194,7 +208,12 @@ class Plan(_Node):
 
     def canonical(self) -> dict[str, Any]:
         """The resolved plan as JSON data, without positions: what the digest covers."""
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        env = data.get("environment", {})
+        for key in _OPTIONAL_ENV:
+            if env.get(key) is None:
+                env.pop(key, None)
+        return data
 
     @property
     def digest(self) -> str:

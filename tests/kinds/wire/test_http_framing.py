@@ -104,8 +104,8 @@ def test_chunked_body_in_pieces_then_keep_alive(raw: Callable[..., Raw]) -> None
                                              server.url("/b"): "https://n.test/"},
                                      "concurrency": 1}, network())
     # Both were read to their end: the second request went on the same connection.
-    assert r.summary == (f"2 of 2 redirects failed (2 mismatch); first: {server.url('/a')} "
-                         "answered 200, not a redirect to https://n.test/")
+    assert r.summary.splitlines()[-1] == (f"    {server.url('/b')} answered 200, not a "
+                                          "redirect to https://n.test/")
     assert server.connections == 1 and len(server.requests) == 2
 
 
