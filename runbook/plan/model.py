@@ -16,7 +16,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runbook.source import Source
 
@@ -55,6 +55,20 @@ class EnvironmentDoc(_Doc):
         None, description="client certificate (PEM) for http checks, relative to the plan")
     client_key: str | None = Field(
         None, description="the client certificate's key (PEM), when not in client_cert")
+
+    @field_validator("proxy")
+    @classmethod
+    def _no_stored_password(cls, value: str | None) -> str | None:
+        # The resolved plan is stored with every run: a literal password would be too.
+        if value and "@" in value:
+            userinfo = value.split("://", 1)[-1].split("@", 1)[0]
+            password = userinfo.partition(":")[2]
+            if password and not password.startswith("${env:"):
+                raise ValueError("the proxy URL holds a password, which would be stored "
+                                 "with every run: write it as ${env:NAME} (e.g. "
+                                 "http://user:${env:PROXY_PASSWORD}@proxy:3128) or set "
+                                 "HTTPS_PROXY instead of `proxy:`")
+        return value
 
 
 class StepDoc(_Doc):
