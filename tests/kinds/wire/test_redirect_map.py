@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,36 @@ def test_a_run_shows_the_failures_grouped(site: WebServer, tmp_path: Path) -> No
     assert "wrong target (3):" in out
     assert f"{site.url('/wrong/2')} redirects to {NEW}/other, not {NEW}/2" in out
     assert len(list(csv.reader((tmp_path / "failures.csv").open()))) == 16
+
+
+def test_rate_spaces_the_requests_to_a_host(site: WebServer) -> None:
+    pairs = {site.url(f"/ok/{i}"): f"{NEW}/{i}" for i in range(6)}
+    start = time.monotonic()
+    r = run_check("http.redirects", {"map": pairs, "rate": "20/s", "concurrency": 6}, NET)
+    took = time.monotonic() - start
+    assert r.ok, r.summary
+    # Six requests at most 20 a second: the sixth starts 0.25 s after the first, at the
+    # earliest (a lower bound the pacing guarantees, whatever the machine's load).
+    assert took >= 0.25
+
+
+@pytest.mark.parametrize(("written", "per_second", "shown"), [
+    ("50/s", 50.0, "at most 50/s a host"), ("600/m", 10.0, "at most 10/s a host"),
+    ("30/min", 0.5, "at most 30/m a host"), (2, 2.0, "at most 2/s a host")])
+def test_rate_is_written_per_second_or_minute(written: object, per_second: float,
+                                              shown: str) -> None:
+    from runbook.kinds.wire.http import HttpRedirectsParams
+
+    p = HttpRedirectsParams.model_validate({"map": {"http://a/": "http://b/"},
+                                            "rate": written})
+    assert p.rate == per_second and p.describe_options().endswith(shown)
+
+
+def test_a_bad_rate_is_a_plan_error(tmp_path: Path) -> None:
+    (tmp_path / "plan.yaml").write_text(
+        "runbook: 1\nname: rated\nstages:\n  - name: gate\n    checks:\n"
+        "      - http.redirects: {file: map.csv, rate: fast}\n")
+    r = run_cli("validate", "plan.yaml", cwd=tmp_path)
+    assert r.code == 2
+    assert "'fast' is not a rate: write it like 50/s or 600/m" in r.stderr
+    assert "plan.yaml, line 6" in r.stderr
