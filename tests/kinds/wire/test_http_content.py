@@ -161,3 +161,21 @@ def test_a_client_certificate_that_cannot_be_loaded(mtls: WebServer, tmp_path: P
                   network(ca_bundle=ca_bundle), plan_dir=tmp_path)
     assert str(info.value) == (f"cannot load the client certificate {tmp_path}/nope.pem: "
                                "No such file or directory")
+
+
+def test_the_environments_client_certificate_through_runbook_run(
+        mtls: WebServer, ca: trustme.CA, tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    ca.issue_cert("runbook-client@example.test").private_key_and_cert_chain_pem \
+        .write_to_path(str(tmp_path / "client.pem"))
+    check = (f"      - http.get: {{url: 'https://mtls.example.test:{mtls.port}/', "
+             "connect_to: 127.0.0.1, tls: {verify: ca.pem}, contains: 'hello, client'}\n")
+    (tmp_path / "plan.yaml").write_text(
+        "runbook: 1\nname: mtls\nenvironments:\n  office:\n    client_cert: client.pem\n"
+        "  bare: {}\nstages:\n  - name: gate\n    checks:\n" + check)
+    r = run_cli("run", "plan.yaml", "--env", "office", "--yes", cwd=tmp_path)
+    assert r.code == 0, r.stdout + r.stderr
+    r = run_cli("run", "plan.yaml", "--env", "bare", "--yes", cwd=tmp_path)
+    assert r.code != 0 and "hello, client" in r.stdout
