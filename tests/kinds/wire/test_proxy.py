@@ -191,3 +191,14 @@ def test_a_password_written_into_the_plan_is_refused_unshown(tmp_path: Path) -> 
     assert "the proxy URL holds a password, which would be stored with every run: write " \
         "it as ${env:NAME}" in r.stderr
     assert "plan.yaml, line 5" in r.stderr and "hunter2" not in r.stdout + r.stderr
+
+
+def test_the_sandbox_is_reached_directly(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The twin's names exist only in its own DNS (resolve_via_dns): no proxy could
+    reach them, so the variables are not read there."""
+    plain = web({"/": Reply(200, "twin")})
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    r = run_check("http.get", {"url": plain.url("/"), "contains": "twin"},
+                  network(resolve_via_dns=True, timeout=5))
+    assert r.ok, r.summary
+    assert not run_check("http.get", {"url": plain.url("/")}, network(timeout=5)).ok
