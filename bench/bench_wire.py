@@ -401,7 +401,7 @@ def http_clients(folder: Path, base: str, n: int, concurrency: int, wrk: str | N
     clients = [Client(f"runbook http.redirects (concurrency {concurrency})",
                       timed_child("runbook", str(map_file), str(concurrency)), n,
                       python_child)]
-    clients += [Client(f"runbook at {tree} (concurrency {concurrency})",
+    clients += [Client(f"{Path(tree).name} (concurrency {concurrency})",
                        timed_child("runbook", str(map_file), str(concurrency), tree=tree), n,
                        python_child) for tree in BASELINE]
     if lychee is not None:
@@ -455,7 +455,7 @@ def delayed_clients(folder: Path, base: str, concurrency: int, lychee: str | Non
     httpx_file = map_files(folder, base, small, f"delayed-httpx-{concurrency}")[0]
     clients = [Client("runbook", timed_child("runbook", str(map_file), str(concurrency)), n,
                       python_child)]
-    clients += [Client(f"runbook at {tree}", timed_child("runbook", str(map_file),
+    clients += [Client(Path(tree).name, timed_child("runbook", str(map_file),
                                                          str(concurrency), tree=tree),
                        n, python_child) for tree in BASELINE]
     clients.append(Client("httpx AsyncClient", timed_child("httpx", str(httpx_file),
@@ -549,7 +549,8 @@ def _goals(bench: Bench, n: int) -> list[str]:
                "; wrk, in C, got " + ", ".join(f"{v:.0%}" for v in wrk_share.values())
                + " from the same server meanwhile, the machine's own ceiling"))
     if rb:
-        old = next((r for r in bench.loopback if r.name.startswith("runbook at ")), None)
+        names = tuple(Path(tree).name for tree in BASELINE)
+        old = next((r for r in bench.loopback if names and r.name.startswith(names)), None)
         same_time = (f"; the older code in the same rounds ({old.name.split(' (')[0]}): "
                      f"{old.rate:,.0f} ({old.median_rate:,.0f}), so the new code runs at "
                      f"{rb.rate / old.rate:.0%} ({rb.median_rate / old.median_rate:.0%}) of "
@@ -664,8 +665,8 @@ def main() -> None:
                     help="concurrencies to run against the delayed server ('' for none)")
     ap.add_argument("--repeat", type=int, default=REPEAT, help="rounds of every client")
     ap.add_argument("--baseline", action="append", default=[], metavar="DIR",
-                    help="also run runbook's code from DIR (e.g. `git archive` of an older "
-                    "commit), as rows of its own")
+                    help="also run runbook's code from DIR, as rows named after DIR: e.g. "
+                    "`git archive COMMIT runbook | tar -x -C /tmp/runbook-COMMIT`")
     ap.add_argument("--write", action="store_true", help="update bench/README.md")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
