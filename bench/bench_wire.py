@@ -582,7 +582,8 @@ def section(bench: Bench, n: int, concurrency: int, repeat: int) -> str:
         "## Wire checks",
         "",
         f"`bench/bench_wire.py` (run {when}, {repeat} rounds; to refresh: "
-        f"`/work/venv/bin/python bench/bench_wire.py --repeat {repeat} --write`). nginx "
+        f"`/work/venv/bin/python bench/bench_wire.py --repeat {repeat}"
+        + "".join(f" --baseline {tree}" for tree in BASELINE) + " --write`). nginx "
         "(1 worker) serves a redirect map (`map` + `return 301`) on loopback, and the same "
         f"map on a second port that waits {DELAY * 1000:.0f} ms before each answer (the "
         "echo module's `echo_sleep`: a CDN's round trip). Each client checks every entry "
@@ -592,7 +593,10 @@ def section(bench: Bench, n: int, concurrency: int, repeat: int) -> str:
         "interpreter start and imports for the Python clients (a warm process, as in a "
         "run); lychee's are its whole process. Peak RSS is each process's own "
         "(`/usr/bin/time`). The httpx rows are one `AsyncClient` with as many requests in "
-        "flight as the others (a semaphore) and a pool of as many connections.",
+        "flight as the others (a semaphore) and a pool of as many connections."
+        + "".join(f" Rows named `{Path(tree).name}` run runbook's code from {tree} "
+                  "(`--baseline`: `git archive` of an older commit) in the same rounds."
+                  for tree in BASELINE),
         "",
         f"**Loopback**, {n:,} entries, concurrency {concurrency}:",
         "",
