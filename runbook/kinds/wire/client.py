@@ -78,17 +78,47 @@ def run(work: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, work).result()
 
 
+class _Watch:
+    """The silence timeout of every request in flight on one client, kept by one timer
+    that looks every quarter of the timeout, instead of a timer per request (a push and
+    a pop on the loop's heap, compared in Python). A silent server is caught between
+    ``timeout`` and 1.25 x ``timeout``."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.busy: set[_Connection] = set()
+        self._handle: asyncio.TimerHandle | None = None
+
+    def add(self, connection: _Connection) -> None:
+        self.busy.add(connection)
+        if self._handle is None:
+            self._handle = asyncio.get_running_loop().call_later(self.timeout / 4,
+                                                                 self._sweep)
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for connection in [c for c in self.busy if now - c.last >= self.timeout]:
+            connection.expire()
+        self._handle = loop.call_later(self.timeout / 4, self._sweep) if self.busy else None
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection, carrying one request at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch: _Watch) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.last = 0.0  # loop time of the last byte read, for the silence timeout
         self._buf = bytearray()
         self._response: Response | None = None
         self._waiter: asyncio.Future[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._last = 0.0  # loop time of the last byte read, for the silence timeout
+        self._watch = watch
         self._eof = False
 
     @property
@@ -118,10 +148,10 @@ class _Connection(asyncio.Protocol):
 
     # --- the request ----------------------------------------------------------------------
 
-    async def exchange(self, request: bytes, response: Response, timeout: float, *,
+    async def exchange(self, request: bytes, response: Response, *,
                        tunnel: bool = False) -> None:
         """Send ``request`` and read ``response``; TimeoutError when the server is silent
-        for ``timeout`` seconds, ProtocolError or OSError when the answer is not HTTP."""
+        for the watch's timeout, ProtocolError or OSError when the answer is not HTTP."""
         assert self.transport is not None and self._response is None
         loop = asyncio.get_running_loop()
         self._waiter = waiter = loop.create_future()
@@ -129,28 +159,21 @@ class _Connection(asyncio.Protocol):
         self.transport.write(request)
         if self._buf or self._eof:
             self._progress()
-        # One timer per request, re-armed on its own schedule: cheaper than one per read.
-        self._last = loop.time()
-        self._timer = loop.call_at(self._last + timeout, self._expire, timeout)
+        self.last = loop.time()
+        self._watch.add(self)
         try:
             await waiter
         finally:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._response, self._waiter, self._timer = None, None, None
+            self._watch.busy.discard(self)
+            self._response, self._waiter = None, None
         if not response.reusable and not tunnel:
             self.close()
 
-    def _expire(self, timeout: float) -> None:
+    def expire(self) -> None:
+        """The server was silent too long: the request fails with TimeoutError."""
         waiter = self._waiter
-        if waiter is None or waiter.done():
-            return
-        loop = asyncio.get_running_loop()
-        silent = loop.time() - self._last
-        if silent < timeout:
-            self._timer = loop.call_at(self._last + timeout, self._expire, timeout)
-            return
-        waiter.set_exception(TimeoutError())
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(TimeoutError())
         self.close()
 
     def _progress(self, exc: Exception | None = None) -> None:
@@ -158,7 +181,7 @@ class _Connection(asyncio.Protocol):
         if response is None or waiter is None or waiter.done():
             return
         if self._buf:
-            self._last = asyncio.get_running_loop().time()
+            self.last = asyncio.get_running_loop().time()
         try:
             response.feed(self._buf)
             if not response.done and self._eof:
@@ -200,12 +223,14 @@ class Client:
         self._interval = 1.0 / rate if rate else 0.0
         self._next: dict[str, float] = {}  # host: loop time its next request may start
         self._encodings = content.accept_encoding()
+        self._watch = _Watch(timeout)
 
     async def __aenter__(self) -> Client:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._watch.stop()
         for connection in self._all:
             connection.close()
         self._all, self._idle = [], {}
@@ -267,7 +292,7 @@ class Client:
                 connection = await self._open(url, origin, proxy)
             response = Response(head_request=method == "HEAD", keep_body=keep_body)
             try:
-                await connection.exchange(request, response, self.timeout)
+                await connection.exchange(request, response)
             except TimeoutError as exc:
                 raise WireError("timeout", f"no answer from {url} within "
                                            f"{self.timeout:g}s") from exc
@@ -293,7 +318,8 @@ class Client:
         try:
             async with asyncio.timeout(self.timeout):
                 sock = await connect_tcp(address, real_port)
-                transport, connection = await loop.create_connection(_Connection, sock=sock)
+                transport, connection = await loop.create_connection(
+                    lambda: _Connection(self._watch), sock=sock)
         except TimeoutError as exc:
             where = f"the proxy {proxy.shown}" if proxy else url
             raise WireError("timeout", f"could not connect to {where} within "
@@ -331,8 +357,7 @@ class Client:
                    f"User-Agent: runbook (+wire checks)\r\n{proxy.header()}\r\n")
         answer = Response(head_request=True, keep_body=False)
         try:
-            await connection.exchange(request.encode("ascii"), answer, self.timeout,
-                                      tunnel=True)
+            await connection.exchange(request.encode("ascii"), answer, tunnel=True)
         except TimeoutError as exc:
             connection.close()
             raise WireError("timeout", f"the proxy {proxy.shown} did not answer CONNECT "
