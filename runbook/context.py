@@ -42,6 +42,10 @@ class NetworkSettings:
     ``ca_bundle`` is trusted in addition to the system CAs (the sandbox CA). When a name
     server found by walking NS has no port of its own, it is asked on the port of the
     resolver that named it (so loopback test servers on high ports work).
+    ``proxy``: the environment's proxy URL for http checks, or "none"; None means the
+    ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``/``NO_PROXY`` variables decide (never
+    with ``resolve_via_dns``). ``client_cert``/``client_key``: a PEM client certificate
+    and its key (absolute paths) presented to servers that ask for one.
     """
 
     resolvers: tuple[str, ...] = ()
@@ -49,6 +53,9 @@ class NetworkSettings:
     port_map: dict[int, int] = field(default_factory=dict)
     ca_bundle: str | None = None
     timeout: float = 5.0
+    proxy: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
 
 
 class Operator(Protocol):

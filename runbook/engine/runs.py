@@ -105,11 +105,21 @@ def release_dead_lock(store: Store, plan: Plan, run_id: str) -> None:
 def context_for(plan: Plan, run_id: str, operator: Operator | None,
                 progress: Callable[[str], None], plan_dir: Path) -> RunContext:
     env = plan.environment
+    secrets: set[str] = set()
+    proxy = env.proxy
+    if proxy and "${" in proxy:  # ${env:NAME}: a proxy password never stored in the plan
+        from runbook.plan.template import resolve_runtime
+
+        proxy = str(resolve_runtime(proxy, outputs={}, run_id=run_id, secrets=secrets))
     ctx = RunContext(
         environment=env.name, run_id=run_id, plan_dir=plan_dir,
         aws=AwsSettings(profile=env.aws.profile, region=env.aws.region,
                         endpoint_url=env.aws.endpoint_url),
-        network=NetworkSettings(resolvers=env.resolvers), operator=operator, progress=progress,
+        network=NetworkSettings(
+            resolvers=env.resolvers, proxy=proxy,
+            client_cert=str(plan_dir / env.client_cert) if env.client_cert else None,
+            client_key=str(plan_dir / env.client_key) if env.client_key else None),
+        operator=operator, progress=progress, secrets=secrets,
     )
     if env.sandbox:  # the local twin: AWS, DNS, HTTP(S) and trust all point at it
         from runbook.sandbox.hook import wire

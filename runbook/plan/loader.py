@@ -282,7 +282,7 @@ class _Loader:
         own = raw.get("vars")
         if isinstance(own, dict):
             update["vars"] = {k: resolver.var(k, (*path, "vars", k))[1] for k in own}
-        for key in ("sandbox",):
+        for key in ("sandbox", "proxy", "client_cert", "client_key"):
             value = resolver.resolve(raw.get(key), (*path, key))
             update[key] = self._text_value(value, (*path, key), doc)
         aws = raw.get("aws")

@@ -16,7 +16,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runbook.source import Source
 
@@ -52,6 +52,27 @@ class EnvironmentDoc(_Doc):
     resolvers: list[str] = Field(default_factory=list,
                                  description="DNS servers (ip or ip:port) for `system` lookups")
     sandbox: str | None = Field(None, description="a world file: run against the local twin")
+    proxy: str | None = Field(
+        None, description="proxy URL for http checks (http://[user:pass@]host:port), or "
+        "`none`; overrides HTTPS_PROXY/HTTP_PROXY/ALL_PROXY (NO_PROXY still applies)")
+    client_cert: str | None = Field(
+        None, description="client certificate (PEM) for http checks, relative to the plan")
+    client_key: str | None = Field(
+        None, description="the client certificate's key (PEM), when not in client_cert")
+
+    @field_validator("proxy")
+    @classmethod
+    def _no_stored_password(cls, value: str | None) -> str | None:
+        # The resolved plan is stored with every run: a literal password would be too.
+        if value and "@" in value:
+            userinfo = value.split("://", 1)[-1].split("@", 1)[0]
+            password = userinfo.partition(":")[2]
+            if password and not password.startswith("${env:"):
+                raise ValueError("the proxy URL holds a password, which would be stored "
+                                 "with every run: write it as ${env:NAME} (e.g. "
+                                 "http://user:${env:PROXY_PASSWORD}@proxy:3128) or set "
+                                 "HTTPS_PROXY instead of `proxy:`")
+        return value
 
 
 class StepDoc(_Doc):
@@ -198,6 +219,13 @@ class Environment(_Node):
     aws: Aws = Field(default_factory=Aws)
     resolvers: tuple[str, ...] = ()
     sandbox: str | None = None
+    proxy: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+
+# Environment keys left out of the digest while unset, so adding them changed no digest.
+_OPTIONAL_ENV = ("proxy", "client_cert", "client_key")
 
 
 class Notify(BaseModel):
@@ -228,7 +256,12 @@ class Plan(_Node):
 
     def canonical(self) -> dict[str, Any]:
         """The resolved plan as JSON data, without positions: what the digest covers."""
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        env = data.get("environment", {})
+        for key in _OPTIONAL_ENV:
+            if env.get(key) is None:
+                env.pop(key, None)
+        return data
 
     @property
     def digest(self) -> str:

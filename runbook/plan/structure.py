@@ -97,7 +97,8 @@ def check_structure(model: type[BaseModel], data: Any, doc: Doc, base: Path_, wh
                                "a plan is a list of stages, each with checks or steps")
             else:
                 words = err["words"]
-                found = show(err.get("input"))
+                # A proxy URL may hold a password: its message never repeats the value.
+                found = "the value given" if key == "proxy" else show(err.get("input"))
                 if loc and where(full, what) != where(full[:-1], what):
                     subject = where(full, what)  # the node itself: "stage 2 should be ..."
                 else:

@@ -4,16 +4,23 @@
 at a time, so at most ``concurrency`` requests are in flight and no host sees more
 connections than that; idle keep-alive connections pass from task to task, and each
 carries many checks.
+
+On screen the summary names the first :data:`SHOWN` failures grouped by cause (wrong
+status, wrong target, too many hops, unreachable); ``failures`` in what the check saw
+keeps every one, for the report; ``failures_csv`` writes them all to a file.
 """
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from runbook.kinds.base import CheckResult
 from runbook.kinds.wire.common import client_for
-from runbook.kinds.wire.redirect import Walk, load_map, walk
+from runbook.kinds.wire.net import WireError
+from runbook.kinds.wire.redirect import CAUSES, Walk, load_map, walk
 
 if TYPE_CHECKING:
     from runbook.context import RunContext
@@ -21,12 +28,16 @@ if TYPE_CHECKING:
     from runbook.kinds.wire.common import RedirectOptions
 
 TABLE_WIDTH = 60  # characters of a URL shown in the failure table
+SHOWN = 20  # failures named on screen; the rest are counted, and all are in the data
+CSV_COLUMNS = ("from", "to", "cause", "outcome", "status", "reached", "hops", "message")
 
 
 def check_all(ctx: RunContext, p: RedirectOptions, *, inline: dict[str, str] | None,
-              file: str | None, concurrency: int) -> CheckResult:
+              file: str | None, concurrency: int,
+              failures_csv: str | None = None) -> CheckResult:
     """Check the map given ``inline`` or in ``file`` (relative to the plan's folder), with
-    ``concurrency`` walks at once, each following the options ``p``."""
+    ``concurrency`` walks at once, each following the options ``p``; write the failures
+    to ``failures_csv`` (relative to the plan's folder) when asked."""
     from runbook.kinds.wire.client import run
 
     if inline is not None:
@@ -44,18 +55,62 @@ def check_all(ctx: RunContext, p: RedirectOptions, *, inline: dict[str, str] | N
                                       file=str(path))
     if not pairs:
         return CheckResult.failed("the redirect map is empty", "error", file=file)
-    walks = run(_walk_all(client_for(ctx, p, pairs), list(pairs.items()), p, concurrency))
+    try:
+        client = client_for(ctx, p, pairs)
+    except WireError as exc:
+        return CheckResult.failed(exc.message, exc.outcome, file=file)
+    walks = run(_walk_all(client, list(pairs.items()), p, concurrency))
     failures = [w for w in walks if not w.ok]
-    seen = {"checked": len(walks), "passed": len(walks) - len(failures),
-            "failures": [w.as_json() for w in failures], "table": table(failures)}
+    seen: dict[str, Any] = {
+        "checked": len(walks), "passed": len(walks) - len(failures),
+        "failures": [w.as_json() for w in failures], "table": table(failures)}
+    note = ""
+    if failures_csv:
+        target = ctx.plan_dir / failures_csv
+        try:
+            write_csv(target, failures)
+            seen["failures_csv"] = str(target)
+        except OSError as exc:
+            seen["failures_csv_error"] = str(exc)
+            note = f" (the failures CSV {target} could not be written: {exc.strerror or exc})"
     if not failures:
-        return CheckResult.passed(f"all {len(walks)} redirects work", **seen)
+        return CheckResult.passed(f"all {len(walks)} redirects work{note}", **seen)
     kinds = Counter(w.outcome for w in failures)
     outcome = next(iter(kinds)) if len(kinds) == 1 else "mismatch"
-    why = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
-    return CheckResult.failed(
-        f"{len(failures)} of {len(walks)} redirects failed ({why}); first: "
-        f"{failures[0].message}", outcome, **seen)
+    return CheckResult.failed(summary(failures, len(walks)) + note, outcome, **seen)
+
+
+def summary(failures: list[Walk], checked: int) -> str:
+    """``N of M redirects failed (counts by cause)``, then the first SHOWN failures
+    grouped by cause, one indented line each, and how many more there are."""
+    causes = Counter(w.cause for w in failures)
+    counts = ", ".join(f"{causes[c]} {c}" for c in CAUSES if causes[c])
+    lines = [f"{len(failures)} of {checked} redirects failed ({counts})"
+             + (":" if failures else "")]
+    shown = failures[:SHOWN]
+    for cause in CAUSES:
+        group = [w for w in shown if w.cause == cause]
+        if group:
+            lines.append(f"  {cause} ({causes[cause]}):")
+            lines += [f"    {w.message}" for w in group]
+    if len(failures) > SHOWN:
+        lines.append(f"  ... and {len(failures) - SHOWN} more: every failure is in the "
+                     "report (and in `failures_csv`, when set)")
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, failures: list[Walk]) -> None:
+    """Every failure, one row each: where it went (the last hop's Location), the first
+    status answered, the hop count, and the message shown on screen."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for w in failures:
+            writer.writerow([w.source, w.expected, w.cause, w.outcome,
+                             w.hops[0].status if w.hops else "",
+                             (w.hops[-1].location or "") if w.hops else "",
+                             len(w.hops), w.message])
 
 
 async def _walk_all(client: Client, pairs: list[tuple[str, str]], p: RedirectOptions,

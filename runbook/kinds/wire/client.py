@@ -11,6 +11,11 @@ environment's resolvers), while ``Host``, TLS SNI and the certificate's name sta
 own: ``curl --resolve``, for every hop of a redirect chain. Responses are read by
 :mod:`runbook.kinds.wire.parse`; httpx only parses URLs (IDNA, percent-encoding).
 
+Through a proxy (:mod:`runbook.kinds.wire.proxy`) an http URL is asked for in absolute
+form; an https URL, and an http URL pinned by ``connect_to``, go through a ``CONNECT``
+tunnel to where the pin says, so Host and SNI stay the URL's. Bodies are decoded and
+Locations resolved by :mod:`runbook.kinds.wire.content`.
+
 Only the http kinds import this module, inside their ``run``: it imports httpx.
 """
 
@@ -24,18 +29,19 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import urljoin
 
 import httpx
 
-from runbook.kinds.wire.net import Dialer, WireError, is_ip
+from runbook.kinds.wire import content
+from runbook.kinds.wire.net import Dialer, WireError, connect_tcp, is_ip
 from runbook.kinds.wire.parse import ProtocolError, Response
+from runbook.kinds.wire.proxy import DIRECT, Proxy, ProxyChoice
 
 T = TypeVar("T")
 
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 _REQUEST = "{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: runbook (+wire checks)\r\n" \
-    "Accept: */*\r\n\r\n"
+    "Accept: */*\r\nAccept-Encoding: {encodings}\r\n{extra}\r\n"
 _Origin = tuple[str, str, int]  # scheme, host as dialled (IDNA), port
 _DEFAULT_PORT = {"http": 80, "https": 443}
 _CHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
@@ -55,7 +61,8 @@ class Fetched:
     reason: str
     headers: dict[str, str]
     location: str | None  # absolute, resolved against ``url``
-    text: str
+    text: str  # decoded (Content-Encoding undone, then the charset)
+    encoding: str | None = None  # the Content-Encoding the body came in
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:
@@ -71,17 +78,47 @@ def run(work: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, work).result()
 
 
+class _Watch:
+    """The silence timeout of every request in flight on one client, kept by one timer
+    that looks every quarter of the timeout, instead of a timer per request (a push and
+    a pop on the loop's heap, compared in Python). A silent server is caught between
+    ``timeout`` and 1.25 x ``timeout``."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.busy: set[_Connection] = set()
+        self._handle: asyncio.TimerHandle | None = None
+
+    def add(self, connection: _Connection) -> None:
+        self.busy.add(connection)
+        if self._handle is None:
+            self._handle = asyncio.get_running_loop().call_later(self.timeout / 4,
+                                                                 self._sweep)
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for connection in [c for c in self.busy if now - c.last >= self.timeout]:
+            connection.expire()
+        self._handle = loop.call_later(self.timeout / 4, self._sweep) if self.busy else None
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection, carrying one request at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch: _Watch) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.last = 0.0  # loop time of the last byte read, for the silence timeout
         self._buf = bytearray()
         self._response: Response | None = None
         self._waiter: asyncio.Future[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._last = 0.0  # loop time of the last byte read, for the silence timeout
+        self._watch = watch
         self._eof = False
 
     @property
@@ -111,9 +148,10 @@ class _Connection(asyncio.Protocol):
 
     # --- the request ----------------------------------------------------------------------
 
-    async def exchange(self, request: bytes, response: Response, timeout: float) -> None:
+    async def exchange(self, request: bytes, response: Response, *,
+                       tunnel: bool = False) -> None:
         """Send ``request`` and read ``response``; TimeoutError when the server is silent
-        for ``timeout`` seconds, ProtocolError or OSError when the answer is not HTTP."""
+        for the watch's timeout, ProtocolError or OSError when the answer is not HTTP."""
         assert self.transport is not None and self._response is None
         loop = asyncio.get_running_loop()
         self._waiter = waiter = loop.create_future()
@@ -121,28 +159,21 @@ class _Connection(asyncio.Protocol):
         self.transport.write(request)
         if self._buf or self._eof:
             self._progress()
-        # One timer per request, re-armed on its own schedule: cheaper than one per read.
-        self._last = loop.time()
-        self._timer = loop.call_at(self._last + timeout, self._expire, timeout)
+        self.last = loop.time()
+        self._watch.add(self)
         try:
             await waiter
         finally:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._response, self._waiter, self._timer = None, None, None
-        if not response.reusable:
+            self._watch.busy.discard(self)
+            self._response, self._waiter = None, None
+        if not response.reusable and not tunnel:
             self.close()
 
-    def _expire(self, timeout: float) -> None:
+    def expire(self) -> None:
+        """The server was silent too long: the request fails with TimeoutError."""
         waiter = self._waiter
-        if waiter is None or waiter.done():
-            return
-        loop = asyncio.get_running_loop()
-        silent = loop.time() - self._last
-        if silent < timeout:
-            self._timer = loop.call_at(self._last + timeout, self._expire, timeout)
-            return
-        waiter.set_exception(TimeoutError())
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(TimeoutError())
         self.close()
 
     def _progress(self, exc: Exception | None = None) -> None:
@@ -150,7 +181,7 @@ class _Connection(asyncio.Protocol):
         if response is None or waiter is None or waiter.done():
             return
         if self._buf:
-            self._last = asyncio.get_running_loop().time()
+            self.last = asyncio.get_running_loop().time()
         try:
             response.feed(self._buf)
             if not response.done and self._eof:
@@ -176,22 +207,30 @@ class _Connection(asyncio.Protocol):
 class Client:
     """One check's HTTP client. Keeps idle connections per origin; a connection carries
     one request at a time, so a host never sees more connections than there are
-    requests in flight (``concurrency`` tasks for http.redirects)."""
+    requests in flight (``concurrency`` tasks for http.redirects). With ``rate``, the
+    requests to each host start at most ``rate`` a second."""
 
     def __init__(self, dialer: Dialer, tls: Callable[[], ssl.SSLContext], *,
-                 timeout: float) -> None:
+                 timeout: float, proxies: ProxyChoice = DIRECT,
+                 rate: float | None = None) -> None:
         self.timeout = timeout
         self._dialer = dialer
         self._tls = tls  # called at the first https connection: CAs take 20-40 ms to load
         self._context: ssl.SSLContext | None = None
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._all: list[_Connection] = []
+        self._proxies = proxies
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next: dict[str, float] = {}  # host: loop time its next request may start
+        self._encodings = content.accept_encoding()
+        self._watch = _Watch(timeout)
 
     async def __aenter__(self) -> Client:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._watch.stop()
         for connection in self._all:
             connection.close()
         self._all, self._idle = [], {}
@@ -202,17 +241,46 @@ class Client:
 
         Without ``body`` the body is read and dropped (so the connection is reused)."""
         origin, netloc, target = _split(url)
-        request = _REQUEST.format(method=method, target=target, host=netloc).encode("ascii")
-        response = await self._send(url, origin, request, method, keep_body=body)
+        proxy = None if self._proxies is DIRECT else \
+            self._proxies.for_url(origin[0], origin[1])
+        extra = ""
+        if proxy is not None and not self._tunnels(origin):
+            # Plain HTTP through the proxy: the absolute URL in the request line.
+            target = f"http://{netloc}{target}"
+            extra = proxy.header()
+        request = _REQUEST.format(method=method, target=target, host=netloc,
+                                  encodings=self._encodings, extra=extra).encode("ascii")
+        if self._interval:
+            await self._pace(origin[1])
+        response = await self._send(url, origin, request, method, keep_body=body,
+                                    proxy=proxy)
         headers = response.headers
-        location = headers.get("location")
-        if location is not None and not location.startswith(("https://", "http://")):
-            location = urljoin(url, location)  # relative: most redirects are absolute
+        try:
+            location = content.location(url, response.locations)
+            coding = headers.get("content-encoding")
+            data = bytes(response.body)
+            if coding and data:
+                data = content.decode(data, coding)
+        except ProtocolError as exc:
+            raise _failed(exc, url) from exc
         return Fetched(url, response.status, response.reason, headers, location,
-                       _decode(bytes(response.body), headers.get("content-type", "")))
+                       _decode(data, headers.get("content-type", "")), coding)
+
+    def _tunnels(self, origin: _Origin) -> bool:
+        """Through a proxy: https always tunnels, http when ``connect_to`` pins it (a
+        forward proxy would send it to the URL's host, not the pin)."""
+        return origin[0] == "https" or self._dialer.pinned(origin[1])
+
+    async def _pace(self, host: str) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(now, self._next.get(host, now))
+        self._next[host] = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     async def _send(self, url: str, origin: _Origin, request: bytes, method: str, *,
-                    keep_body: bool) -> Response:
+                    keep_body: bool, proxy: Proxy | None) -> Response:
         idle = self._idle.setdefault(origin, [])
         while True:
             connection = idle.pop() if idle else None
@@ -221,10 +289,10 @@ class Client:
                 continue
             reused = connection is not None
             if connection is None:
-                connection = await self._open(url, origin)
+                connection = await self._open(url, origin, proxy)
             response = Response(head_request=method == "HEAD", keep_body=keep_body)
             try:
-                await connection.exchange(request, response, self.timeout)
+                await connection.exchange(request, response)
             except TimeoutError as exc:
                 raise WireError("timeout", f"no answer from {url} within "
                                            f"{self.timeout:g}s") from exc
@@ -236,10 +304,12 @@ class Client:
                 idle.append(connection)
             return response
 
-    async def _open(self, url: str, origin: _Origin) -> _Connection:
+    async def _open(self, url: str, origin: _Origin, proxy: Proxy | None) -> _Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
-        if self._dialer.network.resolve_via_dns and not is_ip(host):
+        if proxy is not None:
+            address, real_port = proxy.host, proxy.port  # the proxy resolves the URL's host
+        elif self._dialer.network.resolve_via_dns and not is_ip(host):
             # dnspython blocks: off the loop (answers are cached for the check).
             address, real_port = await loop.run_in_executor(None, self._dialer.target,
                                                             host, port)
@@ -247,14 +317,20 @@ class Client:
             address, real_port = self._dialer.target(host, port)
         try:
             async with asyncio.timeout(self.timeout):
-                sock = await _connect_tcp(address, real_port)
-                transport, connection = await loop.create_connection(_Connection, sock=sock)
+                sock = await connect_tcp(address, real_port)
+                transport, connection = await loop.create_connection(
+                    lambda: _Connection(self._watch), sock=sock)
         except TimeoutError as exc:
-            raise WireError("timeout", f"could not connect for {url} within "
+            where = f"the proxy {proxy.shown}" if proxy else url
+            raise WireError("timeout", f"could not connect to {where} within "
                                        f"{self.timeout:g}s") from exc
         except OSError as exc:
+            if proxy is not None:
+                raise _proxy_failed(exc, proxy, url) from exc
             raise _failed(exc, url) from exc
         self._all.append(connection)
+        if proxy is not None and self._tunnels(origin):
+            await self._connect(connection, proxy, url, *self._dialer.route(host, port))
         if scheme == "https":
             if self._context is None:
                 self._context = self._tls()
@@ -273,35 +349,29 @@ class Client:
             connection.transport = tls  # start_tls hands the protocol a new transport
         return connection
 
-
-async def _connect_tcp(host: str, port: int) -> socket.socket:
-    """A connected socket to the first address of ``host`` that answers, or the first
-    address's error, as ``socket.create_connection`` does: asyncio's own connect merges
-    the errors of several addresses ("localhost": ::1 and 127.0.0.1) into one OSError,
-    and "refused" would become "unreachable"."""
-    loop = asyncio.get_running_loop()
-    if is_ip(host):
-        targets: list[tuple[int, Any]] = [
-            (socket.AF_INET6 if ":" in host else socket.AF_INET, (host, port))]
-    else:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        targets = [(info[0], info[4]) for info in infos]
-    first: OSError | None = None
-    for kind, address in targets:
-        sock = socket.socket(kind, socket.SOCK_STREAM)
-        sock.setblocking(False)
+    async def _connect(self, connection: _Connection, proxy: Proxy, url: str, host: str,
+                       port: int) -> None:
+        """Open a tunnel to ``host:port`` (the pin's, when there is one) through ``proxy``."""
+        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        request = (f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
+                   f"User-Agent: runbook (+wire checks)\r\n{proxy.header()}\r\n")
+        answer = Response(head_request=True, keep_body=False)
         try:
-            await loop.sock_connect(sock, address)
-        except OSError as exc:
-            sock.close()
-            first = first or exc
-            continue
-        except BaseException:  # a timeout or a cancellation: no socket left open
-            sock.close()
-            raise
-        return sock
-    assert first is not None  # getaddrinfo answers at least one address or raises
-    raise first
+            await connection.exchange(request.encode("ascii"), answer, tunnel=True)
+        except TimeoutError as exc:
+            connection.close()
+            raise WireError("timeout", f"the proxy {proxy.shown} did not answer CONNECT "
+                                       f"{authority} within {self.timeout:g}s") from exc
+        except (ProtocolError, OSError) as exc:
+            connection.close()
+            raise _proxy_failed(exc, proxy, url) from exc
+        if not 200 <= answer.status < 300:
+            connection.close()
+            why = " (it wants credentials: put them in the proxy URL)" \
+                if answer.status == 407 else ""
+            raise WireError("unreachable", f"the proxy {proxy.shown} answered "
+                                           f"{answer.status} {answer.reason} to CONNECT "
+                                           f"{authority} for {url}{why}")
 
 
 def _split(url: str) -> tuple[_Origin, str, str]:
@@ -348,3 +418,19 @@ def _failed(exc: Exception, url: str) -> WireError:
         return WireError("nxdomain", f"cannot resolve the host of {url}: {exc.strerror}")
     why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
     return WireError("unreachable", f"cannot reach {url}: {why}")
+
+
+def _proxy_failed(exc: Exception, proxy: Proxy, url: str) -> WireError:
+    """The proxy itself failed: said so, with the proxy named (password hidden)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return WireError("refused", f"the proxy {proxy.shown} refused the connection "
+                                    f"(for {url})")
+    if isinstance(exc, socket.gaierror):
+        return WireError("nxdomain", f"cannot resolve the proxy {proxy.shown}: "
+                                     f"{exc.strerror}")
+    if isinstance(exc, ProtocolError):
+        return WireError("protocol", f"the proxy {proxy.shown} broke the HTTP protocol "
+                                     f"(for {url}): {exc}")
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return WireError("unreachable", f"cannot reach {url} through the proxy {proxy.shown}: "
+                                    f"{why}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
 from runbook.durations import Duration
 from runbook.kinds.base import Params
@@ -43,11 +44,47 @@ def _hostport(value: str) -> str:
 # `connect_to` of the http and tls kinds: host, host:port, IP or [IPv6]:port
 HostPort = Annotated[str, AfterValidator(_hostport)]
 
+_RATE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:/\s*(s|sec|second|m|min|minute))?\s*")
+
+
+def _rate(value: object) -> object:
+    """``50/s``, ``600/m`` or a number (per second) -> requests per second."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        m = _RATE.fullmatch(value)
+        if m is None:
+            raise ValueError(f"{value!r} is not a rate: write it like 50/s or 600/m")
+        per = 60.0 if (m.group(2) or "s")[0] == "m" else 1.0
+        return float(m.group(1)) / per
+    return value
+
+
+# `rate:` of the http kinds: requests a second to one host
+Rate = Annotated[float, BeforeValidator(_rate), Field(gt=0)]
+
+
+def rate_text(rate: float) -> str:
+    return f"{rate:g}/s" if rate >= 1 else f"{rate * 60:g}/m"
+
+
 class TlsOptions(Params):
     verify: bool | str = Field(
         True, description="true: the certificate must chain to a trusted CA (the system's "
         "and the environment's sandbox CA) and name the host; false: accept any; a path "
         "(relative to the plan's folder): also trust the CAs in that PEM bundle")
+    cert: str | None = Field(
+        None, description="a client certificate (PEM, relative to the plan's folder) to "
+        "present to a server that asks for one; may hold the key too; the environment's "
+        "`client_cert` otherwise")
+    key: str | None = Field(None, description="the client certificate's private key (PEM), "
+                            "when it is not in `cert`")
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> TlsOptions:
+        if self.key and not self.cert:
+            raise ValueError("`key` needs `cert`: the client certificate it belongs to")
+        return self
 
 
 class Connection(Params):
@@ -62,6 +99,9 @@ class Connection(Params):
     timeout: Duration | None = Field(
         None, description="give up on a request after this long (default: the "
         "environment's network timeout)")
+    rate: Rate | None = Field(
+        None, description="most requests a second to any one host, like 50/s or 600/m "
+        "(default: no limit, as fast as `concurrency` allows)")
 
 
 class RedirectOptions(Connection):
@@ -85,6 +125,8 @@ class RedirectOptions(Connection):
             bits.append(f"keeping the {' and '.join(kept)}")
         if self.connect_to:
             bits.append(f"via {self.connect_to}")
+        if self.rate:
+            bits.append(f"at most {rate_text(self.rate)} a host")
         return " " + ", ".join(bits)
 
 
@@ -105,16 +147,23 @@ def timeout_of(ctx: RunContext, own: float | None) -> float:
 
 
 def client_for(ctx: RunContext, p: Connection, urls: Iterable[str]) -> Client:
-    """An HTTP client for one check: pins ``connect_to`` on the hosts of ``urls``."""
+    """An HTTP client for one check: pins ``connect_to`` on the hosts of ``urls``, goes
+    through the environment's proxy. WireError("error") for a proxy it cannot use."""
     from runbook.kinds.wire.client import Client
+    from runbook.kinds.wire.proxy import DIRECT, choose
 
     pins: dict[str, tuple[str, int | None]] = {}
     if p.connect_to:
         for url in urls:
             pins.update(pins_for(host_of(url), p.connect_to))
     dialer = Dialer(ctx.network, pins)
-    tls = functools.partial(ssl_context, ctx.network, p.tls.verify, ctx.plan_dir)
-    return Client(dialer, tls, timeout=timeout_of(ctx, p.timeout))
+    net = ctx.network
+    # The sandbox's names exist only in its DNS: no proxy could reach them.
+    proxies = DIRECT if net.resolve_via_dns and net.proxy is None else choose(net.proxy)
+    tls = functools.partial(ssl_context, ctx.network, p.tls.verify, ctx.plan_dir,
+                            cert=p.tls.cert, key=p.tls.key)
+    return Client(dialer, tls, timeout=timeout_of(ctx, p.timeout), proxies=proxies,
+                  rate=p.rate)
 
 
 

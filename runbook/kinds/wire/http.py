@@ -175,7 +175,7 @@ async def _get(client: Client, url: str, method: str) -> Fetched:
 def _observed(got: Fetched, connect_to: str | None) -> dict[str, Any]:
     return {"url": got.url, "status": got.status, "reason": got.reason,
             "location": got.location, "headers": got.headers,
-            "body": got.text[:500], "connect_to": connect_to}
+            "body": got.text[:500], "encoding": got.encoding, "connect_to": connect_to}
 
 
 class HttpRedirectParams(RedirectOptions):
@@ -197,10 +197,15 @@ class HttpRedirect(Check[HttpRedirectParams]):
         from runbook.kinds.wire.client import run
 
         p = self.params
-        result = run(_walk(client_for(ctx, p, [p.source]), p))
+        try:
+            client = client_for(ctx, p, [p.source])
+        except WireError as exc:
+            return CheckResult.failed(exc.message, exc.outcome, **{"from": p.source})
+        result = run(_walk(client, p))
         seen = result.as_json()
         del seen["ok"], seen["message"], seen["outcome"]
         if result.ok:
+            del seen["cause"]
             return CheckResult.passed(result.message, **seen)
         return CheckResult.failed(result.message, result.outcome, **seen)
 
@@ -222,6 +227,9 @@ class HttpRedirectsParams(RedirectOptions):
         10, ge=1, le=256, description="redirects checked at once; they share keep-alive "
         "connections, one request on each at a time, so no host sees more connections "
         "than this")
+    failures_csv: str | None = Field(
+        None, description="also write every failure to this CSV file (relative to the "
+        "plan's folder): from, to, cause, outcome, status, reached, hops, message")
 
     @model_validator(mode="after")
     def _one_source(self) -> HttpRedirectsParams:
@@ -246,5 +254,6 @@ class HttpRedirects(Check[HttpRedirectsParams]):
         from runbook.kinds.wire.bulk import check_all
 
         p = self.params
-        return check_all(ctx, p, inline=p.map, file=p.file, concurrency=p.concurrency)
+        return check_all(ctx, p, inline=p.map, file=p.file, concurrency=p.concurrency,
+                         failures_csv=p.failures_csv)
 

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import socket
@@ -84,12 +84,20 @@ class Dialer:
 
     def target(self, host: str, port: int) -> tuple[str, int]:
         """Raises WireError when DNS (via the context's resolvers) has no address."""
+        host, port = self.route(host, port)
+        return self.address(host), port
+
+    def pinned(self, host: str) -> bool:
+        return bool(self.pins) and host.strip("[]").lower().rstrip(".") in self.pins
+
+    def route(self, host: str, port: int) -> tuple[str, int]:
+        """Where ``host:port`` goes, before any DNS: the pin and ``port_map`` applied. A
+        proxy's CONNECT names this, and the proxy resolves it."""
         host = host.strip("[]").lower().rstrip(".")
         pin = self.pins.get(host)
         if pin is not None:
             host, port = pin[0].strip("[]"), pin[1] or port
-        port = self.network.port_map.get(port, port)
-        return self.address(host), port
+        return host, self.network.port_map.get(port, port)
 
     def address(self, host: str) -> str:
         if is_ip(host) or not self.network.resolve_via_dns:
@@ -135,6 +143,40 @@ class Dialer:
         return sock
 
 
+async def connect_tcp(host: str, port: int) -> socket.socket:
+    """A connected socket to the first address of ``host`` that answers, or the first
+    address's error, as ``socket.create_connection`` does: asyncio's own connect merges
+    the errors of several addresses ("localhost": ::1 and 127.0.0.1) into one OSError,
+    and "refused" would become "unreachable"."""
+    import asyncio
+    import socket
+
+    loop = asyncio.get_running_loop()
+    if is_ip(host):
+        targets: list[tuple[int, Any]] = [
+            (socket.AF_INET6 if ":" in host else socket.AF_INET, (host, port))]
+    else:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        targets = [(info[0], info[4]) for info in infos]
+    first: OSError | None = None
+    for kind, address in targets:
+        sock = socket.socket(kind, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, address)
+        except OSError as exc:
+            sock.close()
+            first = first or exc
+            continue
+        except BaseException:  # a timeout or a cancellation: no socket left open
+            sock.close()
+            raise
+        return sock
+    assert first is not None  # getaddrinfo answers at least one address or raises
+    raise first
+
+
+
 def pins_for(host: str | None, connect_to: str | None) -> dict[str, tuple[str, int | None]]:
     """The pin table for one check: ``connect_to`` applies to its URL's host only."""
     if not host or not connect_to:
@@ -143,22 +185,41 @@ def pins_for(host: str | None, connect_to: str | None) -> dict[str, tuple[str, i
 
 
 def ssl_context(network: NetworkSettings, verify: bool | str, plan_dir: Path, *,
-                check_hostname: bool = True) -> ssl.SSLContext:
+                check_hostname: bool = True, cert: str | None = None,
+                key: str | None = None) -> ssl.SSLContext:
     """System CAs plus the context's bundle (and a check's own bundle when ``verify`` is
     a path), or no verification at all when ``verify`` is false. tls.certificate turns
-    ``check_hostname`` off to judge the names itself and say which one is missing."""
+    ``check_hostname`` off to judge the names itself and say which one is missing.
+
+    A client certificate is presented when the check names one (``cert``, ``key``:
+    relative to the plan's folder) or, failing that, the environment does."""
     extra = str((plan_dir / verify).resolve()) if isinstance(verify, str) else None
-    return _context(bool(verify), network.ca_bundle, extra, check_hostname)
+    if cert:
+        pair: tuple[str | None, str | None] = (
+            str((plan_dir / cert).resolve()), str((plan_dir / key).resolve()) if key else None)
+    else:
+        pair = (network.client_cert, network.client_key)
+    return _context(bool(verify), network.ca_bundle, extra, check_hostname, *pair)
 
 
 @functools.lru_cache(maxsize=16)
 def _context(verify: bool, bundle: str | None, extra: str | None,
-             check_hostname: bool) -> ssl.SSLContext:
+             check_hostname: bool, cert: str | None = None,
+             key: str | None = None) -> ssl.SSLContext:
     # Loading the system store costs tens of milliseconds; contexts are safe to share.
     import ssl
 
     context = ssl.create_default_context()
     context.check_hostname = check_hostname
+    if cert:
+        try:
+            context.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            from runbook.errors import NetworkError
+
+            what = f"{cert} and {key}" if key else cert
+            raise NetworkError(f"cannot load the client certificate {what}: "
+                               f"{getattr(exc, 'strerror', None) or exc}") from exc
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

@@ -30,6 +30,7 @@ class Response:
         self.status = 0
         self.reason = ""
         self.headers: dict[str, str] = {}  # lower-case names; repeats joined with ", "
+        self.locations: list[str] = []  # every Location header, each whole
         self.body = bytearray()
         self.done = False
         self.reusable = True
@@ -118,8 +119,9 @@ class Response:
         size = 4
         if end < 0:  # bare LF line ends: old or hand-written servers still send them
             end, size = buf.find(b"\n\n"), 2
-        if end < 0:
-            if len(buf) > MAX_HEAD:
+        if end < 0 or end > MAX_HEAD:
+            # However the head arrives, in one read or many, more than MAX_HEAD is refused.
+            if end > MAX_HEAD or len(buf) > MAX_HEAD:
                 raise ProtocolError(f"no end of headers in the first {MAX_HEAD} bytes")
             return False
         lines = bytes(buf[:end]).decode("latin-1").split("\n")
@@ -129,12 +131,28 @@ class Response:
         if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
             raise ProtocolError(f"not an HTTP/1 status line: {lines[0][:80]!r}")
         headers: dict[str, str] = {}
+        locations: list[str] = []
+        key = ""
         for line in lines[1:]:
+            if line[:1] in (" ", "\t"):
+                # obs-fold (RFC 9112 5.2): a continuation of the previous header's value,
+                # read as one space, as httpx and curl read it.
+                if not key:
+                    raise ProtocolError(f"a folded line before any header: {line[:80]!r}")
+                more = line.strip()
+                if more:
+                    headers[key] = f"{headers[key]} {more}".lstrip()
+                    if key == "location":
+                        locations[-1] = f"{locations[-1]} {more}".lstrip()
+                continue
             name, colon, value = line.partition(":")
             if not colon or not name or name[-1] in " \t":
                 raise ProtocolError(f"bad header line {line[:80]!r}")
             key, value = name.lower(), value.strip()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
+            if key == "location":
+                locations.append(value)
+        self.locations = locations
         status = int(code)
         if 100 <= status < 200 and status != 101:
             return True  # interim (100 Continue, 103 Early Hints): the answer follows

@@ -7,6 +7,7 @@ pins as the first.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -26,24 +27,42 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 EXTRA_HOPS = 4  # walked past the limit to tell "too many hops" from "goes elsewhere"
 
 
-# Already normal (lower-case scheme and host, a path, no fragment, no default port):
-# returned as is, since a redirect map is made of these and walking it is CPU-bound.
-_NORMAL = re.compile(r"(https?)://[a-z0-9-]+(?:\.[a-z0-9-]+)*(:[0-9]+)?/[^#\s]*")
+# Already normal (lower-case scheme and host, a path of characters httpx leaves as they
+# are, upper-case escapes, no fragment): returned as is, since a redirect map is made of
+# these and walking it is CPU-bound.
+_C = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-F]{2})"
+_NORMAL = re.compile(rf"(https?)://[a-z0-9-]+(?:\.[a-z0-9-]+)*(:[0-9]+)?"
+                     rf"(?:/(?!\.\.?(?:[/?]|$)){_C}*)+(?:\?(?:{_C}|[/?])*)?")
+_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 
 
 def normalise(url: str) -> str:
-    """A URL as compared: scheme and host lower-case, default port and fragment dropped,
-    an empty path written ``/``."""
+    """A URL as compared: encoded as httpx encodes it (IDNA host; spaces, non-ASCII as
+    UTF-8 and other unsafe characters percent-encoded, escapes in upper case), scheme and
+    host lower-case, default port and fragment dropped, an empty path written ``/``.
+    So ``https://new/café`` and ``https://new/caf%c3%a9`` are the same URL."""
     m = _NORMAL.fullmatch(url)
     if m is not None and m.group(2) != (":80" if m.group(1) == "http" else ":443"):
         return url
-    parts = urlsplit(url.strip())
+    text = url.strip()
+    import httpx
+
+    # A URL httpx cannot read is compared as written; the request says what is wrong.
+    with contextlib.suppress(httpx.InvalidURL, UnicodeError, ValueError):
+        text = str(httpx.URL(text))
+    parts = urlsplit(text)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
     if ":" in host:
         host = f"[{host}]"
-    netloc = host if parts.port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{parts.port}"
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    path = _ESCAPE.sub(lambda e: e.group(0).upper(), parts.path or "/")
+    query = _ESCAPE.sub(lambda e: e.group(0).upper(), parts.query)
+    return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def destination(source: str, target: str, *, keep_path: bool, keep_query: bool) -> str:
@@ -67,6 +86,12 @@ class Hop:
         return {"url": self.url, "status": self.status, "location": self.location}
 
 
+# Why a redirect failed, in the words a map's failures are grouped by.
+WRONG_STATUS, WRONG_TARGET, TOO_MANY_HOPS, UNREACHABLE = (
+    "wrong status", "wrong target", "too many hops", "unreachable")
+CAUSES = (WRONG_STATUS, WRONG_TARGET, TOO_MANY_HOPS, UNREACHABLE)
+
+
 @dataclass
 class Walk:
     """The verdict on one redirect, with every hop seen."""
@@ -77,10 +102,11 @@ class Walk:
     source: str
     expected: str
     hops: list[Hop] = field(default_factory=list)
+    cause: str = WRONG_TARGET  # one of CAUSES when not ok; "" when ok
 
     def as_json(self) -> dict[str, Any]:
         return {"from": self.source, "to": self.expected, "ok": self.ok,
-                "outcome": self.outcome, "message": self.message,
+                "outcome": self.outcome, "cause": self.cause, "message": self.message,
                 "hops": [h.as_json() for h in self.hops]}
 
 
@@ -111,6 +137,7 @@ async def walk(client: Client, source: str, target: str, *, allowed: Sequence[in
         except WireError as exc:
             if not result.hops:
                 result.outcome, result.message = exc.outcome, exc.message
+                result.cause = UNREACHABLE
             else:
                 result.message = (f"{source} redirects to {url}, not {expected} "
                                   f"(and {exc.message})")
@@ -119,6 +146,7 @@ async def walk(client: Client, source: str, target: str, *, allowed: Sequence[in
             if not result.hops:
                 result.message = (f"{source} answered {got.status}, not a redirect to "
                                   f"{expected}")
+                result.cause = WRONG_STATUS
             else:
                 n = len(result.hops)
                 result.message = (f"{source} ends at {url} ({got.status}) after {n} "
@@ -137,10 +165,12 @@ async def walk(client: Client, source: str, target: str, *, allowed: Sequence[in
         if here in seen:
             loop = " -> ".join([*(h.url for h in result.hops), got.location])
             result.outcome, result.message = "loop", f"redirect loop: {loop}"
+            result.cause = TOO_MANY_HOPS
             return result
         if len(result.hops) >= hops + EXTRA_HOPS:
             result.message = (f"{source} still redirects after {len(result.hops)} hops "
                               f"(at {got.location}) without reaching {expected}")
+            result.cause = TOO_MANY_HOPS
             return result
         if _same_site(here, expected):
             # At the right site but the wrong page: walking on would only blur that.
@@ -157,11 +187,13 @@ def _judge(result: Walk, allowed: Sequence[int], hops: int) -> Walk:
     if wrong:
         h = wrong[0]
         result.message = f"{h.url} answered {h.status}, expected {status_text(allowed)}"
+        result.cause = WRONG_STATUS
     elif n > hops:
         result.message = (f"{result.source} reaches {result.expected} after {n} hops; "
                           f"at most {hops} allowed")
+        result.cause = TOO_MANY_HOPS
     else:
-        result.ok, result.outcome = True, "ok"
+        result.ok, result.outcome, result.cause = True, "ok", ""
         result.message = (f"{result.source} -> {result.expected} "
                           f"({', '.join(str(h.status) for h in result.hops)})")
     return result

@@ -13,6 +13,18 @@ import trustme
 
 from runbook.sandbox.dnsserver import DNSServer
 from runbook.sandbox.httpserver import Reply, Route, WebServer
+from tests.kinds.wire.rawserver import Raw, serve_raw
+
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                   "ALL_PROXY", "no_proxy", "NO_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine's own proxy settings must not send loopback tests elsewhere; tests of
+    proxies set the variables they mean."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +89,10 @@ def dns_server() -> Iterator[Callable[..., DNSServer]]:
     for server in started:
         server.stop()
 
+
+
+@pytest.fixture
+def raw() -> Iterator[Callable[..., Raw]]:
+    """``raw(reply, ...)``: a server answering each request with the next reply's bytes
+    (see tests/kinds/wire/rawserver.py)."""
+    yield from serve_raw()

@@ -227,8 +227,14 @@ def test_every_failure_is_reported_in_a_table(old: WebServer) -> None:
     r = redirects(map={old.url("/"): NEW + "/", old.url("/found"): NEW + "/",
                        old.url("/page"): NEW + "/", old.url("/loop-a"): NEW + "/"})
     assert not r.ok and r.outcome == "mismatch"
-    assert r.summary == (f"3 of 4 redirects failed (2 mismatch, 1 loop); first: "
-                         f"{old.url('/found')} answered 302, expected 301 or 308")
+    assert r.summary.splitlines() == [
+        "3 of 4 redirects failed (2 wrong status, 1 too many hops):",
+        "  wrong status (2):",
+        f"    {old.url('/found')} answered 302, expected 301 or 308",
+        f"    {old.url('/page')} answered 200, not a redirect to {NEW}/",
+        "  too many hops (1):",
+        f"    redirect loop: {old.url('/loop-a')} -> {old.url('/loop-b')} -> "
+        f"{old.url('/loop-a')}"]
     assert [f["from"] for f in r.observed["failures"]] == \
         [old.url("/found"), old.url("/page"), old.url("/loop-a")]
     table = r.observed["table"].splitlines()
