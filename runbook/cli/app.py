@@ -20,7 +20,7 @@ app = typer.Typer(
     name="runbook",
     help="Guided, checked, reversible migration runbooks for S3, CloudFront, Route53 and DNS.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion, as typer documents
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -28,7 +28,23 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 PlanArg = Annotated[Path, typer.Argument(help="the plan file (YAML)", show_default=False)]
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="the environment to use")]
+def _complete_env(ctx: typer.Context, args: list[str],
+                  incomplete: str) -> list[tuple[str, str]]:
+    from runbook.cli.complete import environments  # only while the shell asks
+
+    return environments(ctx, args, incomplete)
+
+
+def _complete_run(ctx: typer.Context, incomplete: str) -> list[str]:
+    from runbook.cli.complete import run_ids
+
+    return run_ids(ctx, incomplete)
+
+
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="the environment to use",
+                                            autocompletion=_complete_env)]
+RunIdArg = Annotated[str, typer.Argument(help="the run id (see `runbook runs`)",
+                                         autocompletion=_complete_run, show_default=False)]
 VarOpt = Annotated[list[str] | None, typer.Option(
     "--var", help="set a variable: name=value (wins over the plan's vars); repeatable")]
 
@@ -95,7 +111,8 @@ def _root(
 def validate(
     plans: Annotated[list[Path], typer.Argument(help="plan files", show_default=False)],
     env: Annotated[list[str] | None, typer.Option(
-        "--env", "-e", help="validate for this environment only; repeatable")] = None,
+        "--env", "-e", help="validate for this environment only; repeatable",
+        autocompletion=_complete_env)] = None,
     strict: Annotated[bool, typer.Option(help="treat lint warnings as errors")] = False,
     var: VarOpt = None,
 ) -> None:

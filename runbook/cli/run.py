@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from runbook.cli.app import EnvOpt, PlanArg, VarOpt, app, guarded, parse_vars
+from runbook.cli.app import EnvOpt, PlanArg, RunIdArg, VarOpt, app, guarded, parse_vars
 
 if TYPE_CHECKING:
     from runbook.engine.runs import Session
@@ -194,7 +194,7 @@ FailOpt = Annotated[str | None, typer.Option(help="ask, rollback or stop")]
 
 @app.command()
 @guarded
-def resume(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook runs`)")],
+def resume(run_id: RunIdArg,
            yes: YesOpt = False, on_failure: FailOpt = None, state_dir: StateOpt = None) -> None:
     """Go on with a run that stopped or was killed, from its journal alone."""
     _continue(run_id, "resume", state_dir, yes, on_failure)
@@ -202,7 +202,7 @@ def resume(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook 
 
 @app.command()
 @guarded
-def rollback(run_id: Annotated[str, typer.Argument(help="the run id (see `runbook runs`)")],
+def rollback(run_id: RunIdArg,
              yes: YesOpt = False, state_dir: StateOpt = None) -> None:
     """Undo every step a run applied, newest first, each proved by its pre checks."""
     _continue(run_id, "rollback", state_dir, yes, "stop")
@@ -258,7 +258,7 @@ def runs(env: EnvOpt = None, state_dir: StateOpt = None) -> None:
 
 @app.command()
 @guarded
-def report(run_id: Annotated[str, typer.Argument(help="the run id")],
+def report(run_id: RunIdArg,
            format: Annotated[str, typer.Option("--format", "-f",
                                                help="markdown or json")] = "markdown",
            state_dir: StateOpt = None) -> None:
