@@ -200,7 +200,7 @@ def _register_more() -> None:
     """Commands of other modules (the executor, the sandbox) register themselves here."""
     import importlib
 
-    for module in ("runbook.cli.run", "runbook.cli.sandbox"):
+    for module in ("runbook.cli.run", "runbook.cli.sandbox", "runbook.cli.wizard"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
