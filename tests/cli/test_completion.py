@@ -101,21 +101,23 @@ def test_installed_completion_in_bash(tmp_path: Path) -> None:
     assert "bash completion installed" in done.stdout
     bashrc = (home / ".bashrc").read_text()
     assert ".bash_completions/runbook.sh" in bashrc
-    child = pexpect.spawn(bash, ["--noprofile", "--rcfile", str(home / ".bashrc"), "-i"],
-                          cwd=str(ROOT), env=env, encoding="utf-8", timeout=60,
+    rc = tmp_path / "rc"  # the installed .bashrc, and a prompt to wait for
+    rc.write_text(f"source {home / '.bashrc'}\nPS1='ready> '\n")
+    child = pexpect.spawn(bash, ["--noprofile", "--rcfile", str(rc), "-i"],
+                          cwd=str(ROOT), env=env, encoding="utf-8", timeout=120,
                           dimensions=(40, 200))
-    child.sendline("PS1='ready> '")
     child.expect("ready> ")
     child.send(f"runbook run {TSS} --env sandbox-")
     child.send("\t")
-    child.expect("sandbox-stage")  # the one match is filled in
-    child.send(" --on-f\t")
-    child.expect("--on-failure")
+    child.expect("sandbox-stage ")  # the one match is filled in
+    child.send("--on-f\t")
+    child.expect("--on-failure ")
     child.sendcontrol("c")
     child.expect("ready> ")
     child.send(f"runbook show {TSS} --env \t\t")
     for name in ("prod", "sandbox-stage", "stage"):
         child.expect(name)
     child.sendcontrol("c")
+    child.expect("ready> ")
     child.sendline("exit")
     child.expect(pexpect.EOF)
