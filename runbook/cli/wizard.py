@@ -116,6 +116,9 @@ def new(
     if out is not None and out.is_dir():
         raise UsageError(f"{out} is a folder: give the plan file to write, like "
                          f"{out / 'my-migration.yaml'}")
+    if out is not None and not out.resolve().parent.is_dir():
+        raise UsageError(f"cannot write {out}: the folder {out.parent} does not exist; "
+                         "nothing was asked or written")
     con = stdout_console()
     facts = _facts(world, con)
     ask = Asker()

@@ -180,3 +180,11 @@ def test_when_aws_cannot_be_read_every_answer_is_typed(cli, tmp_path):
         in text
     checked = cli("validate", "--strict", str(tmp_path / "typed.yaml"))
     assert checked.code == 0, checked.stdout + checked.stderr
+
+
+def test_a_plan_file_it_cannot_write_is_refused_before_asking(tmp_path):
+    child = spawn(tmp_path, str(tmp_path / "missing" / "x.yaml"), "--world", str(WORLD))
+    child.expect("error: cannot write .*x.yaml: the folder .*missing does not exist; nothing "
+                 "was asked or written")
+    assert finish(child) == 2
+    assert list(tmp_path.iterdir()) == []
