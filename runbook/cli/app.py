@@ -20,7 +20,7 @@ app = typer.Typer(
     name="runbook",
     help="Guided, checked, reversible migration runbooks for S3, CloudFront, Route53 and DNS.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion, as typer documents
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -34,8 +34,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PlanArg = Annotated[Path, typer.Argument(metavar="PLAN", help="the plan file (YAML)",
                                          show_default=False)]
+
+
+def _complete_env(ctx: typer.Context, args: list[str],
+                  incomplete: str) -> list[tuple[str, str]]:
+    from runbook.cli.complete import environments  # only while the shell asks
+
+    return environments(ctx, args, incomplete)
+
+
+def _complete_run(ctx: typer.Context, incomplete: str) -> list[str]:
+    from runbook.cli.complete import run_ids
+
+    return run_ids(ctx, incomplete)
+
+
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", metavar="NAME",
-                                            help="the environment to use")]
+                                            help="the environment to use",
+                                            autocompletion=_complete_env)]
+RunArg = Annotated[str, typer.Argument(
+    metavar="RUN", help="a run id, a unique start of one, or `last` (see `runbook runs`)",
+    autocompletion=_complete_run, show_default=False)]
 VarOpt = Annotated[list[str] | None, typer.Option(
     "--var", metavar="NAME=VALUE",
     help="set a variable (wins over the plan's vars); repeatable")]
@@ -122,7 +141,8 @@ def validate(
                                                 show_default=False)],
     env: Annotated[list[str] | None, typer.Option(
         "--env", "-e", metavar="NAME",
-        help="validate for this environment only; repeatable")] = None,
+        help="validate for this environment only; repeatable",
+        autocompletion=_complete_env)] = None,
     strict: Annotated[bool, typer.Option(help="treat lint warnings as errors")] = False,
     var: VarOpt = None,
 ) -> None:
@@ -211,7 +231,8 @@ def _register_more() -> None:
     """Commands of other modules (the executor, the sandbox) register themselves here."""
     import importlib
 
-    for module in ("runbook.cli.run", "runbook.cli.sandbox", "runbook.cli.capture"):
+    for module in ("runbook.cli.run", "runbook.cli.sandbox", "runbook.cli.capture",
+                   "runbook.cli.wizard"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

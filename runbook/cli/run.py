@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from runbook.cli.app import EnvOpt, PlanArg, VarOpt, app, guarded, parse_vars
+from runbook.cli.app import EnvOpt, PlanArg, RunArg, VarOpt, app, guarded, parse_vars
 
 if TYPE_CHECKING:
     from runbook.engine.runs import Session
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 StateOpt = Annotated[str | None, typer.Option(
     "--state", "--state-dir", metavar="LOCATION", help="where runs and locks are kept: a folder or "
     "s3://bucket/prefix (default: the plan's `state:`, else $RUNBOOK_STATE, else .runbook)")]
-RunArg = Annotated[str, typer.Argument(
-    metavar="RUN", help="a run id, a unique start of one, or `last` (see `runbook runs`)",
-    show_default=False)]
-
 
 StaleOpt = Annotated[str, typer.Option(
     metavar="DURATION",
@@ -80,26 +76,28 @@ def _interactive() -> bool:
 
 @app.command("plan")
 @guarded
-def plan_cmd(plan: PlanArg, env: EnvOpt = None, var: VarOpt = None) -> None:
+def plan_cmd(plan: PlanArg, env: EnvOpt = None, var: VarOpt = None,
+             format: Annotated[str, typer.Option(
+                 "--format", "-f", metavar="FORMAT",
+                 help="text, markdown (for a review) or json")] = "text",
+             ) -> None:
     """Dry run: run the read-only checks, show each action's diff; change nothing."""
     import tempfile
 
-    from rich.markup import escape
-
-    from runbook.cli.live import diff_lines
+    from runbook.cli import planview
     from runbook.cli.operator import BatchOperator
-    from runbook.cli.render import print_problems, stdout_console
     from runbook.engine.dryrun import dry_run
     from runbook.engine.executor import Executor
     from runbook.engine.journal import Journal
     from runbook.engine.runs import context_for
-    from runbook.plan.describe import describe
+    from runbook.errors import UsageError
     from runbook.plan.loader import load
     from runbook.store.local import LocalStore
 
+    if format not in planview.FORMATS:
+        raise UsageError(f"--format {format!r}: choose text, markdown or json")
     loaded = load(plan, env=env, variables=parse_vars(var), require_env_vars=True)
     p = loaded.plan
-    con = stdout_console()
     with tempfile.TemporaryDirectory(prefix="runbook-plan-") as tmp:
         store = LocalStore(tmp)
         store.create_run("dry-run")
@@ -108,40 +106,8 @@ def plan_cmd(plan: PlanArg, env: EnvOpt = None, var: VarOpt = None) -> None:
         ctx.dry_run = True
         ex = Executor(p, ctx, Journal(store, "dry-run", ctx.secrets), BatchOperator(False))
         result = dry_run(ex)
-    con.print(f"[bold]dry run[/] of {p.name} on [bold]{p.environment.name}[/]: nothing is "
-              "changed")
-    con.print("\n[bold]checks[/]")
-    for line in result.checks:
-        desc = escape(f"{line.where}: {describe(line.spec)}")
-        if line.result is None:
-            con.print(f"  [dim]later[/] {desc} - needs the output of an earlier step")
-        elif line.result.ok:
-            con.print(f"  [green]ok[/]    {desc} - {escape(line.result.summary)}")
-        elif line.later:
-            con.print(f"  [yellow]not yet[/] {desc} - {escape(line.result.summary)} "
-                      "[dim](may pass once earlier steps have run)[/]")
-        else:
-            con.print(f"  [red]FAIL[/]  {desc} - {escape(line.result.summary)}")
-    con.print("\n[bold]changes[/]")
-    for pv in result.previews:
-        con.print(f"  step [bold]{pv.step.id}[/]: {escape(pv.description)}")
-        if pv.diff is not None:
-            for d in diff_lines(pv.diff):
-                con.print(d)
-        elif pv.step.id in result.after:  # needs what an earlier step creates
-            con.print(f"      [yellow]not yet[/] {escape(result.after[pv.step.id])}")
-        elif pv.waiting_for:
-            con.print(f"      [dim]known once earlier steps have run: "
-                      f"{escape(pv.waiting_for)}[/]")
-        else:
-            con.print(f"      [red]cannot preview: {escape(pv.error or '')}[/]")
-    if loaded.warnings:
-        print_problems(loaded.warnings)
-    con.print(f"\ndigest: {p.digest}", markup=False)
-    if result.could_start:
-        con.print("the plan can start: its first stage's checks pass", markup=False)
-    else:
-        con.print("[red]the plan cannot start now: a check of its first stage fails[/]")
+    planview.show(format, p, result, loaded.warnings, ctx.secrets)
+    if not result.could_start:
         raise typer.Exit(1)
 
 

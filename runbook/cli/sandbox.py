@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -56,28 +55,44 @@ def demo(
                                       help="answer the gates yes (the default without a "
                                            "terminal)")] = False,
     state_dir: Annotated[str | None, typer.Option(
-        help="where the demo's runs are kept (default: a new temporary folder)")] = None,
+        "--state", "--state-dir",
+        help="where the demo's runs are kept (default: where `runbook runs` looks: "
+             "$RUNBOOK_STATE, else .runbook)")] = None,
 ) -> None:
     """Rehearse the TIS Self-Service migration on a local twin, then show its report.
 
     Starts a twin from plans/sandbox/tss-before.yaml (no AWS account needed), runs
     plans/tss-url-migration.yaml on its stage environment, then on its prod-like
-    environment (which requires that rehearsal), and prints the prod run's timeline.
+    environment (protected, and it requires that rehearsal), and prints the prod run's
+    timeline. Its runs stay where `runbook runs` and `runbook report` find them.
     """
     from runbook.cli.render import stdout_console
     from runbook.cli.run import _interactive, run_cmd
+    from runbook.engine.runs import state_option
+    from runbook.store import open_store
 
     plan = shipped_plans() / DEMO_PLAN
-    state = state_dir or tempfile.mkdtemp(prefix="runbook-demo-")
-    answer_yes = yes or not _interactive()
+    store = open_store(state_dir)
+    state = store.url
+    terminal = _interactive()
+    answer_yes = yes or not terminal
     con = stdout_console()
-    con.print(f"[bold]runbook demo[/]: {plan.name} against a local twin (state in {state})")
+    con.print(f"[bold]runbook demo[/]: {plan.name} against a local twin (runs kept in "
+              f"{state})")
     for env in ("sandbox-stage", "sandbox"):
+        # The prod-like environment is protected: in a terminal the operator types its
+        # name; without one the demo types it and says so (a real run needs the option).
+        confirm = env if env == "sandbox" and not terminal else None
         con.print(f"\n[bold]>>> runbook run {plan.name} --env {env}"
-                  f"{' --yes' if answer_yes else ''}[/]")
+                  f"{' --yes' if answer_yes else ''}"
+                  f"{f' --confirm-env {confirm}' if confirm else ''}[/]")
+        if confirm:
+            con.print(f"{env} is protected: in a terminal you would type its name to start. "
+                      f"There is no terminal, so the demo confirms it with --confirm-env "
+                      f"{env} for you.", markup=False)
         try:
             run_cmd(plan=plan, env=env, var=None, yes=answer_yes, digest=None, step=False,
-                    start_at=None, on_failure=None, confirm_env=None, skip_rehearsal=None,
+                    start_at=None, on_failure=None, confirm_env=confirm, skip_rehearsal=None,
                     state_dir=state)
         except typer.Exit as done:
             if done.exit_code != 0:
@@ -87,6 +102,10 @@ def demo(
                 raise typer.Exit(done.exit_code) from None
     con.print("\n[bold]>>> runbook report[/] (the prod-like run)\n")
     _report(state)
+    where = state_option(store).strip()
+    con.print(f"\nThe demo's runs are kept in {state}: `runbook runs{' ' + where if where else ''}`"
+              f" lists them, and `runbook report{' ' + where if where else ''} RUN` prints one.",
+              markup=False, highlight=False, soft_wrap=True)
 
 
 def _report(state: str) -> None:

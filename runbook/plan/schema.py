@@ -8,11 +8,16 @@ from runbook import kinds
 from runbook.durations import DURATION_SCHEMA
 from runbook.plan.model import SLUG, PlanDoc
 
-_COMMON = {
-    "name": {"type": "string", "description": "label for the check"},
-    "within": {**DURATION_SCHEMA, "description": "poll until it passes, up to this long"},
-    "every": {**DURATION_SCHEMA, "description": "poll interval (default 5s)"},
-}
+
+def _common() -> dict[str, Any]:
+    """The keys every check takes beside its kind."""
+    common = {
+        "name": {"type": "string", "description": "label for the check"},
+        "within": {**DURATION_SCHEMA, "description": "poll until it passes, up to this long"},
+        "every": {**DURATION_SCHEMA, "description": "poll interval (default 5s)"},
+    }
+    _allow_templates({"properties": common})
+    return common
 
 
 def plan_schema() -> dict[str, Any]:
@@ -30,7 +35,7 @@ def plan_schema() -> dict[str, Any]:
             _allow_templates(params)
             props: dict[str, Any] = {name: params}
             if role == "check":
-                props.update(_COMMON)
+                props.update(_common())
             def_name = f"{role}:{name}"
             defs[def_name] = {"type": "object", "properties": props, "required": [name],
                               "additionalProperties": False,
@@ -46,21 +51,54 @@ def plan_schema() -> dict[str, Any]:
 
 TEMPLATE = {"type": "string", "pattern": r"^\$\{[^{}]+\}$",
             "description": "a reference, resolved when the plan is loaded or run"}
+_META = ("description", "title", "default")
 
 
 def _allow_templates(schema: dict[str, Any]) -> None:
-    """A value that is exactly one ``${...}`` may stand for any type: let editors accept it
-    wherever a parameter is not text already (runbook validates the resolved value)."""
+    """A value that is exactly one ``${...}`` may stand for any type: the loader resolves
+    it first and then checks the resolved value. Let editors accept it wherever a value is
+    not free text already: durations, numbers, booleans, lists, mappings, and the items and
+    members inside them."""
     for name, prop in list(schema.get("properties", {}).items()):
-        if not isinstance(prop, dict) or prop.get("type") == "string":
-            continue
-        if "items" in prop and isinstance(prop["items"], dict):
-            _allow_templates({"properties": {"item": prop["items"]}})
-        schema["properties"][name] = {"anyOf": [{k: v for k, v in prop.items()
-                                                 if k not in ("description", "title",
-                                                              "default")}, TEMPLATE],
-                                      **{k: v for k, v in prop.items()
-                                         if k in ("description", "title", "default")}}
+        if isinstance(prop, dict):
+            schema["properties"][name] = _templated(prop)
+
+
+def _templated(prop: dict[str, Any]) -> dict[str, Any]:
+    """``prop``, and every value inside it, also accepting a template."""
+    inner = _inside({k: v for k, v in prop.items() if k not in _META})
+    members = inner.get("anyOf")
+    if isinstance(members, list):
+        if not any(_free_text(m) for m in members):
+            inner["anyOf"] = [*members, TEMPLATE]
+    elif not _free_text(inner):
+        inner = {"anyOf": [inner, TEMPLATE]}
+    return {**inner, **_meta(prop)}
+
+
+def _inside(schema: dict[str, Any]) -> dict[str, Any]:
+    """Templates allowed in the items, values and members of ``schema``."""
+    if isinstance(schema.get("items"), dict):
+        schema["items"] = _templated(schema["items"])
+    if isinstance(schema.get("additionalProperties"), dict):
+        schema["additionalProperties"] = _templated(schema["additionalProperties"])
+    if "properties" in schema:
+        _allow_templates(schema)
+    if isinstance(schema.get("anyOf"), list):
+        schema["anyOf"] = [_inside(dict(m)) if isinstance(m, dict) else m
+                           for m in schema["anyOf"]]
+    return schema
+
+
+def _free_text(schema: dict[str, Any]) -> bool:
+    """Any string passes: a template passes already."""
+    if schema == TEMPLATE:
+        return True
+    return schema.get("type") == "string" and not {"pattern", "enum", "format"} & set(schema)
+
+
+def _meta(prop: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in prop.items() if k in _META}
 
 
 def _patch(schema: dict[str, Any], defs: dict[str, Any]) -> None:
@@ -72,8 +110,9 @@ def _patch(schema: dict[str, Any], defs: dict[str, Any]) -> None:
     if "name" in stage:
         stage["name"] = {**stage["name"], "pattern": SLUG}
     if "soak" in stage:
-        stage["soak"] = {"anyOf": [DURATION_SCHEMA, {"type": "null"}],
-                         "description": stage["soak"].get("description", "")}
+        # resolved like the stage's other keys, then read as a duration (`soak: ${soak}`)
+        stage["soak"] = _templated({"anyOf": [DURATION_SCHEMA, {"type": "null"}],
+                                    "description": stage["soak"].get("description", "")})
     step = defs.get("StepDoc", {}).get("properties", {})
     if "id" in step:
         step["id"] = {"anyOf": [{"type": "string", "pattern": SLUG}, {"type": "null"}],

@@ -53,7 +53,7 @@ def _need(module: str) -> Any:
     except ModuleNotFoundError as exc:
         raise SandboxError(
             f"the sandbox needs the Python package {exc.name!r}, which is not installed: "
-            "pip install 'runbook[sandbox]' (or '.[dev]' in a checkout)") from exc
+            "pip install 'runbook-cutover[sandbox]' (or '.[dev]' in a checkout)") from exc
 
 
 @dataclass

