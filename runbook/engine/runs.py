@@ -260,7 +260,8 @@ def continue_run(session: Session, run_id: str, *, mode: str,
                 f"run {run_id} ran against a sandbox twin ({plan.environment.sandbox}), "
                 f"which lived only as long as the process that ran it: the world it changed "
                 f"is gone, so there is nothing to {mode}. Start a new run; a fresh twin is "
-                "seeded from the world file")
+                "seeded from the world file. To rehearse resume and rollback, run against a "
+                "served twin (`runbook sandbox serve`, `sandbox: {serve: URL}`)")
     ident = Identity.here()
     lock = acquire(session.store, plan, run_id, ident, takeover_run=run_id)
     with _holding(session.store, lock, run_id):

@@ -16,7 +16,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from runbook.source import Source
 
@@ -39,6 +39,15 @@ class AwsDoc(_Doc):
     endpoint_url: str | None = Field(None, description="a custom AWS endpoint (moto, LocalStack)")
 
 
+class SandboxDoc(_Doc):
+    world: str | None = Field(None, description="a world file: a fresh twin in this process")
+    serve: str | None = Field(None, description="the AWS URL of a twin started with "
+                                                "`runbook sandbox serve` (it outlives runs)")
+    time_scale: float | int | None = Field(
+        None, description="real seconds per plan second for `within`, `every` and `soak` "
+                          "(default: the world's timing.scale)")
+
+
 class EnvironmentDoc(_Doc):
     vars: dict[str, Any] = Field(default_factory=dict, description="variables of this environment")
     protected: bool = Field(False, description="the operator types the environment's name to start")
@@ -47,7 +56,9 @@ class EnvironmentDoc(_Doc):
     aws: AwsDoc | None = Field(None, description="boto3 settings for this environment")
     resolvers: list[str] = Field(default_factory=list,
                                  description="DNS servers (ip or ip:port) for `system` lookups")
-    sandbox: str | None = Field(None, description="a world file: run against the local twin")
+    sandbox: str | SandboxDoc | None = Field(
+        None, description="run against the local twin: a world file, or "
+                          "{world: FILE | serve: URL, time_scale: N}")
 
 
 class StepDoc(_Doc):
@@ -164,6 +175,24 @@ class Aws(BaseModel):
     endpoint_url: str | None = None
 
 
+class Sandbox(BaseModel):
+    """The twin an environment runs against: a world file (a twin of this process) or a
+    served twin's URL; ``time_scale`` makes plan time pass faster against it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    world: str | None = None
+    serve: str | None = None
+    time_scale: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        return {"world": value} if isinstance(value, str) else value  # `sandbox: FILE`
+
+    def __str__(self) -> str:
+        return f"served at {self.serve}" if self.serve else str(self.world)
+
+
 class Environment(_Node):
     name: str
     vars: dict[str, Any] = Field(default_factory=dict)
@@ -171,7 +200,7 @@ class Environment(_Node):
     requires_rehearsal: str | None = None
     aws: Aws = Field(default_factory=Aws)
     resolvers: tuple[str, ...] = ()
-    sandbox: str | None = None
+    sandbox: Sandbox | None = None
 
 
 class Plan(_Node):

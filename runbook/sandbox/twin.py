@@ -23,24 +23,19 @@ from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
-from runbook.kinds.aws.policy import oac_statement
+from runbook.kinds.aws.policy import OAI_USER, oac_statement
+from runbook.sandbox import state as twinstate
+from runbook.sandbox.cfrules import CloudFrontRules
 from runbook.sandbox.dnsserver import DNSServer, Record, Zone
 from runbook.sandbox.edge import Edge, EdgeState
+from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.proxy import AwsProxy, Ids
+from runbook.sandbox.r53rules import Route53Rules
 from runbook.sandbox.world import World
 
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
 EDGE_IP = "127.0.0.1"
 KEYS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
-# The twin deploys in moments, not minutes: a poll waits at most this long between tries
-# (deadlines such as `within: 25m` still count real time).
-POLL_CAP = 0.5
-
-
-def _short_sleep(seconds: float) -> None:
-    time.sleep(min(seconds, POLL_CAP))
-
-
 class SandboxError(RunbookError):
     exit_code = 2
 
@@ -56,6 +51,47 @@ def _need(module: str) -> Any:
             "pip install 'runbook[sandbox]' (or '.[dev]' in a checkout)") from exc
 
 
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a twin answers: all a run needs to reach it, in this process or another."""
+
+    aws: str
+    region: str
+    dns: str  # "127.0.0.1:port"
+    https: int
+    http: int
+    ca: str  # path of the CA's PEM file (same machine: the twin serves on loopback)
+    scale: float  # real seconds per AWS second
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Endpoints:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+def scaled_time(scale: float) -> tuple[Any, Any]:
+    """A clock and a sleep in AWS seconds for a twin whose time runs ``1/scale`` times as
+    fast: a plan's `within: 25m` lasts 15 real seconds at 0.01, and the twin's deployments
+    are scaled alike, so a wait that is too short on AWS is too short here."""
+    def clock() -> float:
+        return time.monotonic() / scale
+
+    def sleep(seconds: float) -> None:
+        time.sleep(max(0.0, seconds) * scale)
+    return clock, sleep
+
+
+def wire_to(ctx: RunContext, ep: Endpoints, time_scale: float | None = None) -> RunContext:
+    """``ctx`` with AWS, DNS, HTTP(S), trust and time pointed at the twin ``ep``."""
+    clock, sleep = scaled_time(time_scale if time_scale is not None else ep.scale)
+    aws = AwsSettings(endpoint_url=ep.aws, region=ep.region,
+                      access_key_id=KEYS["aws_access_key_id"],
+                      secret_access_key=KEYS["aws_secret_access_key"], max_attempts=2)
+    network = NetworkSettings(resolvers=(ep.dns,), resolve_via_dns=True,
+                              port_map={443: ep.https, 80: ep.http}, ca_bundle=ep.ca)
+    return replace(ctx, aws=aws, network=network, clock=clock, sleep=sleep, _session=None,
+                   _clients={}, _lock=threading.Lock())
+
+
 @dataclass
 class Twin:
     world: World
@@ -66,13 +102,23 @@ class Twin:
     edge: Edge
     ca_path: str
     ids: Ids
+    folder: Path
+    cloudfront: CloudFrontRules
+    route53: Route53Rules
+    state_dir: Path | None = None
+    certificates: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     _tmp: Any = None
+    _dirty: threading.Event = field(default_factory=threading.Event)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     # ---- start and stop --------------------------------------------------------------
 
     @classmethod
-    def start(cls, world: World) -> Twin:
+    def start(cls, world: World, *, state_dir: Path | None = None, port: int = 0) -> Twin:
+        """A twin seeded from ``world``; with ``state_dir``, one that continues the twin
+        saved there (the world file is then only read for its timing) and saves itself
+        there after every change."""
         t0 = time.perf_counter()
         trustme = _need("trustme")
         server_mod = _need("moto.server")
@@ -83,8 +129,8 @@ class Twin:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
         moto = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
-        host, port = moto.get_host_and_port()
-        moto_url = f"http://{host}:{port}"
+        host, mport = moto.get_host_and_port()
+        moto_url = f"http://{host}:{mport}"
         # moto keeps its state in the process, not the server: start from an empty world.
         # (So one process runs one twin at a time.)
         import urllib.request
@@ -92,41 +138,111 @@ class Twin:
         urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset",
                                                       method="POST"), timeout=10).close()
         t_moto = time.perf_counter()
+        tmp = None
+        if state_dir is None:
+            tmp = tempfile.TemporaryDirectory(prefix="runbook-sandbox-")
+            folder = Path(tmp.name)
+        else:
+            folder = state_dir.resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+        restoring = state_dir is not None and twinstate.saved(folder)
+        saved = twinstate.load(folder) if restoring else {}
 
-        def client(service: str, region: str | None = None) -> Any:
-            return boto3.client(service, endpoint_url=moto_url,  # type: ignore[call-overload]
+        def client(service: str, region: str | None = None, url: str = moto_url) -> Any:
+            return boto3.client(service, endpoint_url=url,  # type: ignore[call-overload]
                                 region_name=region or world.region, **KEYS)
 
-        tmp = tempfile.TemporaryDirectory(prefix="runbook-sandbox-")
-        ca = trustme.CA(organization_name="runbook sandbox CA")
-        ca_path = str(Path(tmp.name) / "sandbox-ca.pem")
-        ca.cert_pem.write_to_path(ca_path)
+        timing = world.timing
+        ids = Ids(dict(saved.get("ids", {})))
+        proxy = AwsProxy(moto_url, ids, port)
+        cf_rules = CloudFrontRules(client("cloudfront", "us-east-1"), client("acm", "us-east-1"),
+                                   timing.deploy * timing.scale,
+                                   timing.invalidation * timing.scale)
+        r53_rules = Route53Rules(client("route53", "us-east-1"), timing.route53 * timing.scale)
+        cf_rules.install(proxy)
+        r53_rules.install(proxy)
+        cf_rules.restore(saved.get("cloudfront", {}))
+        r53_rules.restore(saved.get("route53", {}))
+        try:
+            proxy.start()
+        except OSError as exc:
+            moto.stop()
+            raise SandboxError(f"the sandbox cannot serve its AWS API on port {port}: {exc}. "
+                               "Is another twin running there?") from exc
+        ca_path = str(folder / "sandbox-ca.pem")
+        edge_pem = folder / "sandbox-edge.pem"
+        ca = None
+        if not restoring:
+            ca = trustme.CA(organization_name="runbook sandbox CA")
+            ca.cert_pem.write_to_path(ca_path)
+            ca.issue_cert("*.cloudfront.net", "cloudfront.net") \
+                .private_key_and_cert_chain_pem.write_to_path(str(edge_pem))
         default = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("*.cloudfront.net", "cloudfront.net").configure_cert(default)
-        ids = Ids()
-        state = EdgeState(s3=client("s3"), cloudfront=client("cloudfront", "us-east-1"),
-                          account=world.account, to_world=lambda: ids.to_world,
-                          default_context=default)
-        cert_domains: dict[str, list[str]] = {}
-        proxy = AwsProxy(moto_url, ids, client("cloudfront", "us-east-1"),
-                         lambda arn: cert_domains.get(arn)).start()
-        zones = _ZoneSource(client("route53", "us-east-1"), state.cloudfront, client)
+        default.load_cert_chain(str(edge_pem))
+        state = EdgeState(s3=client("s3"), cloudfront=client("cloudfront", "us-east-1",
+                                                              proxy.url),
+                          account=world.account, default_context=default,
+                          cache=EdgeCache(timing.scale))
+        cf_rules.on_invalidate = lambda dist, paths, at: state.cache.invalidate(
+            ids.to_world.get(dist, dist), paths, at)
+        zones = _ZoneSource(client("route53", "us-east-1"), client("cloudfront", "us-east-1"),
+                            client)
         dns_server = DNSServer(zones).start()
         edge = Edge(state).start()
-        twin = cls(world, moto, moto_url, proxy, dns_server, edge, ca_path, ids, _tmp=tmp)
+        twin = cls(world, moto, moto_url, proxy, dns_server, edge, ca_path, ids, folder,
+                   cf_rules, r53_rules, state_dir=folder if state_dir else None, _tmp=tmp)
         try:
-            _seed(world, client, ca, ids, state, cert_domains)
+            if restoring:
+                for arn, (domains, pem) in saved.get("certificates", {}).items():
+                    twin._serve_certificate(arn, list(domains), pem)
+            else:
+                assert ca is not None
+                _seed(twin, client, ca)
+                cf_rules.settle()
+            proxy.info = lambda: {**vars(twin.endpoints()), "world": str(world.account)}
+            if twin.state_dir is not None:
+                twin.save()
+                proxy.on_change = twin._dirty.set
+                threading.Thread(target=twin._saver, daemon=True, name="twin-saver").start()
         except Exception:
             twin.stop()
             raise
         twin.timings = {"moto": t_moto - t0, "total": time.perf_counter() - t0}
         return twin
 
+    def _serve_certificate(self, arn: str, domains: list[str], pem: str) -> None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(self.folder / pem))
+        self.certificates[arn] = (domains, pem)
+        self.edge.state.certificates[arn] = (domains, context)
+
+    def save(self) -> None:
+        """The twin's state to its state folder (a change at a time, never half of one)."""
+        if self.state_dir is None:
+            return
+        with self.proxy.writing:
+            twinstate.save(self.state_dir, {
+                "ids": self.ids.to_moto, "cloudfront": self.cloudfront.export(),
+                "route53": self.route53.export(),
+                "certificates": {k: list(v) for k, v in self.certificates.items()}})
+
+    def _saver(self) -> None:
+        while not self._stopping.is_set():
+            if self._dirty.wait(0.2):
+                self._dirty.clear()
+                with contextlib.suppress(Exception):  # the next change, or stop, saves again
+                    self.save()
+
     def stop(self) -> None:
         # stopping what is half started must not hide why it stopped
-        for part in (self.edge, self.dns, self.proxy, self.moto):
+        self._stopping.set()
+        for part in (self.edge, self.dns, self.proxy):
             with contextlib.suppress(Exception):
                 part.stop()
+        with contextlib.suppress(Exception):
+            self.save()
+        with contextlib.suppress(Exception):
+            self.moto.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -139,22 +255,23 @@ class Twin:
 
     # ---- wiring ----------------------------------------------------------------------
 
+    def endpoints(self) -> Endpoints:
+        host, port = self.dns.address
+        return Endpoints(self.proxy.url, self.world.region, f"{host}:{port}",
+                         self.edge.https.port, self.edge.http.port, self.ca_path,
+                         self.world.timing.scale)
+
     @property
     def aws(self) -> AwsSettings:
-        return AwsSettings(endpoint_url=self.proxy.url, region=self.world.region,
-                           access_key_id=KEYS["aws_access_key_id"],
-                           secret_access_key=KEYS["aws_secret_access_key"], max_attempts=2)
+        return wire_to(RunContext(), self.endpoints()).aws
 
     @property
     def network(self) -> NetworkSettings:
-        return NetworkSettings(resolvers=(self.dns.resolver,), resolve_via_dns=True,
-                               port_map={443: self.edge.https.port, 80: self.edge.http.port},
-                               ca_bundle=self.ca_path)
+        return wire_to(RunContext(), self.endpoints()).network
 
-    def wire(self, ctx: RunContext) -> RunContext:
-        """``ctx`` with AWS, DNS, HTTP(S) and trust pointed at this twin."""
-        return replace(ctx, aws=self.aws, network=self.network, sleep=_short_sleep,
-                       _session=None, _clients={}, _lock=threading.Lock())
+    def wire(self, ctx: RunContext, time_scale: float | None = None) -> RunContext:
+        """``ctx`` with AWS, DNS, HTTP(S), trust and time pointed at this twin."""
+        return wire_to(ctx, self.endpoints(), time_scale)
 
     def instructions(self) -> str:
         dns_host, dns_port = self.dns.address
@@ -168,17 +285,19 @@ class Twin:
             f"{EDGE_IP}:{self.edge.http.port}",
             f"  curl --cacert {self.ca_path} --resolve <host>:{self.edge.https.port}:{EDGE_IP} "
             f"https://<host>:{self.edge.https.port}/",
+            f"plans: `sandbox: {{serve: {self.proxy.url}}}` in an environment runs against "
+            "this twin",
         ])
 
 
 # ---- seeding -----------------------------------------------------------------------------
 
 
-def _seed(world: World, client: Any, ca: Any, ids: Ids, state: EdgeState,
-          cert_domains: dict[str, list[str]]) -> None:
+def _seed(twin: Twin, client: Any, ca: Any) -> None:
+    world, ids = twin.world, twin.ids
     arns: dict[str, str] = {}
     now = dt.datetime.now(dt.UTC)
-    for cert in world.certificates:
+    for i, cert in enumerate(world.certificates):
         not_after = now + dt.timedelta(days=cert.days)
         leaf = ca.issue_cert(*cert.domains, not_before=min(now, not_after) - dt.timedelta(
             days=1), not_after=not_after)
@@ -187,10 +306,9 @@ def _seed(world: World, client: Any, ca: Any, ids: Ids, state: EdgeState,
             PrivateKey=leaf.private_key_pem.bytes(), CertificateChain=ca.cert_pem.bytes())
         arn = got["CertificateArn"]
         arns[cert.ref] = arn
-        cert_domains[arn] = list(cert.domains)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        leaf.configure_cert(context)
-        state.certificates[arn] = (list(cert.domains), context)
+        pem = f"sandbox-cert-{i}.pem"
+        leaf.private_key_and_cert_chain_pem.write_to_path(str(twin.folder / pem))
+        twin._serve_certificate(arn, list(cert.domains), pem)
     s3 = client("s3")
     regions: dict[str, str] = {}
     for b in world.buckets:
@@ -207,13 +325,16 @@ def _seed(world: World, client: Any, ca: Any, ids: Ids, state: EdgeState,
                 "BlockPublicAcls": True, "IgnorePublicAcls": True,
                 "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
         for key, body in b.objects.items():
+            extra = {"CacheControl": b.cache_control} if b.cache_control else {}
             s3.put_object(Bucket=b.name, Key=key, Body=body.encode(),
-                          ContentType="text/html" if key.endswith(".html") else "text/plain")
+                          ContentType="text/html" if key.endswith(".html") else "text/plain",
+                          **extra)
         if b.website_redirect:
             s3.put_bucket_website(Bucket=b.name, WebsiteConfiguration={
                 "RedirectAllRequestsTo": {"HostName": b.website_redirect.to,
                                           "Protocol": b.website_redirect.protocol}})
-    cf = client("cloudfront", "us-east-1")
+    # through the proxy, which keeps each configuration as sent (moto drops OAC ids, TTLs)
+    cf = client("cloudfront", "us-east-1", twin.proxy.url)
     domains: dict[str, str] = {}
     for d in world.distributions:
         made = cf.create_distribution(DistributionConfig=_dist_config(d, arns, regions,
@@ -221,9 +342,12 @@ def _seed(world: World, client: Any, ca: Any, ids: Ids, state: EdgeState,
         ids.to_moto[d.id] = made["Distribution"]["Id"]
         domains[d.id] = made["Distribution"]["DomainName"]
     for b in world.buckets:
-        if b.grant:
-            statements = [oac_statement(b.name, g, f"arn:aws:cloudfront::{world.account}:"
-                                                   f"distribution/{g}") for g in b.grant]
+        statements = [oac_statement(b.name, g, f"arn:aws:cloudfront::{world.account}:"
+                                               f"distribution/{g}") for g in b.grant]
+        statements += [{"Sid": f"AllowOAI{o}", "Effect": "Allow",
+                        "Principal": {"AWS": f"{OAI_USER}{o}"}, "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{b.name}/*"} for o in b.grant_oai]
+        if statements:
             s3.put_bucket_policy(Bucket=b.name, Policy=json.dumps(
                 {"Version": "2012-10-17", "Statement": statements}))
     r53 = client("route53", "us-east-1")
@@ -270,7 +394,8 @@ def _dist_config(d: Any, arns: dict[str, str], regions: dict[str, str],
         "DefaultCacheBehavior": {
             "TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
             "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}},
-            "MinTTL": 0, "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+            "MinTTL": 0, "DefaultTTL": d.default_ttl, "MaxTTL": 31536000,
+            "TrustedSigners": {"Enabled": False, "Quantity": 0}},
         "ViewerCertificate": viewer,
     }
 

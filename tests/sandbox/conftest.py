@@ -42,6 +42,19 @@ def twin() -> Iterator[Twin]:
         made.stop()
 
 
+def wait_for(condition: Any, limit: float = 60.0) -> bool:
+    """Whether ``condition()`` comes true before ``limit`` real seconds (twin times are
+    scaled to a few seconds; the limit only stops a broken twin hanging the suite)."""
+    import time
+
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 class Look:
     """What a user sees of the twin."""
 
