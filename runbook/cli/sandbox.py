@@ -43,6 +43,7 @@ def serve(
 ) -> None:
     """Run a twin in the foreground and print how to point plans, the AWS CLI, dig and curl
     at it. Runs against it (`sandbox: {serve: URL}`) can be resumed and rolled back."""
+    import signal
     import threading
 
     from runbook.cli.render import stdout_console
@@ -60,6 +61,10 @@ def serve(
     if state is not None:
         con.print(f"its state is saved in {state} after every change\n", markup=False)
     con.print(twin.instructions(), markup=False, highlight=False)
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # `kill` stops it as Ctrl-C does: state saved, files kept
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

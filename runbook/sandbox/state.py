@@ -22,6 +22,24 @@ MOTO = "moto.pickle"
 TWIN = "twin.json"
 
 
+def _certificate(pem: bytes) -> Any:
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(pem)
+
+
+def _private_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives import serialization as ser
+
+    return ser.load_pem_private_key(pem, None)
+
+
+def _public_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives import serialization as ser
+
+    return ser.load_pem_public_key(pem)
+
+
 class _Pickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         if not type(obj).__module__.startswith("cryptography"):
@@ -30,14 +48,14 @@ class _Pickler(pickle.Pickler):
         from cryptography.hazmat.primitives import serialization as ser
 
         if isinstance(obj, x509.Certificate):
-            return x509.load_pem_x509_certificate, (obj.public_bytes(ser.Encoding.PEM),)
+            return _certificate, (obj.public_bytes(ser.Encoding.PEM),)
         if hasattr(obj, "private_bytes"):
             pem = obj.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8,
                                     ser.NoEncryption())
-            return ser.load_pem_private_key, (pem, None)
+            return _private_key, (pem,)
         if hasattr(obj, "public_bytes"):
             pem = obj.public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo)
-            return ser.load_pem_public_key, (pem,)
+            return _public_key, (pem,)
         return NotImplemented
 
 
