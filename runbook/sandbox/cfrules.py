@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook.kinds.aws.common import covers
+from runbook.kinds.aws.common import bare, covers
 from runbook.sandbox.proxy import AwsProxy, Call, Reply, Route, aws_error
 
 DIST_CONFIG = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/config$")
@@ -61,6 +61,9 @@ class CloudFrontRules:
     invalidation_seconds: float
     on_invalidate: Callable[[str, list[str], float], None] = lambda *a: None
     dists: dict[str, DistState] = field(default_factory=dict)
+    # certificates the world says have expired (moto cannot import an expired one, so
+    # they are imported valid and refused here): ARN -> when they expired, ISO 8601
+    expired: dict[str, str] = field(default_factory=dict)
     invalidations: dict[str, Invalidation] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,7 +98,8 @@ class CloudFrontRules:
         return {"dists": {k: {"etag": v.etag, "deployed_at": v.deployed_at,
                               "config": base64.b64encode(v.config).decode() if v.config
                               else None} for k, v in self.dists.items()},
-                "invalidations": {k: vars(v) for k, v in self.invalidations.items()}}
+                "invalidations": {k: vars(v) for k, v in self.invalidations.items()},
+                "expired": dict(self.expired)}
 
     def restore(self, data: dict[str, Any]) -> None:
         for k, v in data.get("dists", {}).items():
@@ -103,6 +107,7 @@ class CloudFrontRules:
                                       base64.b64decode(v["config"]) if v["config"] else None)
         for k, v in data.get("invalidations", {}).items():
             self.invalidations[k] = Invalidation(**v)
+        self.expired.update(data.get("expired", {}))
 
     # ---- refusals ----------------------------------------------------------------------
 
@@ -150,6 +155,8 @@ class CloudFrontRules:
             return aws_error(400, "InvalidViewerCertificate", f"{BAD_CERT}: {arn}")
         status = cert.get("Status")
         not_after = cert.get("NotAfter")
+        if arn in self.expired:
+            not_after = dt.datetime.fromisoformat(self.expired[arn])
         if status != "ISSUED":
             return aws_error(400, "InvalidViewerCertificate",
                              f"{BAD_CERT}: {arn} (status {status})")
@@ -157,7 +164,9 @@ class CloudFrontRules:
             return aws_error(400, "InvalidViewerCertificate",
                              f"{BAD_CERT}: {arn} (expired {not_after:%Y-%m-%d})")
         domains = [cert.get("DomainName", ""), *(cert.get("SubjectAlternativeNames") or [])]
-        missing = [a for a in aliases if not any(covers(d, a) for d in domains if d)]
+        # a wildcard alias needs the same wildcard in the certificate
+        missing = [a for a in aliases if not any(covers(d, a) or bare(d) == bare(a)
+                                                 for d in domains if d)]
         if missing:
             return aws_error(400, "InvalidViewerCertificate",
                              "The certificate that is attached to your distribution doesn't "

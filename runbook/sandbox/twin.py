@@ -299,13 +299,18 @@ def _seed(twin: Twin, client: Any, ca: Any) -> None:
     now = dt.datetime.now(dt.UTC)
     for i, cert in enumerate(world.certificates):
         not_after = now + dt.timedelta(days=cert.days)
+        # ACM does not import an expired certificate: import one valid for a day and have
+        # CloudFront refuse it as expired (the edge never serves it: no alias can use it)
+        valid_to = max(not_after, now + dt.timedelta(days=1))
         leaf = ca.issue_cert(*cert.domains, not_before=min(now, not_after) - dt.timedelta(
-            days=1), not_after=not_after)
+            days=1), not_after=valid_to)
         got = client("acm", cert.region).import_certificate(
             Certificate=leaf.cert_chain_pems[0].bytes(),
             PrivateKey=leaf.private_key_pem.bytes(), CertificateChain=ca.cert_pem.bytes())
         arn = got["CertificateArn"]
         arns[cert.ref] = arn
+        if not_after <= now:
+            twin.cloudfront.expired[arn] = not_after.isoformat()
         pem = f"sandbox-cert-{i}.pem"
         leaf.private_key_and_cert_chain_pem.write_to_path(str(twin.folder / pem))
         twin._serve_certificate(arn, list(cert.domains), pem)
@@ -376,8 +381,10 @@ def _dist_config(d: Any, arns: dict[str, str], regions: dict[str, str],
         region = regions.get(d.origin.bucket, default_region)
         origin: dict[str, Any] = {
             "Id": "site", "DomainName": f"{d.origin.bucket}.s3.{region}.amazonaws.com",
-            "OriginPath": d.origin.path, "S3OriginConfig": {"OriginAccessIdentity": ""},
-            "OriginAccessControlId": f"OAC{d.id}"}
+            "OriginPath": d.origin.path,
+            "S3OriginConfig": {"OriginAccessIdentity":
+                               f"origin-access-identity/cloudfront/{d.oai}" if d.oai else ""},
+            "OriginAccessControlId": f"OAC{d.id}" if d.oac and not d.oai else ""}
     else:
         origin = {"Id": "site", "DomainName": d.origin.domain, "OriginPath": d.origin.path,
                   "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,
