@@ -202,6 +202,9 @@ def test_the_edge_signs_as_the_origin_is_set_up(small_twin):
     assert look.get("new.example.org").status_code == 403
 
 
+LIST_IDS = ("import boto3; cf = boto3.client('cloudfront'); "
+            "print(sorted(d['Id'] for d in cf.list_distributions()['DistributionList']"
+            "['Items']))")
 SHELL = f"""\
 runbook: 1
 name: script
@@ -211,13 +214,12 @@ stages:
   - name: s
     checks:
       - shell:
-          run: ["{sys.executable}", "-c", "import boto3; print(sorted(d['Id'] for d in boto3.client('cloudfront').list_distributions()['DistributionList']['Items']))"]
+          run: ["{sys.executable}", "-c", "{LIST_IDS}"]
           contains: E1SITE
 """
 
 
-def test_scripts_of_a_sandbox_environment_reach_the_twin(cli, tmp_path, small_twin,
-                                                         monkeypatch):
+def test_scripts_of_a_sandbox_environment_reach_the_twin(cli, tmp_path, small_twin):
     small_twin(WORLD)
     r = cli("run", write_plan(tmp_path, SHELL), "--env", "sandbox", "--yes", "--state-dir",
             str(tmp_path / "s"))
