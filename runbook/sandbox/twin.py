@@ -31,6 +31,7 @@ from runbook.sandbox.edge import Edge, EdgeState
 from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.proxy import AwsProxy, Ids
 from runbook.sandbox.r53rules import Route53Rules
+from runbook.sandbox.resolvercache import CachingResolver
 from runbook.sandbox.world import World
 
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
@@ -106,6 +107,7 @@ class Twin:
     cloudfront: CloudFrontRules
     route53: Route53Rules
     state_dir: Path | None = None
+    resolver: CachingResolver | None = None  # what `system` lookups ask: caches as resolvers do
     certificates: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     _tmp: Any = None
@@ -188,9 +190,12 @@ class Twin:
         zones = _ZoneSource(client("route53", "us-east-1"), client("cloudfront", "us-east-1"),
                             client)
         dns_server = DNSServer(zones).start()
+        resolver = CachingResolver(dns_server, timing.scale)
+        resolver.start()
         edge = Edge(state).start()
         twin = cls(world, moto, moto_url, proxy, dns_server, edge, ca_path, ids, folder,
-                   cf_rules, r53_rules, state_dir=folder if state_dir else None, _tmp=tmp)
+                   cf_rules, r53_rules, state_dir=folder if state_dir else None,
+                   resolver=resolver, _tmp=tmp)
         try:
             if restoring:
                 for arn, (domains, pem) in saved.get("certificates", {}).items():
@@ -236,9 +241,10 @@ class Twin:
     def stop(self) -> None:
         # stopping what is half started must not hide why it stopped
         self._stopping.set()
-        for part in (self.edge, self.dns, self.proxy):
+        for part in (self.edge, self.resolver, self.dns, self.proxy):
             with contextlib.suppress(Exception):
-                part.stop()
+                if part is not None:
+                    part.stop()
         with contextlib.suppress(Exception):
             self.save()
         with contextlib.suppress(Exception):
@@ -256,7 +262,7 @@ class Twin:
     # ---- wiring ----------------------------------------------------------------------
 
     def endpoints(self) -> Endpoints:
-        host, port = self.dns.address
+        host, port = (self.resolver or self.dns).address
         return Endpoints(self.proxy.url, self.world.region, f"{host}:{port}",
                          self.edge.https.port, self.edge.http.port, self.ca_path,
                          self.world.timing.scale)
@@ -274,13 +280,15 @@ class Twin:
         return wire_to(ctx, self.endpoints(), time_scale)
 
     def instructions(self) -> str:
-        dns_host, dns_port = self.dns.address
+        dns_host, dns_port = (self.resolver or self.dns).address
+        auth_host, auth_port = self.dns.address
         return "\n".join([
             f"AWS API (moto, behind runbook's proxy): {self.proxy.url}",
             f"  export AWS_ENDPOINT_URL={self.proxy.url} AWS_ACCESS_KEY_ID=sandbox "
             f"AWS_SECRET_ACCESS_KEY=sandbox AWS_DEFAULT_REGION={self.world.region}",
             "  aws cloudfront list-distributions",
-            f"DNS: dig @{dns_host} -p {dns_port} <name>",
+            f"DNS: dig @{dns_host} -p {dns_port} <name>   (a caching resolver; the zones' "
+            f"own server: dig @{auth_host} -p {auth_port} +norec <name>)",
             f"edge: https on {EDGE_IP}:{self.edge.https.port}, http on "
             f"{EDGE_IP}:{self.edge.http.port}",
             f"  curl --cacert {self.ca_path} --resolve <host>:{self.edge.https.port}:{EDGE_IP} "
@@ -442,7 +450,8 @@ class _ZoneSource:
                         HostedZoneId=hz["Id"]):
                     for rr in rpage["ResourceRecordSets"]:
                         records.extend(self._records(rr, ns_hosts))
-                zones.append(Zone(hz["Name"], tuple(records)))
+                # Route53's SOA: TTL 900, so NXDOMAIN and NODATA are cached 15 minutes
+                zones.append(Zone(hz["Name"], tuple(records), soa_ttl=900))
         edge_names = [Record(d["DomainName"], "A", EDGE_IP, 60)
                       for page in self.cf.get_paginator("list_distributions").paginate()
                       for d in page.get("DistributionList", {}).get("Items", []) or []]
