@@ -288,7 +288,14 @@ class _Loader:
             return Sandbox(world=value)
         if not isinstance(value, dict):
             return None  # the structure check reports it
+        for key in value:
+            if key not in Sandbox.model_fields:
+                self.problems.error(f"unknown key {show(key)} in `sandbox`; allowed: world, "
+                                    "serve, time_scale", doc.key_at((*path, key)))
+                return None
         text = {k: self._text_value(value.get(k), (*path, k), doc) for k in ("world", "serve")}
+        if any(value.get(k) is not None and text[k] is None for k in text):
+            return None  # not text: reported
         if bool(text["world"]) == bool(text["serve"]):
             self.problems.error("`sandbox` needs exactly one of `world` (a world file) and "
                                 "`serve` (the URL `runbook sandbox serve` prints)", doc.at(path))

@@ -39,15 +39,6 @@ class AwsDoc(_Doc):
     endpoint_url: str | None = Field(None, description="a custom AWS endpoint (moto, LocalStack)")
 
 
-class SandboxDoc(_Doc):
-    world: str | None = Field(None, description="a world file: a fresh twin in this process")
-    serve: str | None = Field(None, description="the AWS URL of a twin started with "
-                                                "`runbook sandbox serve` (it outlives runs)")
-    time_scale: float | int | None = Field(
-        None, description="real seconds per plan second for `within`, `every` and `soak` "
-                          "(default: the world's timing.scale)")
-
-
 class EnvironmentDoc(_Doc):
     vars: dict[str, Any] = Field(default_factory=dict, description="variables of this environment")
     protected: bool = Field(False, description="the operator types the environment's name to start")
@@ -56,9 +47,12 @@ class EnvironmentDoc(_Doc):
     aws: AwsDoc | None = Field(None, description="boto3 settings for this environment")
     resolvers: list[str] = Field(default_factory=list,
                                  description="DNS servers (ip or ip:port) for `system` lookups")
-    sandbox: str | SandboxDoc | None = Field(
-        None, description="run against the local twin: a world file, or "
-                          "{world: FILE | serve: URL, time_scale: N}")
+    # the mapping's keys (world, serve, time_scale) are checked by the loader, which names
+    # the key at fault; a union of text and a model would report every mistake twice
+    sandbox: str | dict[str, Any] | None = Field(
+        None, description="run against the local twin: a world file, or {world: FILE} or "
+                          "{serve: URL} (a twin started by `runbook sandbox serve`), with "
+                          "time_scale: real seconds per plan second (default: the world's)")
 
 
 class StepDoc(_Doc):
