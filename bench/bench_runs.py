@@ -135,7 +135,7 @@ def main() -> None:
     print(f"| ... of which the engine (without the verify checks' own time) | "
           f"{min(engine) * 1000:.0f} ms | {statistics.median(engine) * 1000:.0f} ms |")
     boxes = [sandbox() for _ in range(3)]
-    for key, label in (("start", "sandbox twin start (moto, proxy, DNS, edge, seeded)"),
+    for key, label in (("start", "sandbox twin start (moto, proxy, DNS, resolver, edge, seeded)"),
                        ("moto", "... of which starting the moto server"),
                        ("tss", "TSS plan on sandbox-stage, end to end (twin time at 0.01)"),
                        ("rollback", "incident replay: failing post check (after its 10s of "

@@ -204,7 +204,7 @@ class Twin:
                 assert ca is not None
                 _seed(twin, client, ca)
                 cf_rules.settle()
-            proxy.info = lambda: {**vars(twin.endpoints()), "world": str(world.account)}
+            proxy.info = lambda: {**vars(twin.endpoints()), "account": world.account}
             if twin.state_dir is not None:
                 twin.save()
                 proxy.on_change = twin._dirty.set
