@@ -83,7 +83,8 @@ def wire(plan: Plan, ctx: RunContext) -> RunContext:
     if sandbox is None:
         return ctx
     if sandbox.serve:
-        return wire_to(ctx, served(sandbox.serve, plan), sandbox.time_scale)
+        # asked afresh for every run: a twin restarted on its port has new DNS/edge ports
+        return wire_to(ctx, served(sandbox.serve, plan, fresh=True), sandbox.time_scale)
     path = world_path(plan, ctx.plan_dir)
     assert path is not None
     return twin_for(path).wire(ctx, sandbox.time_scale)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import dns.exception
 import dns.flags
 import dns.message
-import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
@@ -49,7 +48,6 @@ class CachingResolver(DNSServer):
             query = dns.message.from_wire(wire)
         except dns.exception.DNSException:
             return None
-        host, port = self.upstream.address
         if not query.flags & dns.flags.RD or not query.question:
             return self.upstream.handle(wire, max_size)
         q = query.question[0]
@@ -58,12 +56,15 @@ class CachingResolver(DNSServer):
         with self._lock:
             hit = self._cache.get(key)
         if hit is None or hit.expires <= now:
-            try:
-                reply = dns.query.udp(query, host, port=port, timeout=2.0)
-                if reply.flags & dns.flags.TC:
-                    reply = dns.query.tcp(query, host, port=port, timeout=2.0)
-            except (dns.exception.DNSException, OSError):
+            # the zones' server lives in this process: ask it directly, not over UDP, so a
+            # slow reading of Route53 on a busy machine delays the answer but never loses it
+            raw = self.upstream.handle(wire, 65535)
+            if raw is None:
                 return None  # as a resolver whose upstream is silent: no answer
+            try:
+                reply = dns.message.from_wire(raw)
+            except dns.exception.DNSException:
+                return None
             ttl = _ttl(reply)
             hit = _Cached(reply, now, now + ttl * self.scale)
             if ttl > 0:
