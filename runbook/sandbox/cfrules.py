@@ -42,6 +42,7 @@ class DistState:
     etag: str
     deployed_at: float = 0.0  # wall-clock time (so a saved twin keeps its deadlines)
     config: bytes | None = None  # the DistributionConfig as last sent
+    live: bytes | None = None  # what the edge serves until the change is deployed
 
 
 @dataclass
@@ -94,17 +95,31 @@ class CloudFrontRules:
         for st in self.dists.values():
             st.deployed_at = 0.0
 
+    def served(self, dist_id: str) -> tuple[bool, bytes | None]:
+        """(known, the configuration edges serve): the last one sent once it is deployed,
+        the one before while it deploys (None: a new distribution serves nothing yet).
+        Not known: a distribution the proxy never saw a configuration of."""
+        with self._lock:
+            st = self.dists.get(dist_id)
+            if st is None or st.config is None:
+                return False, None
+            return True, st.config if time.time() >= st.deployed_at else st.live
+
     def export(self) -> dict[str, Any]:
+        def b64(data: bytes | None) -> str | None:
+            return base64.b64encode(data).decode() if data else None
+
         return {"dists": {k: {"etag": v.etag, "deployed_at": v.deployed_at,
-                              "config": base64.b64encode(v.config).decode() if v.config
-                              else None} for k, v in self.dists.items()},
+                              "config": b64(v.config), "live": b64(v.live)}
+                          for k, v in self.dists.items()},
                 "invalidations": {k: vars(v) for k, v in self.invalidations.items()},
                 "expired": dict(self.expired)}
 
     def restore(self, data: dict[str, Any]) -> None:
         for k, v in data.get("dists", {}).items():
-            self.dists[k] = DistState(v["etag"], v["deployed_at"],
-                                      base64.b64decode(v["config"]) if v["config"] else None)
+            self.dists[k] = DistState(*(
+                [v["etag"], v["deployed_at"]] + [base64.b64decode(v[f]) if v.get(f) else None
+                                                 for f in ("config", "live")]))
         for k, v in data.get("invalidations", {}).items():
             self.invalidations[k] = Invalidation(**v)
         self.expired.update(data.get("expired", {}))
@@ -211,6 +226,8 @@ class CloudFrontRules:
         sent = CONFIG_XML.search(call.body)
         with self._lock:
             st = self.dist(dist_id)
+            # edges go on serving what was deployed until this change is
+            st.live = st.config if time.time() >= st.deployed_at else st.live
             st.etag = secrets.token_hex(7).upper()
             st.deployed_at = time.time() + self.deploy_seconds
             st.config = sent.group(0) if sent else st.config

@@ -15,14 +15,17 @@ serves nothing to an origin without one, and one granting an OAI nothing to an o
 that uses another or an OAC), and caches per distribution (``edgecache``), so a change
 without an invalidation serves the old copy as CloudFront would.
 
-It reads the twin's state through the AWS API of the twin (the proxy) on every request
-it does not answer from its cache, so what it serves is what that API says now.
+It reads the twin's state on every request it does not answer from its cache: the
+distributions as the API (the proxy) lists them, each with the configuration that is
+deployed (while a change is InProgress, the one before it, as CloudFront's edges serve),
+and S3 as it is now.
 """
 
 from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +52,9 @@ class EdgeState:
     certificates: dict[str, tuple[list[str], ssl.SSLContext]] = field(default_factory=dict)
     default_context: ssl.SSLContext | None = None
     cache: EdgeCache = field(default_factory=EdgeCache)
+    # distribution id -> (known, the configuration its edges serve now: the deployed one,
+    # which is the previous one while a change is InProgress; None: nothing deployed yet)
+    served: Callable[[str], tuple[bool, dict[str, Any] | None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,12 +116,17 @@ class Edge:
         for page in pages:
             for d in page.get("DistributionList", {}).get("Items", []) or []:
                 world_id = d["Id"]
-                cfg = self.state.cloudfront.get_distribution_config(Id=d["Id"])
+                known, config = self.state.served(world_id) if self.state.served else (
+                    False, None)
+                if not known:
+                    config = self.state.cloudfront.get_distribution_config(Id=world_id)[
+                        "DistributionConfig"]
+                if config is None:
+                    continue  # created, not deployed yet: no edge knows it
+                aliases = (config.get("Aliases") or {}).get("Items") or []
                 out.append(Dist(world_id,
                                 f"arn:aws:cloudfront::{self.state.account}:distribution/{world_id}",
-                                d["DomainName"].lower(),
-                                [a.lower() for a in d.get("Aliases", {}).get("Items", []) or []],
-                                cfg["DistributionConfig"]))
+                                d["DomainName"].lower(), [a.lower() for a in aliases], config))
         return out
 
     def find(self, host: str) -> Dist | None:

@@ -185,6 +185,7 @@ class Twin:
                                                               proxy.url),
                           account=world.account, default_context=default,
                           cache=EdgeCache(timing.scale))
+        state.served = _served_by(cf_rules, ids, state.cloudfront)
         cf_rules.on_invalidate = lambda dist, paths, at: state.cache.invalidate(
             ids.to_world.get(dist, dist), paths, at)
         zones = _ZoneSource(client("route53", "us-east-1"), client("cloudfront", "us-east-1"),
@@ -296,6 +297,24 @@ class Twin:
             f"plans: `sandbox: {{serve: {self.proxy.url}}}` in an environment runs against "
             "this twin",
         ])
+
+
+def _served_by(rules: CloudFrontRules, ids: Ids, cloudfront: Any) -> Any:
+    """What the edge serves of a distribution: its deployed configuration, parsed as
+    boto3 parses GetDistributionConfig."""
+    import botocore.parsers
+
+    shape = cloudfront.meta.service_model.operation_model("GetDistributionConfig").output_shape
+    parser = botocore.parsers.create_parser("rest-xml")
+
+    def served(world_id: str) -> tuple[bool, dict[str, Any] | None]:
+        known, xml = rules.served(ids.to_moto.get(world_id, world_id))
+        if xml is None:
+            return known, None
+        parsed = parser.parse({"body": ids.response(xml), "headers": {}, "status_code": 200},
+                              shape)
+        return True, parsed["DistributionConfig"]
+    return served
 
 
 # ---- seeding -----------------------------------------------------------------------------

@@ -199,6 +199,8 @@ def test_the_edge_signs_as_the_origin_is_set_up(small_twin):
     cfg = got["DistributionConfig"]
     cfg["Origins"]["Items"][0]["DomainName"] = "legacy.s3.eu-west-2.amazonaws.com"
     cf.update_distribution(Id="E2REST", IfMatch=got["ETag"], DistributionConfig=cfg)
+    assert wait_for(lambda: cf.get_distribution(Id="E2REST")["Distribution"]["Status"] ==
+                    "Deployed")
     assert look.get("new.example.org").status_code == 403
 
 

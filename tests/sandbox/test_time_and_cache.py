@@ -158,3 +158,21 @@ def test_query_strings_are_in_the_cache_key_only_when_forwarded(small_twin):
     assert look.get("www.example.org", "/?a=1").headers["x-cache"].startswith("Hit")
     # the world's distributions forward the query (legacy QueryString: true): a new key
     assert look.get("www.example.org", "/?a=2").headers["x-cache"].startswith("Miss")
+
+
+def test_the_edge_serves_the_deployed_configuration_until_a_change_is_deployed(small_twin):
+    _twin, look = small_twin(SITE)  # a deployment takes 600 AWS seconds: 6 real ones
+    cf = look.client("cloudfront")
+    got = cf.get_distribution_config(Id="E1SITE")
+    cfg = got["DistributionConfig"]
+    cfg["Origins"]["Items"][0]["OriginPath"] = "/v2"
+    cf.update_distribution(Id="E1SITE", IfMatch=got["ETag"], DistributionConfig=cfg)
+    # the API has the new origin at once; edges serve the deployed one (fetched afresh:
+    # a query string nobody asked for is a new cache key)
+    assert cf.get_distribution_config(Id="E1SITE")["DistributionConfig"]["Origins"][
+        "Items"][0]["OriginPath"] == "/v2"
+    during = look.get("www.example.org", "/?during")
+    assert "version one" in during.text and during.headers["x-cache"].startswith("Miss")
+    assert wait_for(lambda: cf.get_distribution(Id="E1SITE")["Distribution"]["Status"] ==
+                    "Deployed")
+    assert "version two" in look.get("www.example.org", "/?after").text

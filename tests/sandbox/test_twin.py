@@ -36,6 +36,8 @@ def test_edge_403_for_a_missing_key_and_for_a_missing_grant(look):
     cfg = got["DistributionConfig"]
     cfg["Origins"]["Items"][0]["DomainName"] = "tis-trainee-ui-prod-new.s3.eu-west-2.amazonaws.com"
     cf.update_distribution(Id="E1PRODEXAMPLE", IfMatch=got["ETag"], DistributionConfig=cfg)
+    # once the change is deployed (the edge serves the old origin until then)
+    assert wait_for(lambda: look.get("trainee.tis-selfservice.nhs.uk").status_code == 403)
     denied = look.get("trainee.tis-selfservice.nhs.uk")
     assert denied.status_code == 403 and "AccessDenied" in denied.text
 
