@@ -148,7 +148,14 @@ class Twin:
             folder = state_dir.resolve()
             folder.mkdir(parents=True, exist_ok=True)
         restoring = state_dir is not None and twinstate.saved(folder)
-        saved = twinstate.load(folder) if restoring else {}
+        try:
+            saved = twinstate.load(folder) if restoring else {}
+        except Exception as exc:  # a pickle of another moto, a truncated or foreign file
+            moto.stop()
+            raise SandboxError(
+                f"the twin's state in {folder} cannot be read ({type(exc).__name__}: {exc}); "
+                "it was saved by another version of runbook or moto, or is damaged. Start "
+                "with an empty --state folder (the world file seeds it again)") from exc
 
         def client(service: str, region: str | None = None, url: str = moto_url) -> Any:
             return boto3.client(service, endpoint_url=url,  # type: ignore[call-overload]

@@ -166,3 +166,22 @@ def test_a_twin_that_does_not_answer_is_named(cli, tmp_path):
     assert f"served at http://127.0.0.1:{port}" in r.stderr
     assert "runbook sandbox serve WORLD --state DIR --port PORT" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_serve_on_a_port_in_use_or_from_a_damaged_state_says_why(cli, tmp_path):
+    (tmp_path / "world.yaml").write_text(WORLD)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = cli("sandbox", "serve", str(tmp_path / "world.yaml"), "--port", str(port))
+    assert r.code == 2
+    assert f"cannot serve its AWS API on port {port}" in r.stderr
+    state = tmp_path / "twin"
+    state.mkdir()
+    (state / "twin.json").write_text("{}")
+    (state / "moto.pickle").write_bytes(b"not a pickle")
+    r = cli("sandbox", "serve", str(tmp_path / "world.yaml"), "--state", str(state))
+    assert r.code == 2
+    assert "cannot be read" in r.stderr and "empty --state folder" in r.stderr
+    assert "Traceback" not in r.stderr
