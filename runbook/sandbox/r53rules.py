@@ -20,12 +20,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook.kinds.aws.common import fqdn
+from runbook.kinds.aws.common import CLOUDFRONT_ZONE_ID, fqdn
 from runbook.sandbox.proxy import AwsProxy, Call, Reply, Route, aws_error
 
 CHANGE_RRSETS = re.compile(r"^/2013-04-01/hostedzone/([A-Za-z0-9]+)/rrset/?$")
 GET_CHANGE = re.compile(r"^/2013-04-01/change/([A-Za-z0-9]+)$")
-CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
+CLOUDFRONT_ZONE = CLOUDFRONT_ZONE_ID  # aliases to CloudFront name this zone
 NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 
 

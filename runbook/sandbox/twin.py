@@ -10,8 +10,6 @@ The engine only ever sees endpoints: nothing outside this package knows it is a 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import json
 import ssl
 import tempfile
 import threading
@@ -23,19 +21,18 @@ from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
-from runbook.kinds.aws.policy import OAI_USER, oac_statement
 from runbook.sandbox import state as twinstate
 from runbook.sandbox.cfrules import CloudFrontRules
-from runbook.sandbox.dnsserver import DNSServer, Record, Zone
+from runbook.sandbox.dnsserver import DNSServer
 from runbook.sandbox.edge import Edge, EdgeState
 from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.proxy import AwsProxy, Ids
 from runbook.sandbox.r53rules import Route53Rules
 from runbook.sandbox.resolvercache import CachingResolver
+from runbook.sandbox.seed import seed
 from runbook.sandbox.world import World
+from runbook.sandbox.zones import EDGE_IP, ZoneSource
 
-CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
-EDGE_IP = "127.0.0.1"
 KEYS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
 class SandboxError(RunbookError):
     exit_code = 2
@@ -195,7 +192,7 @@ class Twin:
         state.served = _served_by(cf_rules, ids, state.cloudfront)
         cf_rules.on_invalidate = lambda dist, paths, at: state.cache.invalidate(
             ids.to_world.get(dist, dist), paths, at)
-        zones = _ZoneSource(client("route53", "us-east-1"), client("cloudfront", "us-east-1"),
+        zones = ZoneSource(client("route53", "us-east-1"), client("cloudfront", "us-east-1"),
                             client)
         dns_server = DNSServer(zones).start()
         resolver = CachingResolver(dns_server, timing.scale)
@@ -210,7 +207,7 @@ class Twin:
                     twin._serve_certificate(arn, list(domains), pem)
             else:
                 assert ca is not None
-                _seed(twin, client, ca)
+                seed(twin, client, ca)
                 cf_rules.settle()
             proxy.info = lambda: {**vars(twin.endpoints()), "account": world.account}
             if twin.state_dir is not None:
@@ -322,193 +319,3 @@ def _served_by(rules: CloudFrontRules, ids: Ids, cloudfront: Any) -> Any:
                               shape)
         return True, parsed["DistributionConfig"]
     return served
-
-
-# ---- seeding -----------------------------------------------------------------------------
-
-
-def _seed(twin: Twin, client: Any, ca: Any) -> None:
-    world, ids = twin.world, twin.ids
-    arns: dict[str, str] = {}
-    now = dt.datetime.now(dt.UTC)
-    for i, cert in enumerate(world.certificates):
-        not_after = now + dt.timedelta(days=cert.days)
-        # ACM does not import an expired certificate: import one valid for a day and have
-        # CloudFront refuse it as expired (the edge never serves it: no alias can use it)
-        valid_to = max(not_after, now + dt.timedelta(days=1))
-        leaf = ca.issue_cert(*cert.domains, not_before=min(now, not_after) - dt.timedelta(
-            days=1), not_after=valid_to)
-        got = client("acm", cert.region).import_certificate(
-            Certificate=leaf.cert_chain_pems[0].bytes(),
-            PrivateKey=leaf.private_key_pem.bytes(), CertificateChain=ca.cert_pem.bytes())
-        arn = got["CertificateArn"]
-        arns[cert.ref] = arn
-        if not_after <= now:
-            twin.cloudfront.expired[arn] = not_after.isoformat()
-        pem = f"sandbox-cert-{i}.pem"
-        leaf.private_key_and_cert_chain_pem.write_to_path(str(twin.folder / pem))
-        twin._serve_certificate(arn, list(cert.domains), pem)
-    s3 = client("s3")
-    regions: dict[str, str] = {}
-    for b in world.buckets:
-        region = b.region or world.region
-        regions[b.name] = region
-        kw: dict[str, Any] = {"Bucket": b.name}
-        if region != "us-east-1":
-            kw["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        s3.create_bucket(**kw)
-        s3.put_bucket_ownership_controls(Bucket=b.name, OwnershipControls={
-            "Rules": [{"ObjectOwnership": b.ownership}]})
-        if b.block_public_access:
-            s3.put_public_access_block(Bucket=b.name, PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True, "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-        for key, body in b.objects.items():
-            extra = {"CacheControl": b.cache_control} if b.cache_control else {}
-            s3.put_object(Bucket=b.name, Key=key, Body=body.encode(),
-                          ContentType="text/html" if key.endswith(".html") else "text/plain",
-                          **extra)
-        if b.website_redirect:
-            s3.put_bucket_website(Bucket=b.name, WebsiteConfiguration={
-                "RedirectAllRequestsTo": {"HostName": b.website_redirect.to,
-                                          "Protocol": b.website_redirect.protocol}})
-    # through the proxy, which keeps each configuration as sent (moto drops OAC ids, TTLs)
-    cf = client("cloudfront", "us-east-1", twin.proxy.url)
-    domains: dict[str, str] = {}
-    for d in world.distributions:
-        made = cf.create_distribution(DistributionConfig=_dist_config(d, arns, regions,
-                                                                      world.region))
-        ids.to_moto[d.id] = made["Distribution"]["Id"]
-        domains[d.id] = made["Distribution"]["DomainName"]
-    for b in world.buckets:
-        statements = [oac_statement(b.name, g, f"arn:aws:cloudfront::{world.account}:"
-                                               f"distribution/{g}") for g in b.grant]
-        statements += [{"Sid": f"AllowOAI{o}", "Effect": "Allow",
-                        "Principal": {"AWS": f"{OAI_USER}{o}"}, "Action": "s3:GetObject",
-                        "Resource": f"arn:aws:s3:::{b.name}/*"} for o in b.grant_oai]
-        if statements:
-            s3.put_bucket_policy(Bucket=b.name, Policy=json.dumps(
-                {"Version": "2012-10-17", "Statement": statements}))
-    r53 = client("route53", "us-east-1")
-    for z in world.zones:
-        zone_id = r53.create_hosted_zone(Name=z.name, CallerReference=f"world-{z.name}")[
-            "HostedZone"]["Id"]
-        changes = []
-        for r in z.records:
-            rrset: dict[str, Any] = {"Name": r.name, "Type": r.type}
-            if r.alias:
-                rrset["AliasTarget"] = {"HostedZoneId": CLOUDFRONT_ZONE,
-                                        "DNSName": domains[r.alias],
-                                        "EvaluateTargetHealth": False}
-            else:
-                rrset["TTL"] = r.ttl
-                rrset["ResourceRecords"] = [{"Value": v} for v in r.values]
-            changes.append({"Action": "CREATE", "ResourceRecordSet": rrset})
-        if changes:
-            r53.change_resource_record_sets(HostedZoneId=zone_id,
-                                            ChangeBatch={"Changes": changes})
-
-
-def _dist_config(d: Any, arns: dict[str, str], regions: dict[str, str],
-                 default_region: str) -> dict[str, Any]:
-    if d.origin.bucket:
-        region = regions.get(d.origin.bucket, default_region)
-        origin: dict[str, Any] = {
-            "Id": "site", "DomainName": f"{d.origin.bucket}.s3.{region}.amazonaws.com",
-            "OriginPath": d.origin.path,
-            "S3OriginConfig": {"OriginAccessIdentity":
-                               f"origin-access-identity/cloudfront/{d.oai}" if d.oai else ""},
-            "OriginAccessControlId": f"OAC{d.id}" if d.oac and not d.oai else ""}
-    else:
-        origin = {"Id": "site", "DomainName": d.origin.domain, "OriginPath": d.origin.path,
-                  "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,
-                                         "OriginProtocolPolicy": "http-only"}}
-    viewer: dict[str, Any] = {"CloudFrontDefaultCertificate": True}
-    if d.certificate:
-        viewer = {"ACMCertificateArn": arns[d.certificate], "SSLSupportMethod": "sni-only",
-                  "MinimumProtocolVersion": "TLSv1.2_2021"}
-    return {
-        "CallerReference": f"world-{d.id}", "Comment": d.comment or d.id,
-        "Enabled": d.enabled, "DefaultRootObject": d.default_root_object,
-        "Aliases": {"Quantity": len(d.aliases), "Items": d.aliases},
-        "Origins": {"Quantity": 1, "Items": [origin]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
-            "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}},
-            "MinTTL": 0, "DefaultTTL": d.default_ttl, "MaxTTL": 31536000,
-            "TrustedSigners": {"Enabled": False, "Quantity": 0}},
-        "ViewerCertificate": viewer,
-    }
-
-
-# ---- DNS from Route53, as it is now -----------------------------------------------------
-
-
-class _ZoneSource:
-    """The zones the twin's DNS serves: its Route53 hosted zones (alias records to
-    CloudFront or S3 websites answer with the edge's address), cloudfront.net and S3
-    website names, and the hosts of the zones' name servers (all on this server)."""
-
-    TTL = 0.25  # seconds a reading of Route53 is reused: a plan's polls see changes at once
-
-    def __init__(self, route53: Any, cloudfront: Any, client: Any) -> None:
-        self.r53 = route53
-        self.cf = cloudfront
-        self.client = client
-        self._cache: tuple[float, list[Zone]] | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> list[Zone]:
-        with self._lock:
-            if self._cache and time.monotonic() - self._cache[0] < self.TTL:
-                return self._cache[1]
-            zones = self._read()
-            self._cache = (time.monotonic(), zones)
-            return zones
-
-    def _read(self) -> list[Zone]:
-        zones: list[Zone] = []
-        ns_hosts: set[str] = set()
-        for page in self.r53.get_paginator("list_hosted_zones").paginate():
-            for hz in page["HostedZones"]:
-                records: list[Record] = []
-                for rpage in self.r53.get_paginator("list_resource_record_sets").paginate(
-                        HostedZoneId=hz["Id"]):
-                    for rr in rpage["ResourceRecordSets"]:
-                        records.extend(self._records(rr, ns_hosts))
-                # Route53's SOA: TTL 900, so NXDOMAIN and NODATA are cached 15 minutes
-                zones.append(Zone(hz["Name"], tuple(records), soa_ttl=900))
-        edge_names = [Record(d["DomainName"], "A", EDGE_IP, 60)
-                      for page in self.cf.get_paginator("list_distributions").paginate()
-                      for d in page.get("DistributionList", {}).get("Items", []) or []]
-        zones.append(Zone("cloudfront.net", tuple(edge_names)))
-        zones.append(Zone("amazonaws.com", tuple(self._website_names())))
-        for host in ns_hosts:
-            zones.append(Zone(host, (Record(host, "A", EDGE_IP, 3600),)))
-        return zones
-
-    def _website_names(self) -> list[Record]:
-        """Both spellings of every bucket's S3 website endpoint, answered by the edge."""
-        s3 = self.client("s3")
-        out = []
-        for b in s3.list_buckets().get("Buckets", []):
-            region = s3.get_bucket_location(Bucket=b["Name"]).get("LocationConstraint") \
-                or "us-east-1"
-            for host in (f"{b['Name']}.s3-website-{region}.amazonaws.com",
-                         f"{b['Name']}.s3-website.{region}.amazonaws.com"):
-                out.append(Record(host, "A", EDGE_IP, 60))
-        return out
-
-    @staticmethod
-    def _records(rr: dict[str, Any], ns_hosts: set[str]) -> list[Record]:
-        name, rtype = rr["Name"], rr["Type"]
-        alias = rr.get("AliasTarget")
-        if alias:
-            # an alias to CloudFront or an S3 website: the edge answers for both
-            return [Record(name, rtype, EDGE_IP if rtype == "A" else "::1", 60)]
-        out = [Record(name, rtype, v["Value"], int(rr.get("TTL", 300)))
-               for v in rr.get("ResourceRecords", [])]
-        if rtype == "NS":
-            ns_hosts.update(v["Value"].rstrip(".").lower() for v in rr.get("ResourceRecords",
-                                                                            []))
-        return out
