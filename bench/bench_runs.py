@@ -144,11 +144,11 @@ def main() -> None:
     if "--short" in sys.argv[1:]:
         return
     boxes = [sandbox() for _ in range(3)]
-    for key, label in (("start", "sandbox twin start (moto, proxy, DNS, edge, seeded)"),
+    for key, label in (("start", "sandbox twin start (moto, proxy, DNS, resolver, edge, seeded)"),
                        ("moto", "... of which starting the moto server"),
-                       ("tss", "TSS plan on sandbox-stage, end to end (incl. 5s soak)"),
+                       ("tss", "TSS plan on sandbox-stage, end to end (twin time at 0.01)"),
                        ("rollback", "incident replay: failing post check (after its 10s of "
-                                    "polling) -> verified rollback")):
+                                    "twin-time polling) -> verified rollback")):
         vals = sorted(b[key] for b in boxes)
         print(f"| {label} | {vals[0]:.2f} s | {statistics.median(vals):.2f} s |")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -26,26 +26,48 @@ def shipped_plans() -> Path:
 
 @sandbox_app.command("serve")
 @guarded
-def serve(world: Annotated[Path, typer.Argument(help="a sandbox world file (YAML)")]) -> None:
-    """Run a twin in the foreground and print how to point the AWS CLI, dig and curl at it."""
+def serve(
+    world: Annotated[Path, typer.Argument(help="a sandbox world file (YAML)")],
+    state: Annotated[Path | None, typer.Option(
+        "--state", help="a folder the twin saves its AWS state to after every change and "
+                        "continues from when started again (default: forget it on stop)")
+    ] = None,
+    port: Annotated[int, typer.Option(
+        help="the port of its AWS API (0: any free one); plans name it in "
+             "`sandbox: {serve: http://127.0.0.1:PORT}`")] = 0,
+) -> None:
+    """Run a twin in the foreground and print how to point plans, the AWS CLI, dig and curl
+    at it. Runs against it (`sandbox: {serve: URL}`) can be resumed and rolled back."""
+    import signal
     import threading
 
     from runbook.cli.render import stdout_console
+    from runbook.sandbox.state import saved
     from runbook.sandbox.twin import Twin
     from runbook.sandbox.world import load_world
 
-    twin = Twin.start(load_world(world))
+    loaded = load_world(world)
+    again = state is not None and saved(state)
+    twin = Twin.start(loaded, state_dir=state, port=port)
     con = stdout_console()
-    con.print(f"sandbox twin of {world} is up in {twin.timings['total']:.1f}s "
+    how = f"continued from {state}" if again else f"seeded from {world}"
+    con.print(f"sandbox twin {how} is up in {twin.timings['total']:.1f}s "
               "(Ctrl-C stops it)\n", markup=False)
+    if state is not None:
+        con.print(f"its state is saved in {state} after every change\n", markup=False)
     con.print(twin.instructions(), markup=False, highlight=False)
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # `kill` stops it as Ctrl-C does: state saved, files kept
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
         twin.stop()
-        con.print("\nsandbox stopped", markup=False)
+        con.print("\nsandbox stopped" + (f" (state saved in {state})" if state else ""),
+                  markup=False)
 
 
 @app.command()

@@ -274,10 +274,11 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
             indent=1, sort_keys=True).encode())
         journal = Journal(session.store, run_id, ctx.secrets, session.listener)
         world = None
-        if plan.environment.sandbox:  # a rehearsal: against which copy of what?
+        sandbox = plan.environment.sandbox
+        if sandbox is not None and sandbox.world:  # a rehearsal: against which copy of what?
             from runbook.sandbox.world import origin
 
-            world = origin((plan_dir / plan.environment.sandbox).resolve())
+            world = origin((plan_dir / sandbox.world).resolve())
         journal.write("run.started", run_id=run_id, plan=plan.name, plan_file=plan.file,
                       env=plan.environment.name, digest=plan.digest, definition=definition,
                       operator=ident.to_json(principal), state=session.store.url,
@@ -335,7 +336,8 @@ def continue_run(session: Session, run_id: str, *, mode: str,
                 f"run {run_id} ran against a sandbox twin ({plan.environment.sandbox}), "
                 f"which lived only as long as the process that ran it: the world it changed "
                 f"is gone, so there is nothing to {mode}. Start a new run; a fresh twin is "
-                "seeded from the world file")
+                "seeded from the world file. To rehearse resume and rollback, run against a "
+                "served twin (`runbook sandbox serve`, `sandbox: {serve: URL}`)")
     ident = Identity.here()
     lock, _ = acquire(session.store, plan, run_id, ident, takeover_run=run_id)
     with _holding(session.store, lock, run_id):

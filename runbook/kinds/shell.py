@@ -59,12 +59,35 @@ def _text(cmd: Command) -> str:
     return cmd if isinstance(cmd, str) else shlex.join(cmd)
 
 
+def _endpoints(ctx: RunContext) -> dict[str, str]:
+    """Where the environment's AWS and DNS are, for scripts: an environment with its own
+    AWS endpoint (the sandbox twin, moto, LocalStack) must not have its scripts reach the
+    real AWS. The sandbox also says where its DNS server, edge and CA are."""
+    out: dict[str, str] = {}
+    aws, net = ctx.aws, ctx.network
+    if not aws.endpoint_url:
+        return out
+    out["AWS_ENDPOINT_URL"] = aws.endpoint_url
+    if aws.region:
+        out["AWS_DEFAULT_REGION"] = out["AWS_REGION"] = aws.region
+    if aws.access_key_id and aws.secret_access_key:
+        out["AWS_ACCESS_KEY_ID"] = aws.access_key_id
+        out["AWS_SECRET_ACCESS_KEY"] = aws.secret_access_key
+    if net.resolvers:
+        out["RUNBOOK_RESOLVER"] = net.resolvers[0]
+    if net.ca_bundle:
+        out["RUNBOOK_CA_BUNDLE"] = net.ca_bundle
+    for port, to in net.port_map.items():
+        out[f"RUNBOOK_PORT_{port}"] = str(to)
+    return out
+
+
 def run_command(
     ctx: RunContext, cmd: Command, p: _Common
 ) -> subprocess.CompletedProcess[str]:
     """Run ``cmd``; a command that cannot start or times out is a KindError."""
     cwd = ctx.plan_dir / p.cwd if p.cwd else ctx.plan_dir
-    env = {**os.environ, **p.env, "RUNBOOK_RUN_ID": ctx.run_id,
+    env = {**os.environ, **_endpoints(ctx), **p.env, "RUNBOOK_RUN_ID": ctx.run_id,
            "RUNBOOK_ENVIRONMENT": ctx.environment}
     try:
         return subprocess.run(

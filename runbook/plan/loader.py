@@ -34,6 +34,7 @@ from runbook.plan.model import (
     Plan,
     PlanDoc,
     Rollback,
+    Sandbox,
     Stage,
     Step,
 )
@@ -282,9 +283,12 @@ class _Loader:
         own = raw.get("vars")
         if isinstance(own, dict):
             update["vars"] = {k: resolver.var(k, (*path, "vars", k))[1] for k in own}
-        for key in ("sandbox", "proxy", "client_cert", "client_key"):
+        for key in ("proxy", "client_cert", "client_key"):
             value = resolver.resolve(raw.get(key), (*path, key))
             update[key] = self._text_value(value, (*path, key), doc)
+        update["sandbox"] = self._sandbox(resolver.resolve(raw.get("sandbox"),
+                                                           (*path, "sandbox")),
+                                          (*path, "sandbox"), doc)
         aws = raw.get("aws")
         if isinstance(aws, dict):
             settings = {k: self._text_value(resolver.resolve(aws.get(k), (*path, "aws", k)),
@@ -294,6 +298,36 @@ class _Loader:
         resolved = resolver.resolve(list(env.resolvers), (*path, "resolvers"))
         update["resolvers"] = tuple(str(r) for r in resolved)
         return env.model_copy(update=update)
+
+    def _sandbox(self, value: Any, path: Path_, doc: Doc) -> Sandbox | None:
+        """``sandbox: FILE`` or ``sandbox: {world: FILE | serve: URL, time_scale: N}``."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return Sandbox(world=value)
+        if not isinstance(value, dict):
+            return None  # the structure check reports it
+        for key in value:
+            if key not in Sandbox.model_fields:
+                self.problems.error(f"unknown key {show(key)} in `sandbox`; allowed: world, "
+                                    "serve, time_scale", doc.key_at((*path, key)))
+                return None
+        text = {k: self._text_value(value.get(k), (*path, k), doc) for k in ("world", "serve")}
+        if any(value.get(k) is not None and text[k] is None for k in text):
+            return None  # not text: reported
+        if bool(text["world"]) == bool(text["serve"]):
+            self.problems.error("`sandbox` needs exactly one of `world` (a world file) and "
+                                "`serve` (the URL `runbook sandbox serve` prints)", doc.at(path))
+            return None
+        scale = value.get("time_scale")
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int | float)
+                                  or not 0 < scale <= 1):
+            self.problems.error(f"`time_scale` should be a number above 0 and at most 1 (real "
+                                f"seconds per plan second), not {show(scale)}",
+                                doc.at((*path, "time_scale")))
+            return None
+        return Sandbox(world=text["world"], serve=text["serve"],
+                       time_scale=float(scale) if scale is not None else None)
 
     def _text_value(self, value: Any, path: Path_, doc: Doc) -> str | None:
         if value is None or isinstance(value, str):

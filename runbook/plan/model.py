@@ -16,7 +16,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from runbook.source import Source
 
@@ -51,7 +51,12 @@ class EnvironmentDoc(_Doc):
     aws: AwsDoc | None = Field(None, description="boto3 settings for this environment")
     resolvers: list[str] = Field(default_factory=list,
                                  description="DNS servers (ip or ip:port) for `system` lookups")
-    sandbox: str | None = Field(None, description="a world file: run against the local twin")
+    # the mapping's keys (world, serve, time_scale) are checked by the loader, which names
+    # the key at fault; a union of text and a model would report every mistake twice
+    sandbox: str | dict[str, Any] | None = Field(
+        None, description="run against the local twin: a world file, or {world: FILE} or "
+                          "{serve: URL} (a twin started by `runbook sandbox serve`), with "
+                          "time_scale: real seconds per plan second (default: the world's)")
     proxy: str | None = Field(
         None, description="proxy URL for http checks (http://[user:pass@]host:port), or "
         "`none`; overrides HTTPS_PROXY/HTTP_PROXY/ALL_PROXY (NO_PROXY still applies)")
@@ -211,6 +216,24 @@ class Aws(BaseModel):
     role: str | None = None
 
 
+class Sandbox(BaseModel):
+    """The twin an environment runs against: a world file (a twin of this process) or a
+    served twin's URL; ``time_scale`` makes plan time pass faster against it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    world: str | None = None
+    serve: str | None = None
+    time_scale: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        return {"world": value} if isinstance(value, str) else value  # `sandbox: FILE`
+
+    def __str__(self) -> str:
+        return f"served at {self.serve}" if self.serve else str(self.world)
+
+
 class Environment(_Node):
     name: str
     vars: dict[str, Any] = Field(default_factory=dict)
@@ -218,7 +241,7 @@ class Environment(_Node):
     requires_rehearsal: str | None = None
     aws: Aws = Field(default_factory=Aws)
     resolvers: tuple[str, ...] = ()
-    sandbox: str | None = None
+    sandbox: Sandbox | None = None
     proxy: str | None = None
     client_cert: str | None = None
     client_key: str | None = None

@@ -31,10 +31,52 @@ from typing import Any
 
 from runbook.kinds.aws.common import bare, covers, fqdn
 
-# The proxy (runbook.sandbox.proxy.AwsProxy) calls in here; naming its type would make
-# an import loop, so it is ``Any``: cf (moto CloudFront client), moto (host:port), ids,
-# cert_domains, refusals, _lock and _dist.
+# What this module needs of the twin: ``Twin`` below. (The proxy's own type is ``Any`` here:
+# naming it would make an import loop.)
 AwsProxy = Any
+
+
+class Twin:
+    """The parts of the twin these operations use: CloudFront through the proxy itself (so
+    a move is an update like any other: ETag, certificate check, deployment time), ACM,
+    moto's address, the ids and the list of refusals."""
+
+    def __init__(self, proxy: Any, acm: Any) -> None:
+        self.proxy = proxy
+        self.acm = acm
+        self.moto = proxy.moto
+        self.ids = proxy.ids
+        self.refusals = proxy.refusals
+        self.rules: Any = None
+        self._cf: Any = None
+
+    @property
+    def cf(self) -> Any:
+        if self._cf is None:  # the proxy's address is known once it serves
+            import boto3
+
+            self._cf = boto3.client("cloudfront", endpoint_url=self.proxy.url,
+                                    region_name="us-east-1", aws_access_key_id="sandbox",
+                                    aws_secret_access_key="sandbox")
+        return self._cf
+
+    def cert_domains(self, arn: str) -> list[str] | None:
+        arn = self.ids.everywhere.get(arn, arn)  # a captured certificate's real ARN
+        try:
+            cert = self.acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        except Exception:
+            return None
+        return [cert.get("DomainName", ""), *(cert.get("SubjectAlternativeNames") or [])]
+
+
+def install(proxy: Any, acm: Any, rules: Any) -> None:
+    """AssociateAlias, ListConflictingAliases, S3's region check and Route53's CREATE and
+    CNAME refusals, as a hook of the proxy; ``rules`` (cfrules.CloudFrontRules) lets a
+    moving name be held by both distributions for the moment of the move."""
+    twin = Twin(proxy, acm)
+    twin.rules = rules
+    proxy.hooks.append(lambda call: handle(twin, call.method, call.target, call.headers,
+                                           call.body))
 
 ASSOCIATE = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/associate-alias\?(.*)$")
 CONFLICTS = re.compile(r"^/2020-05-31/conflicting-alias\?(.*)$")
@@ -120,11 +162,8 @@ def _set_aliases(proxy: AwsProxy, dist_id: str, names: list[str]) -> None:
     assert got is not None
     config, etag = got
     config["Aliases"] = {"Quantity": len(names), "Items": names} if names else {"Quantity": 0}
+    # through the proxy: a new ETag, and InProgress for a while, as any update
     proxy.cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
-    with proxy._lock:  # a change: a new ETag, and InProgress for a while, as any update
-        st = proxy._dist(dist_id)
-        st.etag = secrets.token_hex(7).upper()
-        st.pending = 2
 
 
 def _covered(proxy: AwsProxy, config: dict[str, Any], alias: str) -> bool:
@@ -151,12 +190,17 @@ def associate(proxy: AwsProxy, target: str, alias: str) -> Answer:
                           f"{domain} (the target distribution's domain name).")
         holders = [d["Id"] for d in _summaries(proxy)
                    if alias in _aliases(d) and d["Id"] != target]
-        if alias not in _aliases(config):
-            _set_aliases(proxy, target, [*_aliases(config), alias])
-        for other in holders:
-            found = _config(proxy, other)
-            if found is not None:
-                _set_aliases(proxy, other, [a for a in _aliases(found[0]) if a != alias])
+        moving = proxy.rules.moving if proxy.rules is not None else set()
+        moving.add(alias)
+        try:
+            if alias not in _aliases(config):
+                _set_aliases(proxy, target, [*_aliases(config), alias])
+            for other in holders:
+                found = _config(proxy, other)
+                if found is not None:
+                    _set_aliases(proxy, other, [a for a in _aliases(found[0]) if a != alias])
+        finally:
+            moving.discard(alias)
     return 200, {}, b""
 
 

@@ -9,19 +9,29 @@ origin path. It answers 403 when the bucket policy does not let that distributio
 seed's second outage), serves the default root object, and answers S3 website endpoints
 with their RedirectAllRequestsTo redirect.
 
-It reads the twin's state straight from moto on every request, so what it serves is what
-the AWS API says now.
+It picks the most specific alias across distributions (an exact alias before a wildcard
+one), signs origin requests only as the origin is set up (a bucket policy granting by OAC
+serves nothing to an origin without one, and one granting an OAI nothing to an origin
+that uses another or an OAC), and caches per distribution (``edgecache``), so a change
+without an invalidation serves the old copy as CloudFront would.
+
+It reads the twin's state on every request it does not answer from its cache: the
+distributions as the API (the proxy) lists them, each with the configuration that is
+deployed (while a change is InProgress, the one before it, as CloudFront's edges serve),
+and S3 as it is now.
 """
 
 from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.kinds.aws.common import bucket_of, covers, is_website_domain
 from runbook.kinds.aws.policy import read as read_policy
+from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.httpserver import Reply, Request, WebServer
 
 FORBIDDEN_XML = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
@@ -33,16 +43,21 @@ NOT_CONFIGURED = ("<html><h1>403 ERROR</h1><h2>The request could not be satisfie
 
 @dataclass
 class EdgeState:
-    """What the edge needs of the twin: moto clients, id mapping, certificates."""
+    """What the edge needs of the twin: clients of its API, certificates, its cache."""
 
     s3: Any
-    cloudfront: Any
+    cloudfront: Any  # through the proxy: world ids, the configuration as it was sent
     account: str
-    to_world: Any  # () -> dict moto id -> world id
     # ACM certificate ARN -> (names it covers, SSL context presenting it)
     certificates: dict[str, tuple[list[str], ssl.SSLContext]] = field(default_factory=dict)
     default_context: ssl.SSLContext | None = None
+    cache: EdgeCache = field(default_factory=EdgeCache)
+    # distribution id -> (known, the configuration its edges serve now: the deployed one,
+    # which is the previous one while a change is InProgress; None: nothing deployed yet)
+    served: Callable[[str], tuple[bool, dict[str, Any] | None]] | None = None
     functions: Any = None  # the proxy's sandbox.functions.Functions: viewer functions run
+    # world distribution id -> moto's (CloudFront Functions are kept under moto's ids)
+    moto_id: Callable[[str], str] = lambda world_id: world_id
 
 
 @dataclass(frozen=True)
@@ -100,24 +115,35 @@ class Edge:
     # ---- distributions ---------------------------------------------------------------
 
     def distributions(self) -> list[Dist]:
-        names = self.state.to_world()
         out = []
         pages = self.state.cloudfront.get_paginator("list_distributions").paginate()
         for page in pages:
             for d in page.get("DistributionList", {}).get("Items", []) or []:
-                world_id = names.get(d["Id"], d["Id"])
-                cfg = self.state.cloudfront.get_distribution_config(Id=d["Id"])
+                world_id = d["Id"]
+                known, config = self.state.served(world_id) if self.state.served else (
+                    False, None)
+                if not known:
+                    config = self.state.cloudfront.get_distribution_config(Id=world_id)[
+                        "DistributionConfig"]
+                if config is None:
+                    continue  # created, not deployed yet: no edge knows it
+                aliases = (config.get("Aliases") or {}).get("Items") or []
                 out.append(Dist(world_id,
                                 f"arn:aws:cloudfront::{self.state.account}:distribution/{world_id}",
-                                d["DomainName"].lower(),
-                                [a.lower() for a in d.get("Aliases", {}).get("Items", []) or []],
-                                cfg["DistributionConfig"], d["Id"]))
+                                d["DomainName"].lower(), [a.lower() for a in aliases], config,
+                                self.state.moto_id(world_id)))
         return out
 
     def find(self, host: str) -> Dist | None:
+        """The distribution serving ``host``: its exact alias (or cloudfront.net name)
+        wins over a wildcard alias that covers it, whichever distribution has either."""
         host = host.lower().rstrip(".")
-        for d in self.distributions():
+        dists = self.distributions()
+        for d in dists:
             if host == d.domain or host in d.aliases:
+                return d
+        for d in dists:
+            if any(a.startswith("*.") and covers(a, host) for a in d.aliases):
                 return d
         return None
 
@@ -162,15 +188,24 @@ class Edge:
         bucket = bucket_of(domain)
         if bucket is None:
             return Reply(502, f"the sandbox edge cannot reach custom origin {domain}")
+        cache = self.state.cache
+        ckey = cache.key(dist.id, host, req.path, behaviour)
+        hit = cache.get(ckey)
+        if hit is not None:
+            return Reply(hit.status, hit.body, {**hit.headers, "X-Cache": "Hit from cloudfront"})
         if is_website_domain(domain):
-            return self.website(bucket, req)
-        path = req.path.split("?", 1)[0]
-        if path in ("", "/"):
-            path = "/" + str(dist.config.get("DefaultRootObject") or "")
-        key = (str(origin.get("OriginPath") or "").strip("/") + path).lstrip("/")
-        return self.from_bucket(dist, bucket, key)
+            reply, control = self.website(bucket, req), None
+        else:
+            path = req.path.split("?", 1)[0]
+            if path in ("", "/"):
+                path = "/" + str(dist.config.get("DefaultRootObject") or "")
+            key = (str(origin.get("OriginPath") or "").strip("/") + path).lstrip("/")
+            reply, control = self.from_bucket(dist, origin, bucket, key)
+        cache.put(ckey, reply, reply.status, control, behaviour)
+        return reply
 
-    def from_bucket(self, dist: Dist, bucket: str, key: str) -> Reply:
+    def from_bucket(self, dist: Dist, origin: dict[str, Any], bucket: str,
+                    key: str) -> tuple[Reply, str | None]:
         s3 = self.state.s3
         try:
             policy_text = s3.get_bucket_policy(Bucket=bucket)["Policy"]
@@ -179,19 +214,26 @@ class Edge:
         import json
 
         policy = json.loads(policy_text) if policy_text else None
+        # CloudFront signs for the origin as it is set up: with its OAC, or as its OAI
+        oac = bool(origin.get("OriginAccessControlId"))
+        oai = str((origin.get("S3OriginConfig") or {}).get("OriginAccessIdentity") or "")
         reading = read_policy(policy, bucket=bucket, key=key, distribution_arn=dist.arn,
-                              oai_ids=[])
+                              oai_ids=[oai.rsplit("/", 1)[-1]] if oai and not oac else [],
+                              signs_with_oac=oac)
         headers = {"X-Cache": "Error from cloudfront", "Content-Type": "application/xml"}
         if reading.granted_by is None or reading.denied_by is not None:
-            return Reply(403, FORBIDDEN_XML, headers)
+            return Reply(403, FORBIDDEN_XML, headers), None
         try:
             obj = s3.get_object(Bucket=bucket, Key=key)
         except Exception:  # NoSuchKey: without ListBucket, S3 says AccessDenied
-            return Reply(403, FORBIDDEN_XML, headers)
+            return Reply(403, FORBIDDEN_XML, headers), None
         body = obj["Body"].read()
-        return Reply(200, body, {"Content-Type": obj.get("ContentType") or "text/html",
-                                 "X-Cache": "Miss from cloudfront",
-                                 "Via": f"1.1 {dist.domain} (CloudFront)"})
+        control = obj.get("CacheControl")
+        out = {"Content-Type": obj.get("ContentType") or "text/html",
+               "X-Cache": "Miss from cloudfront", "Via": f"1.1 {dist.domain} (CloudFront)"}
+        if control:
+            out["Cache-Control"] = control
+        return Reply(200, body, out), control
 
     def website(self, bucket: str, req: Request) -> Reply:
         try:

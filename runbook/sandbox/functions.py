@@ -142,6 +142,33 @@ class Functions:
         self._lock = threading.RLock()
         self._engines: dict[str, _Engine] = {}
 
+    # ---- in the proxy ----------------------------------------------------------------
+
+    def install(self, proxy: Any) -> None:
+        """This API as a hook of the proxy, and its part of CloudFront's distribution calls
+        (associations moto drops) in the proxy's tables."""
+        from runbook.sandbox.cfrules import DIST, DIST_CONFIG, DIST_LIST
+        from runbook.sandbox.proxy import Route
+
+        proxy.hooks.append(lambda call: self.handle(call.method, call.target, call.headers,
+                                                    call.body))
+        proxy.checks += [Route(m, p, lambda call: self.check_distribution(call.body))
+                         for m, p in (("PUT", DIST_CONFIG), ("POST", DIST_LIST))]
+        proxy.after += [Route(m, p, self._after) for m, p in (
+            ("PUT", DIST_CONFIG), ("POST", DIST_LIST), ("GET", DIST_CONFIG), ("GET", DIST),
+            ("GET", DIST_LIST))]
+
+    def _after(self, call: Any, reply: Answer) -> Answer:
+        status, headers, out = reply
+        if status not in (200, 201):
+            return reply
+        groups = call.match.groups() if call.match is not None else ()
+        dist_id: str | None = groups[0] if groups else None
+        if dist_id is None and call.method == "POST":
+            found = re.search(rb"<Id>([A-Z0-9]+)</Id>", out)
+            dist_id = found.group(1).decode() if found else None
+        return status, headers, self.after_distribution(dist_id, call.method, call.body, out)
+
     # ---- the API ---------------------------------------------------------------------
 
     def handle(self, method: str, path: str, headers: dict[str, str],

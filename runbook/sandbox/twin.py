@@ -10,8 +10,6 @@ The engine only ever sees endpoints: nothing outside this package knows it is a 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import json
 import ssl
 import tempfile
 import threading
@@ -23,24 +21,21 @@ from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
-from runbook.kinds.aws.policy import oac_statement
-from runbook.sandbox.dnsserver import DNSServer, Record, Zone
+from runbook.sandbox import cfalias
+from runbook.sandbox import state as twinstate
+from runbook.sandbox.cfrules import CloudFrontRules
+from runbook.sandbox.dnsserver import DNSServer
 from runbook.sandbox.edge import Edge, EdgeState
+from runbook.sandbox.edgecache import EdgeCache
+from runbook.sandbox.functions import Functions
 from runbook.sandbox.proxy import AwsProxy, Ids
+from runbook.sandbox.r53rules import Route53Rules
+from runbook.sandbox.resolvercache import CachingResolver
+from runbook.sandbox.seed import seed
 from runbook.sandbox.world import World
+from runbook.sandbox.zones import EDGE_IP, ZoneSource
 
-CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
-EDGE_IP = "127.0.0.1"
 KEYS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
-# The twin deploys in moments, not minutes: a poll waits at most this long between tries
-# (deadlines such as `within: 25m` still count real time).
-POLL_CAP = 0.5
-
-
-def _short_sleep(seconds: float) -> None:
-    time.sleep(min(seconds, POLL_CAP))
-
-
 class SandboxError(RunbookError):
     exit_code = 2
 
@@ -56,6 +51,47 @@ def _need(module: str) -> Any:
             "pip install 'runbook-cutover[sandbox]' (or '.[dev]' in a checkout)") from exc
 
 
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a twin answers: all a run needs to reach it, in this process or another."""
+
+    aws: str
+    region: str
+    dns: str  # "127.0.0.1:port"
+    https: int
+    http: int
+    ca: str  # path of the CA's PEM file (same machine: the twin serves on loopback)
+    scale: float  # real seconds per AWS second
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Endpoints:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+def scaled_time(scale: float) -> tuple[Any, Any]:
+    """A clock and a sleep in AWS seconds for a twin whose time runs ``1/scale`` times as
+    fast: a plan's `within: 25m` lasts 15 real seconds at 0.01, and the twin's deployments
+    are scaled alike, so a wait that is too short on AWS is too short here."""
+    def clock() -> float:
+        return time.monotonic() / scale
+
+    def sleep(seconds: float) -> None:
+        time.sleep(max(0.0, seconds) * scale)
+    return clock, sleep
+
+
+def wire_to(ctx: RunContext, ep: Endpoints, time_scale: float | None = None) -> RunContext:
+    """``ctx`` with AWS, DNS, HTTP(S), trust and time pointed at the twin ``ep``."""
+    clock, sleep = scaled_time(time_scale if time_scale is not None else ep.scale)
+    aws = AwsSettings(endpoint_url=ep.aws, region=ep.region,
+                      access_key_id=KEYS["aws_access_key_id"],
+                      secret_access_key=KEYS["aws_secret_access_key"], max_attempts=2)
+    network = NetworkSettings(resolvers=(ep.dns,), resolve_via_dns=True,
+                              port_map={443: ep.https, 80: ep.http}, ca_bundle=ep.ca)
+    return replace(ctx, aws=aws, network=network, clock=clock, sleep=sleep, _session=None,
+                   _clients={}, _lock=threading.Lock())
+
+
 @dataclass
 class Twin:
     world: World
@@ -66,13 +102,24 @@ class Twin:
     edge: Edge
     ca_path: str
     ids: Ids
+    folder: Path
+    cloudfront: CloudFrontRules
+    route53: Route53Rules
+    state_dir: Path | None = None
+    resolver: CachingResolver | None = None  # what `system` lookups ask: caches as resolvers do
+    certificates: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     _tmp: Any = None
+    _dirty: threading.Event = field(default_factory=threading.Event)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     # ---- start and stop --------------------------------------------------------------
 
     @classmethod
-    def start(cls, world: World) -> Twin:
+    def start(cls, world: World, *, state_dir: Path | None = None, port: int = 0) -> Twin:
+        """A twin seeded from ``world``; with ``state_dir``, one that continues the twin
+        saved there (the world file is then only read for its timing) and saves itself
+        there after every change."""
         t0 = time.perf_counter()
         trustme = _need("trustme")
         server_mod = _need("moto.server")
@@ -83,8 +130,8 @@ class Twin:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
         moto = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
-        host, port = moto.get_host_and_port()
-        moto_url = f"http://{host}:{port}"
+        host, mport = moto.get_host_and_port()
+        moto_url = f"http://{host}:{mport}"
         # moto keeps its state in the process, not the server: start from an empty world.
         # (So one process runs one twin at a time.)
         import urllib.request
@@ -92,42 +139,132 @@ class Twin:
         urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset",
                                                       method="POST"), timeout=10).close()
         t_moto = time.perf_counter()
+        tmp = None
+        if state_dir is None:
+            tmp = tempfile.TemporaryDirectory(prefix="runbook-sandbox-")
+            folder = Path(tmp.name)
+        else:
+            folder = state_dir.resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+        restoring = state_dir is not None and twinstate.saved(folder)
+        try:
+            saved = twinstate.load(folder) if restoring else {}
+        except Exception as exc:  # a pickle of another moto, a truncated or foreign file
+            moto.stop()
+            raise SandboxError(
+                f"the twin's state in {folder} cannot be read ({type(exc).__name__}: {exc}); "
+                "it was saved by another version of runbook or moto, or is damaged. Start "
+                "with an empty --state folder (the world file seeds it again)") from exc
 
-        def client(service: str, region: str | None = None) -> Any:
-            return boto3.client(service, endpoint_url=moto_url,  # type: ignore[call-overload]
+        def client(service: str, region: str | None = None, url: str = moto_url) -> Any:
+            return boto3.client(service, endpoint_url=url,  # type: ignore[call-overload]
                                 region_name=region or world.region, **KEYS)
 
-        tmp = tempfile.TemporaryDirectory(prefix="runbook-sandbox-")
-        ca = trustme.CA(organization_name="runbook sandbox CA")
-        ca_path = str(Path(tmp.name) / "sandbox-ca.pem")
-        ca.cert_pem.write_to_path(ca_path)
-        default = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("*.cloudfront.net", "cloudfront.net").configure_cert(default)
-        ids = Ids()
-        state = EdgeState(s3=client("s3"), cloudfront=client("cloudfront", "us-east-1"),
-                          account=world.account, to_world=lambda: ids.to_world,
-                          default_context=default)
-        cert_domains: dict[str, list[str]] = {}
-        proxy = AwsProxy(moto_url, ids, client("cloudfront", "us-east-1"),
-                         lambda arn: cert_domains.get(arn)).start()
-        state.functions = proxy.functions  # the edge runs the functions the proxy holds
-        zones = _ZoneSource(client("route53", "us-east-1"), state.cloudfront, client)
-        dns_server = DNSServer(zones).start()
-        edge = Edge(state).start()
-        twin = cls(world, moto, moto_url, proxy, dns_server, edge, ca_path, ids, _tmp=tmp)
+        timing = world.timing
+        ids = Ids(dict(saved.get("ids", {})), dict(saved.get("ids_everywhere", {})))
+        proxy = AwsProxy(moto_url, ids, port)
+        cf_rules = CloudFrontRules(client("cloudfront", "us-east-1"), client("acm", "us-east-1"),
+                                   timing.deploy * timing.scale,
+                                   timing.invalidation * timing.scale)
+        r53_rules = Route53Rules(client("route53", "us-east-1"), timing.route53 * timing.scale)
+        cf_rules.install(proxy)
+        r53_rules.install(proxy)
+        # what moto lacks beside the rules: CloudFront Functions and KeyValueStores
+        # (functions.py), AssociateAlias, ListConflictingAliases and S3's region check
+        # (cfalias.py)
+        functions = Functions(client("cloudfront", "us-east-1"))
+        functions.install(proxy)
+        cfalias.install(proxy, client("acm", "us-east-1"), cf_rules)
+        cf_rules.restore(saved.get("cloudfront", {}))
+        r53_rules.restore(saved.get("route53", {}))
         try:
-            _seed(world, client, ca, ids, state, cert_domains)
+            proxy.start()
+        except OSError as exc:
+            moto.stop()
+            raise SandboxError(f"the sandbox cannot serve its AWS API on port {port}: {exc}. "
+                               "Is another twin running there?") from exc
+        ca_path = str(folder / "sandbox-ca.pem")
+        edge_pem = folder / "sandbox-edge.pem"
+        ca = None
+        if not restoring:
+            ca = trustme.CA(organization_name="runbook sandbox CA")
+            ca.cert_pem.write_to_path(ca_path)
+            ca.issue_cert("*.cloudfront.net", "cloudfront.net") \
+                .private_key_and_cert_chain_pem.write_to_path(str(edge_pem))
+        default = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        default.load_cert_chain(str(edge_pem))
+        state = EdgeState(s3=client("s3"), cloudfront=client("cloudfront", "us-east-1",
+                                                              proxy.url),
+                          account=world.account, default_context=default,
+                          cache=EdgeCache(timing.scale))
+        state.served = _served_by(cf_rules, ids, state.cloudfront)
+        state.functions = functions  # the edge runs the functions the proxy holds
+        state.moto_id = lambda world_id: ids.to_moto.get(world_id, world_id)
+        cf_rules.on_invalidate = lambda dist, paths, at: state.cache.invalidate(
+            ids.to_world.get(dist, dist), paths, at)
+        zones = ZoneSource(client("route53", "us-east-1"), client("cloudfront", "us-east-1"),
+                            client)
+        dns_server = DNSServer(zones).start()
+        resolver = CachingResolver(dns_server, timing.scale)
+        resolver.start()
+        edge = Edge(state).start()
+        twin = cls(world, moto, moto_url, proxy, dns_server, edge, ca_path, ids, folder,
+                   cf_rules, r53_rules, state_dir=folder if state_dir else None,
+                   resolver=resolver, _tmp=tmp)
+        try:
+            if restoring:
+                for arn, (domains, pem) in saved.get("certificates", {}).items():
+                    twin._serve_certificate(arn, list(domains), pem)
+            else:
+                assert ca is not None
+                seed(twin, client, ca)
+                cf_rules.settle()
+            proxy.info = lambda: {**vars(twin.endpoints()), "account": world.account}
+            if twin.state_dir is not None:
+                twin.save()
+                proxy.on_change = twin._dirty.set
+                threading.Thread(target=twin._saver, daemon=True, name="twin-saver").start()
         except Exception:
             twin.stop()
             raise
         twin.timings = {"moto": t_moto - t0, "total": time.perf_counter() - t0}
         return twin
 
+    def _serve_certificate(self, arn: str, domains: list[str], pem: str) -> None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(self.folder / pem))
+        self.certificates[arn] = (domains, pem)
+        self.edge.state.certificates[arn] = (domains, context)
+
+    def save(self) -> None:
+        """The twin's state to its state folder (a change at a time, never half of one)."""
+        if self.state_dir is None:
+            return
+        with self.proxy.writing:
+            twinstate.save(self.state_dir, {
+                "ids": self.ids.to_moto, "ids_everywhere": self.ids.everywhere,
+                "cloudfront": self.cloudfront.export(),
+                "route53": self.route53.export(),
+                "certificates": {k: list(v) for k, v in self.certificates.items()}})
+
+    def _saver(self) -> None:
+        while not self._stopping.is_set():
+            if self._dirty.wait(0.2):
+                self._dirty.clear()
+                with contextlib.suppress(Exception):  # the next change, or stop, saves again
+                    self.save()
+
     def stop(self) -> None:
         # stopping what is half started must not hide why it stopped
-        for part in (self.edge, self.dns, self.proxy, self.moto):
+        self._stopping.set()
+        for part in (self.edge, self.resolver, self.dns, self.proxy):
             with contextlib.suppress(Exception):
-                part.stop()
+                if part is not None:
+                    part.stop()
+        with contextlib.suppress(Exception):
+            self.save()
+        with contextlib.suppress(Exception):
+            self.moto.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -140,237 +277,56 @@ class Twin:
 
     # ---- wiring ----------------------------------------------------------------------
 
+    def endpoints(self) -> Endpoints:
+        host, port = (self.resolver or self.dns).address
+        return Endpoints(self.proxy.url, self.world.region, f"{host}:{port}",
+                         self.edge.https.port, self.edge.http.port, self.ca_path,
+                         self.world.timing.scale)
+
     @property
     def aws(self) -> AwsSettings:
-        return AwsSettings(endpoint_url=self.proxy.url, region=self.world.region,
-                           access_key_id=KEYS["aws_access_key_id"],
-                           secret_access_key=KEYS["aws_secret_access_key"], max_attempts=2)
+        return wire_to(RunContext(), self.endpoints()).aws
 
     @property
     def network(self) -> NetworkSettings:
-        return NetworkSettings(resolvers=(self.dns.resolver,), resolve_via_dns=True,
-                               port_map={443: self.edge.https.port, 80: self.edge.http.port},
-                               ca_bundle=self.ca_path)
+        return wire_to(RunContext(), self.endpoints()).network
 
-    def wire(self, ctx: RunContext) -> RunContext:
-        """``ctx`` with AWS, DNS, HTTP(S) and trust pointed at this twin."""
-        return replace(ctx, aws=self.aws, network=self.network, sleep=_short_sleep,
-                       _session=None, _clients={}, _lock=threading.Lock())
+    def wire(self, ctx: RunContext, time_scale: float | None = None) -> RunContext:
+        """``ctx`` with AWS, DNS, HTTP(S), trust and time pointed at this twin."""
+        return wire_to(ctx, self.endpoints(), time_scale)
 
     def instructions(self) -> str:
-        dns_host, dns_port = self.dns.address
+        dns_host, dns_port = (self.resolver or self.dns).address
+        auth_host, auth_port = self.dns.address
         return "\n".join([
             f"AWS API (moto, behind runbook's proxy): {self.proxy.url}",
             f"  export AWS_ENDPOINT_URL={self.proxy.url} AWS_ACCESS_KEY_ID=sandbox "
             f"AWS_SECRET_ACCESS_KEY=sandbox AWS_DEFAULT_REGION={self.world.region}",
             "  aws cloudfront list-distributions",
-            f"DNS: dig @{dns_host} -p {dns_port} <name>",
+            f"DNS: dig @{dns_host} -p {dns_port} <name>   (a caching resolver; the zones' "
+            f"own server: dig @{auth_host} -p {auth_port} +norec <name>)",
             f"edge: https on {EDGE_IP}:{self.edge.https.port}, http on "
             f"{EDGE_IP}:{self.edge.http.port}",
             f"  curl --cacert {self.ca_path} --resolve <host>:{self.edge.https.port}:{EDGE_IP} "
             f"https://<host>:{self.edge.https.port}/",
+            f"plans: `sandbox: {{serve: {self.proxy.url}}}` in an environment runs against "
+            "this twin",
         ])
 
 
-# ---- seeding -----------------------------------------------------------------------------
+def _served_by(rules: CloudFrontRules, ids: Ids, cloudfront: Any) -> Any:
+    """What the edge serves of a distribution: its deployed configuration, parsed as
+    boto3 parses GetDistributionConfig."""
+    import botocore.parsers
 
+    shape = cloudfront.meta.service_model.operation_model("GetDistributionConfig").output_shape
+    parser = botocore.parsers.create_parser("rest-xml")
 
-def _seed(world: World, client: Any, ca: Any, ids: Ids, state: EdgeState,
-          cert_domains: dict[str, list[str]]) -> None:
-    arns: dict[str, str] = {}
-    now = dt.datetime.now(dt.UTC)
-    for cert in world.certificates:
-        not_after = now + dt.timedelta(days=cert.days)
-        leaf = ca.issue_cert(*cert.domains, not_before=min(now, not_after) - dt.timedelta(
-            days=1), not_after=not_after)
-        got = client("acm", cert.region).import_certificate(
-            Certificate=leaf.cert_chain_pems[0].bytes(),
-            PrivateKey=leaf.private_key_pem.bytes(), CertificateChain=ca.cert_pem.bytes())
-        arn = got["CertificateArn"]
-        arns[cert.ref] = arn
-        if cert.arn:  # a captured certificate: plans name its real ARN
-            ids.to_moto[cert.arn] = arn
-        cert_domains[arn] = list(cert.domains)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        leaf.configure_cert(context)
-        state.certificates[arn] = (list(cert.domains), context)
-    s3 = client("s3")
-    regions: dict[str, str] = {}
-    for b in world.buckets:
-        region = b.region or world.region
-        regions[b.name] = region
-        kw: dict[str, Any] = {"Bucket": b.name}
-        if region != "us-east-1":
-            kw["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        s3.create_bucket(**kw)
-        s3.put_bucket_ownership_controls(Bucket=b.name, OwnershipControls={
-            "Rules": [{"ObjectOwnership": b.ownership}]})
-        if b.block_public_access:
-            s3.put_public_access_block(Bucket=b.name, PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True, "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-        for key, body in b.objects.items():
-            meta = b.listing.get(key)
-            s3.put_object(Bucket=b.name, Key=key, Body=body.encode(),
-                          ContentType=meta.content_type if meta else
-                          "text/html" if key.endswith(".html") else "text/plain")
-        for key, meta in b.listing.items():
-            if key not in b.objects:  # captured without its body: one of the same size
-                s3.put_object(Bucket=b.name, Key=key, Body=synthesised(key, meta.size),
-                              ContentType=meta.content_type,
-                              Metadata={"runbook-synthesised": "true",
-                                        "runbook-size": str(meta.size)})
-        if b.versioning:
-            s3.put_bucket_versioning(Bucket=b.name,
-                                     VersioningConfiguration={"Status": "Enabled"})
-        if b.website_redirect:
-            s3.put_bucket_website(Bucket=b.name, WebsiteConfiguration={
-                "RedirectAllRequestsTo": {"HostName": b.website_redirect.to,
-                                          "Protocol": b.website_redirect.protocol}})
-    cf = client("cloudfront", "us-east-1")
-    domains: dict[str, str] = {}
-    for d in world.distributions:
-        made = cf.create_distribution(DistributionConfig=_dist_config(d, arns, regions,
-                                                                      world.region))
-        ids.to_moto[d.id] = made["Distribution"]["Id"]
-        domains[d.id] = made["Distribution"]["DomainName"]
-    for b in world.buckets:
-        if b.policy is not None:  # a captured bucket: its policy as it was read
-            s3.put_bucket_policy(Bucket=b.name, Policy=json.dumps(b.policy))
-        elif b.grant:
-            statements = [oac_statement(b.name, g, f"arn:aws:cloudfront::{world.account}:"
-                                                   f"distribution/{g}") for g in b.grant]
-            s3.put_bucket_policy(Bucket=b.name, Policy=json.dumps(
-                {"Version": "2012-10-17", "Statement": statements}))
-    r53 = client("route53", "us-east-1")
-    for z in world.zones:
-        zone_id = r53.create_hosted_zone(Name=z.name, CallerReference=f"world-{z.name}")[
-            "HostedZone"]["Id"]
-        if z.id:  # a captured zone: plans name its real id
-            ids.to_moto[z.id] = zone_id.rsplit("/", 1)[-1]
-        changes = []
-        for r in z.records:
-            rrset: dict[str, Any] = {"Name": r.name, "Type": r.type}
-            if r.alias:
-                rrset["AliasTarget"] = {"HostedZoneId": CLOUDFRONT_ZONE,
-                                        "DNSName": domains[r.alias],
-                                        "EvaluateTargetHealth": False}
-            else:
-                rrset["TTL"] = r.ttl
-                rrset["ResourceRecords"] = [{"Value": v} for v in r.values]
-            changes.append({"Action": "CREATE", "ResourceRecordSet": rrset})
-        if changes:
-            r53.change_resource_record_sets(HostedZoneId=zone_id,
-                                            ChangeBatch={"Changes": changes})
-
-
-SYNTH_CAP = 1 << 20  # bytes: a synthesised body stops here; its real size is in metadata
-
-
-def synthesised(key: str, size: int) -> bytes:
-    """A body of ``size`` bytes (at most SYNTH_CAP) that says it is not the real one."""
-    line = (f"runbook sandbox: synthesised body of {key}; the capture copied its size, "
-            "type and ETag, not its content\n").encode()
-    size = min(size, SYNTH_CAP)
-    return (line * (size // len(line) + 1))[:size]
-
-
-def _dist_config(d: Any, arns: dict[str, str], regions: dict[str, str],
-                 default_region: str) -> dict[str, Any]:
-    if d.origin.bucket:
-        region = regions.get(d.origin.bucket, default_region)
-        origin: dict[str, Any] = {
-            "Id": "site", "DomainName": f"{d.origin.bucket}.s3.{region}.amazonaws.com",
-            "OriginPath": d.origin.path, "S3OriginConfig": {"OriginAccessIdentity": ""},
-            "OriginAccessControlId": f"OAC{d.id}"}
-    else:
-        origin = {"Id": "site", "DomainName": d.origin.domain, "OriginPath": d.origin.path,
-                  "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,
-                                         "OriginProtocolPolicy": "http-only"}}
-    viewer: dict[str, Any] = {"CloudFrontDefaultCertificate": True}
-    if d.certificate:
-        viewer = {"ACMCertificateArn": arns[d.certificate], "SSLSupportMethod": "sni-only",
-                  "MinimumProtocolVersion": "TLSv1.2_2021"}
-    return {
-        "CallerReference": f"world-{d.id}", "Comment": d.comment or d.id,
-        "Enabled": d.enabled, "DefaultRootObject": d.default_root_object,
-        "Aliases": {"Quantity": len(d.aliases), "Items": d.aliases},
-        "Origins": {"Quantity": 1, "Items": [origin]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
-            "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}},
-            "MinTTL": 0, "TrustedSigners": {"Enabled": False, "Quantity": 0}},
-        "ViewerCertificate": viewer,
-    }
-
-
-# ---- DNS from Route53, as it is now -----------------------------------------------------
-
-
-class _ZoneSource:
-    """The zones the twin's DNS serves: its Route53 hosted zones (alias records to
-    CloudFront or S3 websites answer with the edge's address), cloudfront.net and S3
-    website names, and the hosts of the zones' name servers (all on this server)."""
-
-    TTL = 0.25  # seconds a reading of Route53 is reused: a plan's polls see changes at once
-
-    def __init__(self, route53: Any, cloudfront: Any, client: Any) -> None:
-        self.r53 = route53
-        self.cf = cloudfront
-        self.client = client
-        self._cache: tuple[float, list[Zone]] | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> list[Zone]:
-        with self._lock:
-            if self._cache and time.monotonic() - self._cache[0] < self.TTL:
-                return self._cache[1]
-            zones = self._read()
-            self._cache = (time.monotonic(), zones)
-            return zones
-
-    def _read(self) -> list[Zone]:
-        zones: list[Zone] = []
-        ns_hosts: set[str] = set()
-        for page in self.r53.get_paginator("list_hosted_zones").paginate():
-            for hz in page["HostedZones"]:
-                records: list[Record] = []
-                for rpage in self.r53.get_paginator("list_resource_record_sets").paginate(
-                        HostedZoneId=hz["Id"]):
-                    for rr in rpage["ResourceRecordSets"]:
-                        records.extend(self._records(rr, ns_hosts))
-                zones.append(Zone(hz["Name"], tuple(records)))
-        edge_names = [Record(d["DomainName"], "A", EDGE_IP, 60)
-                      for page in self.cf.get_paginator("list_distributions").paginate()
-                      for d in page.get("DistributionList", {}).get("Items", []) or []]
-        zones.append(Zone("cloudfront.net", tuple(edge_names)))
-        zones.append(Zone("amazonaws.com", tuple(self._website_names())))
-        for host in ns_hosts:
-            zones.append(Zone(host, (Record(host, "A", EDGE_IP, 3600),)))
-        return zones
-
-    def _website_names(self) -> list[Record]:
-        """Both spellings of every bucket's S3 website endpoint, answered by the edge."""
-        s3 = self.client("s3")
-        out = []
-        for b in s3.list_buckets().get("Buckets", []):
-            region = s3.get_bucket_location(Bucket=b["Name"]).get("LocationConstraint") \
-                or "us-east-1"
-            for host in (f"{b['Name']}.s3-website-{region}.amazonaws.com",
-                         f"{b['Name']}.s3-website.{region}.amazonaws.com"):
-                out.append(Record(host, "A", EDGE_IP, 60))
-        return out
-
-    @staticmethod
-    def _records(rr: dict[str, Any], ns_hosts: set[str]) -> list[Record]:
-        name, rtype = rr["Name"], rr["Type"]
-        alias = rr.get("AliasTarget")
-        if alias:
-            # an alias to CloudFront or an S3 website: the edge answers for both
-            return [Record(name, rtype, EDGE_IP if rtype == "A" else "::1", 60)]
-        out = [Record(name, rtype, v["Value"], int(rr.get("TTL", 300)))
-               for v in rr.get("ResourceRecords", [])]
-        if rtype == "NS":
-            ns_hosts.update(v["Value"].rstrip(".").lower() for v in rr.get("ResourceRecords",
-                                                                            []))
-        return out
+    def served(world_id: str) -> tuple[bool, dict[str, Any] | None]:
+        known, xml = rules.served(ids.to_moto.get(world_id, world_id))
+        if xml is None:
+            return known, None
+        parsed = parser.parse({"body": ids.response(xml), "headers": {}, "status_code": 200},
+                              shape)
+        return True, parsed["DistributionConfig"]
+    return served

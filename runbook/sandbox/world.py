@@ -19,6 +19,11 @@
         origin: {bucket: tis-trainee-ui-prod, path: /v1.41.0}   # or {domain: ...}
         certificate: tss
         default_root_object: index.html
+    timing:                             # how long AWS takes, in AWS seconds (these are
+      scale: 0.01                       # the defaults); scale: real seconds per AWS second
+      deploy: 180                       # a CloudFront change InProgress before Deployed
+      route53: 30                       # a Route53 change PENDING before INSYNC
+      invalidation: 60                  # an invalidation InProgress before Completed
     zones:
       - name: tis-selfservice.nhs.uk
         records:
@@ -72,7 +77,10 @@ class Bucket(_M):
     region: str | None = None
     objects: dict[str, str] = Field(default_factory=dict)
     listing: dict[str, ObjectMeta] = Field(default_factory=dict)
+    cache_control: str | None = Field(None, description="Cache-Control of its objects")
     grant: list[str] = Field(default_factory=list)
+    grant_oai: list[str] = Field(default_factory=list,
+                                 description="origin access identities the policy lets read")
     # the bucket policy as read (a captured world); when set it is written as it is,
     # instead of the statements `grant` would make
     policy: dict[str, Any] | None = None
@@ -99,6 +107,10 @@ class Distribution(_M):
     enabled: bool = True
     # the whole DistributionConfig as read (a captured world): kept for `sandbox diff`
     config: dict[str, Any] | None = None
+    default_ttl: int = Field(86400, description="seconds the edge keeps an object without "
+                                                "Cache-Control (CloudFront's default)")
+    oac: bool = Field(True, description="the S3 origin signs with an origin access control")
+    oai: str | None = Field(None, description="or reads as this origin access identity")
 
 
 class RecordSpec(_M):
@@ -125,6 +137,13 @@ class Capture(_M):
     roles: dict[str, str] = Field(default_factory=dict)  # "where: param" -> resource
 
 
+class Timing(_M):
+    scale: float = Field(0.01, gt=0, le=1, description="real seconds per AWS second")
+    deploy: float = Field(180, ge=0, description="a CloudFront change InProgress, seconds")
+    route53: float = Field(30, ge=0, description="a Route53 change PENDING, seconds")
+    invalidation: float = Field(60, ge=0, description="an invalidation InProgress, seconds")
+
+
 class World(_M):
     sandbox: int = 1
     captured: Capture | None = None
@@ -134,6 +153,7 @@ class World(_M):
     buckets: list[Bucket] = Field(default_factory=list)
     distributions: list[Distribution] = Field(default_factory=list)
     zones: list[ZoneSpec] = Field(default_factory=list)
+    timing: Timing = Field(default_factory=Timing)
 
 
 def load_world(path: Path) -> World:

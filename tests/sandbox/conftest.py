@@ -42,6 +42,19 @@ def twin() -> Iterator[Twin]:
         made.stop()
 
 
+def wait_for(condition: Any, limit: float = 60.0) -> bool:
+    """Whether ``condition()`` comes true before ``limit`` real seconds (twin times are
+    scaled to a few seconds; the limit only stops a broken twin hanging the suite)."""
+    import time
+
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 class Look:
     """What a user sees of the twin."""
 
@@ -78,3 +91,38 @@ class Look:
 @pytest.fixture
 def look(twin: Twin) -> Look:
     return Look(twin)
+
+
+@pytest.fixture
+def small_twin(tmp_path: Path) -> Iterator[Any]:
+    """``small_twin(WORLD_YAML)``: a twin of that world, written to tmp_path/world.yaml and
+    registered so that CLI runs of plans in tmp_path (``sandbox: world.yaml``) use it; with
+    a :class:`Look` at it."""
+    import textwrap
+
+    from runbook.sandbox.world import load_world
+
+    made: list[Twin] = []
+    path = (tmp_path / "world.yaml").resolve()
+
+    def start(world: str) -> tuple[Twin, Look]:
+        path.write_text(textwrap.dedent(world))
+        old = hook._twins.pop(path, None)
+        if old is not None:
+            old.stop()
+        twin = Twin.start(load_world(path))
+        hook._twins[path] = twin
+        made.append(twin)
+        return twin, Look(twin)
+
+    yield start
+    hook._twins.pop(path, None)
+    for twin in made:
+        twin.stop()
+
+
+def write_plan(tmp_path: Path, text: str, name: str = "plan.yaml") -> str:
+    import textwrap
+
+    (tmp_path / name).write_text(textwrap.dedent(text))
+    return str(tmp_path / name)

@@ -10,6 +10,7 @@ import pytest
 
 from runbook.errors import PlanError
 from runbook.sandbox.world import load_world
+from tests.sandbox.conftest import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +36,8 @@ def test_edge_403_for_a_missing_key_and_for_a_missing_grant(look):
     cfg = got["DistributionConfig"]
     cfg["Origins"]["Items"][0]["DomainName"] = "tis-trainee-ui-prod-new.s3.eu-west-2.amazonaws.com"
     cf.update_distribution(Id="E1PRODEXAMPLE", IfMatch=got["ETag"], DistributionConfig=cfg)
+    # once the change is deployed (the edge serves the old origin until then)
+    assert wait_for(lambda: look.get("trainee.tis-selfservice.nhs.uk").status_code == 403)
     denied = look.get("trainee.tis-selfservice.nhs.uk")
     assert denied.status_code == 403 and "AccessDenied" in denied.text
 
@@ -93,7 +96,7 @@ def test_proxy_refuses_certificates_that_do_not_fit(look):
     assert "isn't in us-east-1" in err.value.response["Error"]["Message"]
 
 
-def test_distribution_in_progress_after_a_change(look):
+def test_distribution_in_progress_for_the_deploy_time_after_a_change(look):
     cf = look.client("cloudfront")
     assert cf.get_distribution(Id="E2STAGEEXAMPLE")["Distribution"]["Status"] == "Deployed"
     got = cf.get_distribution_config(Id="E2STAGEEXAMPLE")
@@ -102,9 +105,13 @@ def test_distribution_in_progress_after_a_change(look):
     new = cf.update_distribution(Id="E2STAGEEXAMPLE", IfMatch=got["ETag"],
                                  DistributionConfig=cfg)
     assert new["ETag"] != got["ETag"]
-    statuses = [cf.get_distribution(Id="E2STAGEEXAMPLE")["Distribution"]["Status"]
-                for _ in range(3)]
-    assert statuses == ["InProgress", "InProgress", "Deployed"]
+    assert new["Distribution"]["Status"] == "InProgress"
+    assert cf.get_distribution(Id="E2STAGEEXAMPLE")["Distribution"]["Status"] == "InProgress"
+    listed = cf.list_distributions()["DistributionList"]["Items"]
+    assert {d["Id"]: d["Status"] for d in listed}["E2STAGEEXAMPLE"] == "InProgress"
+    # the world's deploy time (180 AWS seconds, scaled 0.01) passes: Deployed
+    assert wait_for(lambda: cf.get_distribution(Id="E2STAGEEXAMPLE")["Distribution"][
+        "Status"] == "Deployed")
 
 
 def test_s3_website_redirect_keeps_path_and_query(look):

@@ -91,18 +91,19 @@ def journal(value: Any) -> Any:
 def strict(ctx: RunContext, moto_endpoint: str) -> Iterator[RunContext]:
     """``ctx`` talking to the moto server through the sandbox's AWS proxy, which answers
     what moto lacks (AssociateAlias) and refuses what AWS refuses (docs/moto-gaps.md)."""
+    from runbook.sandbox import cfalias
+    from runbook.sandbox.cfrules import CloudFrontRules
     from runbook.sandbox.proxy import AwsProxy, Ids
+    from runbook.sandbox.r53rules import Route53Rules
 
     acm = ctx.client("acm", region="us-east-1")
-
-    def names(arn: str) -> list[str] | None:
-        try:
-            got = acm.describe_certificate(CertificateArn=arn)["Certificate"]
-        except acm.exceptions.ResourceNotFoundException:
-            return None
-        return list(got.get("SubjectAlternativeNames") or [got["DomainName"]])
-
-    proxy = AwsProxy(moto_endpoint, Ids(), ctx.client("cloudfront"), names).start()
+    proxy = AwsProxy(moto_endpoint, Ids())
+    # the twin's rules, with AWS's waits at nought: deployed and INSYNC at once
+    rules = CloudFrontRules(ctx.client("cloudfront"), acm, 0.0, 0.0)
+    rules.install(proxy)
+    Route53Rules(ctx.client("route53"), 0.0).install(proxy)
+    cfalias.install(proxy, acm, rules)
+    proxy.start()
     try:
         yield replace(ctx, aws=settings(proxy.url), _session=None, _clients={})
     finally:

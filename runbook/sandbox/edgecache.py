@@ -1,0 +1,117 @@
+"""The edge's cache, per distribution, as CloudFront keeps one.
+
+The key is the distribution, the host and the path, and the query string when the cache
+behaviour forwards it (legacy ``ForwardedValues.QueryString``; the managed CachingOptimized
+policy leaves it out). An object lives for its ``Cache-Control`` max-age (``s-maxage``
+first; ``no-cache``/``no-store``/``private``: not cached) bounded by the behaviour's
+Min/Max TTL, or the behaviour's DefaultTTL without one; errors for ten seconds (CloudFront's
+error caching minimum TTL). Times are twin seconds: the world's ``timing.scale`` turns them
+into real ones, as it does deployments.
+
+An invalidation removes what its paths match (``/*`` at the end matches a prefix) once it
+is Completed, not before: a plan that does not wait for it may still see the old copy.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ERROR_TTL = 10.0
+DEFAULT_TTL = 86400.0
+CACHED = {200, 301, 302, 307, 308, 403, 404}
+
+Key = tuple[str, str, str, str]
+
+
+@dataclass
+class _Entry:
+    value: Any
+    stored: float
+    expires: float
+
+
+@dataclass
+class EdgeCache:
+    scale: float = 1.0  # real seconds per twin second
+    _entries: dict[Key, _Entry] = field(default_factory=dict)
+    _purges: list[tuple[str, list[str], float]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def key(self, dist: str, host: str, path: str, behaviour: dict[str, Any]) -> Key:
+        base, _, query = path.partition("?")
+        if not _query_in_key(behaviour):
+            query = ""
+        return dist, host.lower(), base, query
+
+    def get(self, key: Key) -> Any | None:
+        now = time.time()
+        with self._lock:
+            self._apply(now)
+            entry = self._entries.get(key)
+            if entry is None or entry.expires <= now:
+                self._entries.pop(key, None)
+                return None
+            return entry.value
+
+    def put(self, key: Key, value: Any, status: int, cache_control: str | None,
+            behaviour: dict[str, Any]) -> None:
+        if status not in CACHED:
+            return
+        ttl = ERROR_TTL if status >= 400 else _ttl(cache_control, behaviour)
+        if ttl <= 0:
+            return
+        now = time.time()
+        with self._lock:
+            self._entries[key] = _Entry(value, now, now + ttl * self.scale)
+
+    def invalidate(self, dist: str, paths: list[str], done_at: float) -> None:
+        with self._lock:
+            self._purges.append((dist, list(paths), done_at))
+
+    def _apply(self, now: float) -> None:
+        due = [p for p in self._purges if p[2] <= now]
+        if not due:
+            return
+        self._purges = [p for p in self._purges if p[2] > now]
+        for dist, paths, done_at in due:
+            for key, entry in list(self._entries.items()):
+                if key[0] == dist and entry.stored <= done_at and any(
+                        _matches(p, key[2]) for p in paths):
+                    del self._entries[key]
+
+
+def _matches(pattern: str, path: str) -> bool:
+    if pattern.endswith("*"):
+        return path.startswith(pattern[:-1])
+    return path == pattern
+
+
+def _query_in_key(behaviour: dict[str, Any]) -> bool:
+    policy = behaviour.get("CachePolicyId") or ""
+    if policy:
+        return False  # the managed policies runbook meets leave the query out of the key
+    return bool((behaviour.get("ForwardedValues") or {}).get("QueryString"))
+
+
+def _ttl(cache_control: str | None, behaviour: dict[str, Any]) -> float:
+    policy = behaviour.get("CachePolicyId") or ""
+    if policy == CACHING_DISABLED:
+        return 0.0
+    low = float(behaviour.get("MinTTL") or 0)
+    high = float(behaviour.get("MaxTTL") or 31536000)
+    default = float(behaviour.get("DefaultTTL") or (DEFAULT_TTL if policy or
+                                                     "DefaultTTL" not in behaviour else 0))
+    if cache_control:
+        cc = cache_control.lower()
+        if re.search(r"\b(no-cache|no-store|private)\b", cc):
+            return low
+        found = re.search(r"s-maxage=(\d+)", cc) or re.search(r"max-age=(\d+)", cc)
+        if found:
+            return max(low, min(high, float(found.group(1))))
+    return max(low, min(high, default))
