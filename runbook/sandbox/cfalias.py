@@ -70,8 +70,8 @@ class Twin:
 
 
 def install(proxy: Any, acm: Any, rules: Any) -> None:
-    """AssociateAlias, ListConflictingAliases, S3's region check and Route53's CREATE and
-    CNAME refusals, as a hook of the proxy; ``rules`` (cfrules.CloudFrontRules) lets a
+    """AssociateAlias, ListConflictingAliases and S3's region check, as a hook of the proxy
+    (Route53's refusals are r53rules'); ``rules`` (cfrules.CloudFrontRules) lets a
     moving name be held by both distributions for the moment of the move."""
     twin = Twin(proxy, acm)
     twin.rules = rules
@@ -93,15 +93,6 @@ def handle(proxy: AwsProxy, method: str, path: str, headers: dict[str, str],
     if refused is not None:
         proxy.refusals.append(f"IllegalLocationConstraintException: {path}")
         return refused
-    m = RRSET.match(path)
-    if m and method == "POST":
-        why = record_refusal(proxy, m.group(1), body)
-        if why is not None:
-            proxy.refusals.append(f"InvalidChangeBatch: {why}")
-            xml = (f'<?xml version="1.0"?><ErrorResponse xmlns="{R53}"><Error><Type>Sender'
-                   f"</Type><Code>InvalidChangeBatch</Code><Message>[{why}]</Message></Error>"
-                   f"<RequestId>{secrets.token_hex(8)}</RequestId></ErrorResponse>")
-            return 400, {"Content-Type": "text/xml"}, xml.encode()
     m = ASSOCIATE.match(path)
     if m and method == "PUT":
         query = urllib.parse.parse_qs(m.group(2))
@@ -276,38 +267,3 @@ def create_bucket_region(method: str, path: str, headers: dict[str, str],
            f"IllegalLocationConstraintException</Code><Message>{message}</Message>"
            f"<RequestId>{secrets.token_hex(8)}</RequestId></Error>")
     return 400, {"Content-Type": "application/xml"}, xml.encode()
-
-
-RRSET = re.compile(r"^/2013-04-01/hostedzone/([A-Za-z0-9]+)/rrset/?$")
-R53 = "https://route53.amazonaws.com/doc/2013-04-01/"
-
-
-def record_refusal(proxy: AwsProxy, zone_id: str, body: bytes) -> str | None:
-    """Why Route53 would refuse this change batch, or None."""
-    import xml.etree.ElementTree as ET
-
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        return None
-    r53 = _route53(proxy)
-    zone = fqdn(r53.get_hosted_zone(Id=zone_id)["HostedZone"]["Name"])
-    for change in root.iterfind(".//{*}Change"):
-        action = change.findtext("{*}Action") or ""
-        name = fqdn(change.findtext("{*}ResourceRecordSet/{*}Name") or "")
-        rtype = change.findtext("{*}ResourceRecordSet/{*}Type") or ""
-        got = r53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=name,
-                                            MaxItems="50")["ResourceRecordSets"]
-        there = {rr["Type"] for rr in got if fqdn(rr["Name"]) == name}
-        if action == "CREATE" and rtype in there:
-            return (f"Tried to create resource record set [name='{name}', type='{rtype}'] "
-                    "but it already exists")
-        if action in ("CREATE", "UPSERT"):
-            if rtype != "CNAME" and "CNAME" in there:
-                return (f"RRSet of type {rtype} with DNS name {name} is not permitted because "
-                        f"a conflicting RRSet of type CNAME with the same DNS name already "
-                        f"exists in zone {zone}")
-            if rtype == "CNAME" and there - {"CNAME"}:
-                return (f"RRSet of type CNAME with DNS name {name} is not permitted as it "
-                        f"conflicts with other records with the same DNS name in zone {zone}")
-    return None
