@@ -32,6 +32,8 @@ def _text(plan: Plan, event: str, e: dict[str, Any]) -> str | None:
             e.get("failure")) else ""
         return f"{e.get('failure')}{why}; next: {e.get('choice')}"
     if event == "rolled_back":
+        if e.get("type") == "rollback.undone":  # its kind keeps no snapshot to compare
+            return f"step {e.get('step')} undone, not proved"
         return f"step {e.get('step')} rolled back and verified"
     if event == "finished":
         return f"finished: {e.get('outcome')} (exit {e.get('exit_code')}): {e.get('message')}"
@@ -47,7 +49,7 @@ def event_of(e: dict[str, Any]) -> str | None:
         return "gate_passed"
     if (t == "decision" and e.get("failure")) or t == "rollback.failed":
         return "failed"  # a decision follows every failed check or action: sent once
-    if t == "rollback.verified":
+    if t in ("rollback.verified", "rollback.undone"):
         return "rolled_back"
     if t == "run.finished":
         return "finished"

@@ -164,6 +164,11 @@ class HttpRequest(Action[RequestParams]):
     def snapshot(self, ctx: RunContext) -> Snapshot:
         return {}
 
+    def provable(self) -> bool:
+        # A request changes state runbook cannot read back: its undo is "undone, not
+        # proved" (the undo's own status is checked; the step's `verify:` checks run too).
+        return False
+
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         p = self.params
         body = json.dumps(p.json_body, sort_keys=True) if p.json_body is not None else None
