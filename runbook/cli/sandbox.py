@@ -134,9 +134,12 @@ def _report(state: str) -> None:
     """The timeline of the newest run in ``state``."""
     import sys
 
-    from runbook.cli.report import markdown
+    from runbook.cli.report import as_text, markdown
     from runbook.store import open_store
 
     store = open_store(state)
     run_id = sorted(store.run_ids())[-1]
-    sys.stdout.write(markdown(run_id, store.events(run_id)))
+    if sys.stdout.isatty():  # readable lines on a terminal, as `runbook report` prints
+        as_text(run_id, store.events(run_id))
+    else:
+        sys.stdout.write(markdown(run_id, store.events(run_id)))
