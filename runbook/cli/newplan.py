@@ -278,24 +278,45 @@ version: "${{version}}", site: "${{site}}"{with_contains}}}
 
 
 def _redirect(v: dict[str, str]) -> str:
-    release = "" if not v.get("serving_distribution") else """\
-      - id: release-old-name
-        title: Take ${old_host} off ${serving_distribution}
+    if v.get("serving_distribution"):
+        # Another distribution serves the old name: move it in one CloudFront call
+        # (AssociateAlias), never "remove, wait, add", which leaves it served by neither
+        # for the minutes each deployment takes.
+        take = """\
+      - id: move-proof
+        title: Prove to CloudFront that we may move ${old_host} (TXT _${old_host})
+        action:
+          route53.record:
+            zone: ${old_zone}
+            name: _${old_host}
+            type: TXT
+            ttl: 60
+            distribution_domain: ${redirect_distribution}
+        post:
+          - route53.record: {zone: "${old_zone}", name: "_${old_host}", type: TXT}
+        rollback: auto
+      - id: redirect-alias
+        title: Move ${old_host} to the redirect distribution in one step
         pre:
           - http.get: {url: "https://${new_host}/", status: 200}
         action:
-          cloudfront.update:
-            id: ${serving_distribution}
-            aliases: {remove: ["${old_host}"]}
-        post:
-          - cloudfront.distribution:
-              id: ${serving_distribution}
-              status: Deployed
-            within: 25m
-            every: 30s
+          cloudfront.move_alias:
+            alias: ${old_host}
+            source: ${serving_distribution}
+            target: ${redirect_distribution}
+            zone: ${old_zone}
+"""
+    else:
+        take = """\
+      - id: redirect-alias
+        title: Serve ${old_host} from the redirect distribution
+        pre:
           - cloudfront.alias_free:
               alias: ${old_host}
-        rollback: auto
+        action:
+          cloudfront.update:
+            id: ${redirect_distribution}
+            aliases: {add: ["${old_host}"]}
 """
     return f"""\
   - name: preflight
@@ -319,16 +340,7 @@ def _redirect(v: dict[str, str]) -> str:
         use: old-domain-redirect
         with: {{bucket: "${{redirect_bucket}}", to: "${{new_host}}",
                distribution: "${{redirect_distribution}}"}}
-{release}\
-      - id: redirect-alias
-        title: Serve ${{old_host}} from the redirect distribution
-        pre:
-          - cloudfront.alias_free:
-              alias: ${{old_host}}
-        action:
-          cloudfront.update:
-            id: ${{redirect_distribution}}
-            aliases: {{add: ["${{old_host}}"]}}
+{take}\
         post:
           - cloudfront.distribution:
               id: ${{redirect_distribution}}

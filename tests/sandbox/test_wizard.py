@@ -131,6 +131,8 @@ def test_redirect_an_old_host(cli, tmp_path):
             "      redirect_bucket: tis-selfservice-redirect-stage\n"
             "      old_zone: tis-selfservice.nhs.uk\n"
             "      serving_distribution: E2STAGEEXAMPLE\n") in text
+    # the old name moves in one step (AssociateAlias), never "remove, deploy, add"
+    assert "cloudfront.move_alias:" in text and "remove:" not in text
     checked = cli("validate", "--strict", str(tmp_path / "stage-redirect.yaml"))
     assert checked.code == 0, checked.stdout + checked.stderr
 
