@@ -23,7 +23,8 @@ from runbook.source import Source
 
 MAX_BYTES = 2 * 1024 * 1024  # a hand-written plan is a few KiB; 2 MiB is a mistake
 MAX_DEPTH = 64
-_SAFE_DEPTH = 1000  # the C composer recurses this deep without harm
+_SAFE_DEPTH = 10_000  # the C composer recurses this deep without harm (20 000 seen fine,
+# in a thread too; some 30 000 crash it): below this bound no exact scan is needed
 MAX_NODES = 200_000  # aliases can make a small file expand to billions of nodes
 
 Path_ = tuple[Any, ...]
