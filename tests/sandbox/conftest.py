@@ -3,6 +3,7 @@ DNS through the twin's DNS server, HTTPS through its edge, AWS through its API."
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,11 +27,11 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
 
 
-@pytest.fixture
-def twin() -> Iterator[Twin]:
-    """A fresh twin, registered so that runs in this process use it (never one that an
-    earlier test, such as the in-process demo, left behind)."""
-    path = WORLD.resolve()
+@contextlib.contextmanager
+def fresh_twin(world: Path) -> Iterator[Twin]:
+    """A fresh twin of ``world``, registered so that runs in this process use it (never
+    one that an earlier test, such as the in-process demo, left behind)."""
+    path = world.resolve()
     old = hook._twins.pop(path, None)
     if old is not None:
         old.stop()
@@ -40,6 +41,12 @@ def twin() -> Iterator[Twin]:
     finally:
         hook._twins.pop(path, None)
         made.stop()
+
+
+@pytest.fixture
+def twin() -> Iterator[Twin]:
+    with fresh_twin(WORLD) as made:
+        yield made
 
 
 def wait_for(condition: Any, limit: float = 60.0) -> bool:

@@ -5,7 +5,6 @@ as a user would: HTTPS through the edge, the AWS API, the monitor's log."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import threading
@@ -16,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from runbook.sandbox import hook
 from runbook.sandbox.twin import Twin
-from tests.sandbox.conftest import PLANS, Look
+from tests.sandbox.conftest import PLANS, Look, fresh_twin
 
 pytestmark = pytest.mark.slow
 WORLD = PLANS / "sandbox" / "docs-before.yaml"
@@ -63,23 +61,9 @@ def monitor(monkeypatch: pytest.MonkeyPatch) -> Iterator[Monitor]:
     m.server.server_close()
 
 
-@contextlib.contextmanager
-def _twin(world: Path) -> Iterator[Twin]:
-    path = world.resolve()
-    old = hook._twins.pop(path, None)
-    if old is not None:
-        old.stop()
-    made = hook.twin_for(path)
-    try:
-        yield made
-    finally:
-        hook._twins.pop(path, None)
-        made.stop()
-
-
 @pytest.fixture
 def docs_twin() -> Iterator[Twin]:
-    with _twin(WORLD) as made:
+    with fresh_twin(WORLD) as made:
         yield made
 
 
@@ -119,7 +103,7 @@ def test_a_failed_check_undoes_the_move(cli, tmp_path, monitor):
     plan.write_text(plan.read_text().replace("              timeout: 20s\n",
                                              "              timeout: 20s\n"
                                              "              status: 308\n"))
-    with _twin(copy / "sandbox" / "docs-before.yaml") as docs_twin:
+    with fresh_twin(copy / "sandbox" / "docs-before.yaml") as docs_twin:
         _undone(cli, tmp_path, plan, docs_twin, monitor)
 
 
@@ -155,7 +139,7 @@ def test_a_map_past_aws_limits_stops_the_run_and_names_the_entry(cli, tmp_path, 
     shutil.copytree(PLANS, copy)
     with (copy / "docs-redirects.csv").open("a") as f:
         f.write(f"https://docs.example.test/old/long,https://help.example.test/{'x' * 1100}\n")
-    with _twin(copy / "sandbox" / "docs-before.yaml") as docs_twin:
+    with fresh_twin(copy / "sandbox" / "docs-before.yaml") as docs_twin:
         r = _run(cli, copy / "docs-site-move.yaml", tmp_path / "state", monitor)
         assert r.code == 1, r.stdout + r.stderr
         out = " ".join(r.stdout.split())  # the terminal wraps long lines
