@@ -1,7 +1,6 @@
 """CloudFront's AssociateAlias and ListConflictingAliases in the twin (moto has neither),
-and refusals moto does not make: S3's of a CreateBucket whose LocationConstraint is not
-the region the request was sent to, Route53's of a CREATE of a record that exists and of
-a record beside a CNAME (InvalidChangeBatch).
+and a refusal moto does not make: S3's of a CreateBucket whose LocationConstraint is not
+the region the request was sent to. (Route53's refusals are in r53rules.py.)
 
 AssociateAlias (``PUT /2020-05-31/distribution/{Target}/associate-alias?Alias=NAME``)
 moves an alternate domain name to the target distribution in one step. As on AWS it is
@@ -12,8 +11,10 @@ refused (400 InvalidArgument) unless
   domain name as its value (AWS looks the record up in public DNS; the twin's DNS answers
   from the same Route53 zones).
 
-The name is added to the target *before* it is taken off the source, so the edge, which
-reads moto on every request, always finds a distribution for it: no gap, as on AWS.
+The name is added to the target *before* it is taken off the source, both through the
+proxy (so each is an update with its ETag and deployment time, and the name is held by
+both for the moment of the move), so the edge always finds a distribution for it: no
+gap, as on AWS.
 
 ListConflictingAliases (``GET /2020-05-31/conflicting-alias?DistributionId=&Alias=``)
 answers the aliases of every distribution that equal the name or overlap it by a
