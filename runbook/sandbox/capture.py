@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import mimetypes
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +32,7 @@ from runbook.kinds.aws.common import (
     region_of_arn,
     translate,
 )
+from runbook.kinds.aws.policy import oac_grantees
 from runbook.kinds.aws.policy import parse as parse_policy
 from runbook.plan.model import CheckSpec, Plan
 
@@ -299,7 +299,7 @@ def _buckets(ctx: RunContext, w: Wanted, body_cap: int, notes: list[str]) -> lis
         policy = call_or_none(s3, "get_bucket_policy", f"bucket {name}",
                               missing={"NoSuchBucketPolicy"}, Bucket=name)
         doc = parse_policy(policy.get("Policy")) if policy else None
-        bucket["grant"] = _grants(doc)
+        bucket["grant"] = oac_grantees(doc)
         if doc is not None:
             bucket["policy"] = doc
         own = call_or_none(s3, "get_bucket_ownership_controls", f"bucket {name}",
@@ -351,27 +351,6 @@ def _buckets(ctx: RunContext, w: Wanted, body_cap: int, notes: list[str]) -> lis
         bucket["objects"] = objects
         bucket["listing"] = listing
         out.append(bucket)
-    return out
-
-
-_DIST_ARN = re.compile(r"^arn:aws:cloudfront::\d*:distribution/(?P<id>[A-Z0-9]+)$")
-
-
-def _grants(policy: Mapping[str, Any] | None) -> list[str]:
-    """The distributions a policy lets read through OAC (by their SourceArn)."""
-    if not policy:
-        return []
-    out: list[str] = []
-    statements = policy.get("Statement", [])
-    for stmt in statements if isinstance(statements, list) else [statements]:
-        if not isinstance(stmt, Mapping) or stmt.get("Effect") != "Allow":
-            continue
-        for op in ("StringEquals", "ArnLike", "ArnEquals", "StringLike"):
-            arns = stmt.get("Condition", {}).get(op, {}).get("AWS:SourceArn", [])
-            for arn in arns if isinstance(arns, list) else [arns]:
-                m = _DIST_ARN.match(str(arn))
-                if m and m.group("id") not in out:
-                    out.append(m.group("id"))
     return out
 
 

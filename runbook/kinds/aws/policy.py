@@ -127,6 +127,22 @@ def _source_arns(stmt: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def oac_grantees(policy: Mapping[str, Any] | None) -> list[str]:
+    """The ids of the distributions ``policy`` lets read through an origin access control
+    (an Allow to cloudfront.amazonaws.com whose AWS:SourceArn names the distribution)."""
+    out: list[str] = []
+    for stmt in _list((policy or {}).get("Statement")):
+        if not isinstance(stmt, Mapping) or stmt.get("Effect") != "Allow":
+            continue
+        if "cloudfront.amazonaws.com" not in _principal(stmt)[1]:
+            continue
+        for arn in _source_arns(stmt):
+            dist = arn.rpartition(":distribution/")[2]
+            if dist and "*" not in dist and dist not in out:
+                out.append(dist)
+    return out
+
+
 @dataclass
 class Reading:
     """What a policy says about CloudFront reading one object."""
