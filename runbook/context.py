@@ -120,6 +120,8 @@ class RunContext:
     progress: Callable[[str], None] = _no_progress
     # Secret values (from ${env:...}) that must never be written anywhere.
     secrets: set[str] = field(default_factory=set)
+    # STS's answer for these credentials, once asked ({"account", "arn", "user_id"})
+    caller: dict[str, str] | None = None
     _session: Any = field(default=None, repr=False)
     _clients: dict[tuple[str, str | None], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

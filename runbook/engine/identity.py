@@ -67,6 +67,8 @@ def aws_principal(plan: Plan, ctx: RunContext) -> dict[str, Any]:
         return {"status": "not looked up: the plan uses no AWS kinds"}
     from runbook.kinds.aws.common import AwsApiError, caller_identity
 
+    if ctx.caller is not None:  # already asked (the environment's aws.account check)
+        return dict(ctx.caller)
     try:
         return caller_identity(ctx)
     except AwsApiError as exc:

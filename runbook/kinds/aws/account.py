@@ -14,7 +14,7 @@ from typing import Any
 
 from runbook.context import RunContext
 from runbook.errors import RunbookError
-from runbook.kinds.aws.common import call
+from runbook.kinds.aws.common import call, caller_identity
 
 
 class AccountError(RunbookError):
@@ -54,15 +54,16 @@ def check_account(ctx: RunContext, *, account: str | None, role: str | None) -> 
         ctx = _assume(ctx, role)
     if not account:
         return ctx
-    who = call(ctx.client("sts"), "get_caller_identity", "the credentials in use")
-    got = str(who.get("Account", ""))
+    who = caller_identity(ctx)
+    ctx = replace(ctx, caller=who)  # the run's principal: STS is asked once
+    got = who["account"]
     if got != account.strip():
         via = f"profile {ctx.aws.profile}" if ctx.aws.profile else "the default credentials"
         if role:
             via = f"role {role}"
         raise AccountError(
             f"environment {ctx.environment or '?'} is AWS account {account} (`aws.account`), "
-            f"but {via} belong to account {got} ({who.get('Arn', '')}). Nothing was "
+            f"but {via} belong to account {got} ({who['arn']}). Nothing was "
             "changed and nothing was asked of AWS beyond who this is. Log in to the right "
             "account (e.g. `aws sso login --profile NAME`), or fix `aws.profile` / "
             "`aws.account`.")
