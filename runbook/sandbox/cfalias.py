@@ -71,39 +71,35 @@ class Twin:
 
 
 def install(proxy: Any, acm: Any, rules: Any) -> None:
-    """AssociateAlias, ListConflictingAliases and S3's region check, as a hook of the proxy
-    (Route53's refusals are r53rules'); ``rules`` (cfrules.CloudFrontRules) lets a
-    moving name be held by both distributions for the moment of the move."""
+    """AssociateAlias and ListConflictingAliases as answers of the proxy, S3's region
+    check as one of its checks (Route53's refusals are r53rules');
+    ``rules`` (cfrules.CloudFrontRules) lets a moving name be held by both distributions
+    for the moment of the move."""
+    from runbook.sandbox.proxy import Route
+
     twin = Twin(proxy, acm)
     twin.rules = rules
-    proxy.hooks.append(lambda call: handle(twin, call.method, call.target, call.headers,
-                                           call.body))
 
-ASSOCIATE = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/associate-alias\?(.*)$")
-CONFLICTS = re.compile(r"^/2020-05-31/conflicting-alias\?(.*)$")
+    def move(call: Any) -> Answer:
+        query = urllib.parse.parse_qs(call.query)
+        return associate(twin, call.match.group(1), bare(query.get("Alias", [""])[0]))
+
+    def conflicting(call: Any) -> Answer:
+        query = urllib.parse.parse_qs(call.query)
+        return conflicts(twin, query.get("DistributionId", [""])[0],
+                         bare(query.get("Alias", [""])[0]))
+
+    proxy.answers += [Route("PUT", ASSOCIATE, move), Route("GET", CONFLICTS, conflicting)]
+    proxy.checks.append(Route("PUT", BUCKET_PATH, lambda call: create_bucket_region(
+        call.query, call.headers, call.body)))
+
+
+ASSOCIATE = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/associate-alias$")
+CONFLICTS = re.compile(r"^/2020-05-31/conflicting-alias$")
 NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
 
 Answer = tuple[int, dict[str, str], bytes]
 _MOVES = threading.Lock()  # one move at a time, as CloudFront serialises a name's moves
-
-
-def handle(proxy: AwsProxy, method: str, path: str, headers: dict[str, str],
-           body: bytes) -> Answer | None:
-    """The answer to a request this module implements or refuses, or None to pass it on."""
-    refused = create_bucket_region(method, path, headers, body)
-    if refused is not None:
-        proxy.refusals.append(f"IllegalLocationConstraintException: {path}")
-        return refused
-    m = ASSOCIATE.match(path)
-    if m and method == "PUT":
-        query = urllib.parse.parse_qs(m.group(2))
-        return associate(proxy, m.group(1), bare(query.get("Alias", [""])[0]))
-    m = CONFLICTS.match(path)
-    if m and method == "GET":
-        query = urllib.parse.parse_qs(m.group(1))
-        return conflicts(proxy, query.get("DistributionId", [""])[0],
-                         bare(query.get("Alias", [""])[0]))
-    return None
 
 
 def _error(proxy: AwsProxy, status: int, code: str, message: str) -> Answer:
@@ -242,16 +238,15 @@ def _account(proxy: AwsProxy) -> str:
     return str(sts.get_caller_identity()["Account"])
 
 
-BUCKET_PATH = re.compile(r"^/([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/?(\?x-id=CreateBucket)?$")
+BUCKET_PATH = re.compile(r"^/([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/?$")
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9\-]+)/s3/")
 CONSTRAINT = re.compile(rb"<LocationConstraint>([^<]*)</LocationConstraint>")
 
 
-def create_bucket_region(method: str, path: str, headers: dict[str, str],
-                         body: bytes) -> Answer | None:
+def create_bucket_region(query: str, headers: dict[str, str], body: bytes) -> Answer | None:
     """S3's IllegalLocationConstraintException: a bucket is created through an endpoint of
     its own region (us-east-1 for none)."""
-    if method != "PUT" or not BUCKET_PATH.match(path):
+    if query not in ("", "x-id=CreateBucket"):  # PUT /bucket?policy and the like
         return None
     auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     scope = SCOPE.search(auth)

@@ -145,13 +145,16 @@ class Functions:
     # ---- in the proxy ----------------------------------------------------------------
 
     def install(self, proxy: Any) -> None:
-        """This API as a hook of the proxy, and its part of CloudFront's distribution calls
+        """This API as answers of the proxy, and its part of CloudFront's distribution calls
         (associations moto drops) in the proxy's tables."""
         from runbook.sandbox.cfrules import DIST, DIST_CONFIG, DIST_LIST
         from runbook.sandbox.proxy import Route
 
-        proxy.hooks.append(lambda call: self.handle(call.method, call.target, call.headers,
-                                                    call.body))
+        def answer(call: Any) -> Answer | None:
+            return self.handle(call.method, call.target, call.headers, call.body)
+
+        proxy.answers += [Route(m, p, answer) for p in (FUNCTION, KVS_DATA)
+                          for m in ("GET", "POST", "PUT", "DELETE")]
         proxy.checks += [Route(m, p, lambda call: self.check_distribution(call.body))
                          for m, p in (("PUT", DIST_CONFIG), ("POST", DIST_LIST))]
         proxy.after += [Route(m, p, self._after) for m, p in (

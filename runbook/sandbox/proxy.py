@@ -4,8 +4,10 @@ moto is a good twin of the API's shapes but accepts things AWS refuses, answers 
 where AWS takes minutes, and forgets fields it does not model (see docs/moto-gaps.md).
 The proxy puts that back, one operation at a time, through three tables:
 
-* ``answers``: operations the twin answers itself, never reaching moto (``/runbook-twin``,
-  what a client of a served twin reads to find its DNS server, edge and CA);
+* ``answers``: operations the twin answers itself, never reaching moto: ``/runbook-twin``
+  (what a client of a served twin reads to find its DNS server, edge and CA), CloudFront
+  Functions and KeyValueStores (``functions``), AssociateAlias and ListConflictingAliases
+  (``cfalias``); an answer may decline a call it does not own;
 * ``checks``: refusals before moto sees a request (``cfrules`` for CloudFront, ``r53rules``
   for Route53): a check returns an AWS error reply, or None to let the request through;
 * ``after``: rewrites of moto's reply (deployment and change status, ETags, the fields moto
@@ -111,9 +113,6 @@ class AwsProxy:
         self.answers: list[Route] = []
         self.checks: list[Route] = []
         self.after: list[Route] = []
-        # whole APIs moto lacks (CloudFront Functions, KeyValueStore, AssociateAlias...):
-        # each hook answers a call, or None to let the tables and moto have it
-        self.hooks: list[Callable[[Call], Reply | None]] = []
         self.refusals: list[str] = []  # what was refused, for tests and `sandbox serve`
         self.on_change: Callable[[], None] = lambda: None
         # Changes go one at a time, so a saved state never holds half of one.
@@ -205,19 +204,18 @@ class AwsProxy:
         return reply
 
     def _dispatch(self, call: Call) -> Reply:
+        writes = call.method not in ("GET", "HEAD")
+        # Answers run outside the write lock: one may call the proxy again (AssociateAlias
+        # updates both distributions through it, so their rules apply). An answer may
+        # decline (None) a call it recognises but does not own.
         for route in self.answers:
             call.match = route.matches(call)
             if call.match:
-                answered: Reply = route.handler(call)
-                return answered
-        writes = call.method not in ("GET", "HEAD")
-        # outside the write lock: a hook may call the proxy again (AssociateAlias updates
-        # both distributions through it, so their rules apply)
-        hooked = next((r for r in (hook(call) for hook in self.hooks) if r is not None), None)
-        if hooked is not None:
-            if writes and hooked[0] < 300:
-                self.on_change()
-            return hooked
+                answered: Reply | None = route.handler(call)
+                if answered is not None:
+                    if writes and answered[0] < 300:
+                        self.on_change()
+                    return answered
         with self.writing if writes else _NoLock():
             for route in self.checks:
                 call.match = route.matches(call)
