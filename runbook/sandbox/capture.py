@@ -171,7 +171,8 @@ class Captured:
 
 
 def capture(plan: Plan, ctx: RunContext, *, body_cap: int = BODY_CAP,
-            now: dt.datetime | None = None) -> Captured:
+            now: dt.datetime | None = None, logs_hours: float = 0.0,
+            logs_cap: int = 1000) -> Captured:
     """World-file data for ``plan``'s environment, read from AWS (reads only)."""
     w = wanted(plan)
     now = now or dt.datetime.now(dt.UTC)
@@ -195,6 +196,10 @@ def capture(plan: Plan, ctx: RunContext, *, body_cap: int = BODY_CAP,
         "distributions": [_world_distribution(d, refs) for d in dists],
         "zones": zones,
     }
+    if logs_hours > 0:  # the last hours of access logs as traffic (capturelogs.py)
+        from runbook.sandbox.capturelogs import add_logs
+
+        add_logs(ctx, world, hours=logs_hours, cap=logs_cap, now=now, notes=notes)
     return Captured(world, notes)
 
 

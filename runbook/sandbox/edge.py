@@ -31,6 +31,7 @@ from typing import Any
 
 from runbook.kinds.aws.common import bucket_of, covers, is_website_domain
 from runbook.kinds.aws.policy import read as read_policy
+from runbook.sandbox import edgelog
 from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.httpserver import Reply, Request, WebServer
 
@@ -58,6 +59,7 @@ class EdgeState:
     functions: Any = None  # the proxy's sandbox.functions.Functions: viewer functions run
     # world distribution id -> moto's (CloudFront Functions are kept under moto's ids)
     moto_id: Callable[[str], str] = lambda world_id: world_id
+    watch: Any = None  # sandbox.edgelog.EdgeLog: every response as metrics and access logs
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class Edge:
         self.http = _EdgeServer(self)
         self.https.routes = _Everywhere(lambda req: self.serve(req, https=True))
         self.http.routes = _Everywhere(lambda req: self.serve(req, https=False))
+        edgelog.watch(self)  # each finished response counted and logged (edgelog.py)
 
     def start(self) -> Edge:
         self.https.start()

@@ -27,6 +27,7 @@ from runbook.sandbox.cfrules import CloudFrontRules
 from runbook.sandbox.dnsserver import DNSServer
 from runbook.sandbox.edge import Edge, EdgeState
 from runbook.sandbox.edgecache import EdgeCache
+from runbook.sandbox.edgelog import EdgeLog
 from runbook.sandbox.functions import Functions
 from runbook.sandbox.proxy import AwsProxy, Ids
 from runbook.sandbox.r53rules import Route53Rules
@@ -199,6 +200,7 @@ class Twin:
                           cache=EdgeCache(timing.scale))
         state.served = _served_by(cf_rules, ids, state.cloudfront)
         state.functions = functions  # the edge runs the functions the proxy holds
+        state.watch = EdgeLog(client("cloudwatch", "us-east-1"), client("s3"))
         state.moto_id = lambda world_id: ids.to_moto.get(world_id, world_id)
         cf_rules.on_invalidate = lambda dist, paths, at: state.cache.invalidate(
             ids.to_world.get(dist, dist), paths, at)
@@ -257,7 +259,8 @@ class Twin:
     def stop(self) -> None:
         # stopping what is half started must not hide why it stopped
         self._stopping.set()
-        for part in (self.edge, self.resolver, self.dns, self.proxy):
+        watch = self.edge.state.watch if self.edge is not None else None
+        for part in (self.edge, self.resolver, self.dns, self.proxy, watch):
             with contextlib.suppress(Exception):
                 if part is not None:
                     part.stop()

@@ -97,6 +97,16 @@ class Origin(_M):
     path: str = ""
 
 
+class Logs(_M):
+    """Standard logging (legacy) of a distribution: the edge writes an access log of
+    every response into ``bucket`` under ``prefix`` (sandbox/edgelog.py)."""
+
+    bucket: str
+    prefix: str = ""
+    # path (or whole URL) -> requests: past traffic, written as one log file when seeded
+    traffic: dict[str, int] = Field(default_factory=dict)
+
+
 class Distribution(_M):
     id: str
     comment: str = ""
@@ -111,6 +121,8 @@ class Distribution(_M):
                                                 "Cache-Control (CloudFront's default)")
     oac: bool = Field(True, description="the S3 origin signs with an origin access control")
     oai: str | None = Field(None, description="or reads as this origin access identity")
+    logs: Logs | None = Field(None, description="standard logging: the edge's access logs "
+                              "go to this bucket")
 
 
 class RecordSpec(_M):

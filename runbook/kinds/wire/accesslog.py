@@ -40,6 +40,8 @@ class Filter:
     since: str | None = None
     until: str | None = None
     keep_query: bool = True
+    # runbook's own checks (User-Agent "runbook (+wire checks)") are not visitors
+    skip_agent: str = "runbook"
 
 
 @dataclass
@@ -91,6 +93,8 @@ def tally_log(lines: Iterable[str], where: str, flt: Filter, tally: Tally) -> No
     first, last = tally.first, tally.last
     # field positions, set from the #Fields header
     i_date = i_time = i_method = i_stem = i_status = i_query = i_host = i_proto = 0
+    i_agent = -1
+    skip_agent = flt.skip_agent
     cut = 0
     try:
         for number, line in enumerate(lines, 1):
@@ -110,8 +114,9 @@ def tally_log(lines: Iterable[str], where: str, flt: Filter, tally: Tally) -> No
                     i_query = index.get("cs-uri-query", -1)
                     i_host = index.get("x-host-header", index.get("cs(Host)", -1))
                     i_proto = index.get("cs-protocol", -1)
+                    i_agent = index.get("cs(User-Agent)", -1) if skip_agent else -1
                     cut = max(i_date, i_time, i_method, i_stem, i_status, i_query, i_host,
-                              i_proto) + 1
+                              i_proto, i_agent) + 1
                 continue
             if len(line) < 2:
                 continue
@@ -132,6 +137,8 @@ def tally_log(lines: Iterable[str], where: str, flt: Filter, tally: Tally) -> No
                 continue
             stem = f[i_stem]
             if prefix and not stem.startswith(prefix):
+                continue
+            if i_agent >= 0 and f[i_agent].startswith(skip_agent):
                 continue
             host = f[i_host].lower() if i_host >= 0 else ""
             if host_wanted is not None and host != host_wanted:
