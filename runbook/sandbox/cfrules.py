@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.kinds.aws.common import bare, covers
-from runbook.sandbox.proxy import AwsProxy, Call, Reply, Route, aws_error
+from runbook.sandbox.kit import Call, Kit, Reply, Route, aws_error
 
 DIST_CONFIG = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/config$")
 DIST = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)$")
@@ -70,7 +70,8 @@ class CloudFrontRules:
     # names AssociateAlias is moving right now: held by two distributions for a moment
     moving: set[str] = field(default_factory=set)
 
-    def install(self, proxy: AwsProxy) -> None:
+    def install(self, kit: Kit) -> None:
+        proxy = kit.proxy
         self.proxy = proxy
         proxy.checks += [Route("PUT", DIST_CONFIG, self.check_update),
                          Route("POST", DIST_LIST, self.check_create),
