@@ -27,7 +27,8 @@ import threading
 import urllib.parse
 from typing import Any
 
-from runbook.kinds.aws.common import bare, covers, fqdn
+from runbook.certnames import covers
+from runbook.kinds.aws.common import bare, fqdn
 from runbook.sandbox.kit import Call, Kit, Reply, Route, aws_error
 
 

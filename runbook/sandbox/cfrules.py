@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook.kinds.aws.common import bare, covers
+from runbook.certnames import covers
 from runbook.sandbox.kit import Call, Kit, Reply, Route, aws_error
 
 DIST_CONFIG = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/config$")
@@ -184,8 +184,7 @@ class CloudFrontRules:
                              f"{BAD_CERT}: {arn} (expired {not_after:%Y-%m-%d})")
         domains = [cert.get("DomainName", ""), *(cert.get("SubjectAlternativeNames") or [])]
         # a wildcard alias needs the same wildcard in the certificate
-        missing = [a for a in aliases if not any(covers(d, a) or bare(d) == bare(a)
-                                                 for d in domains if d)]
+        missing = [a for a in aliases if not any(covers(d, a) for d in domains if d)]
         if missing:
             return aws_error(400, "InvalidViewerCertificate",
                              "The certificate that is attached to your distribution doesn't "
