@@ -31,6 +31,7 @@ from runbook.kinds.aws.cfconfig import (
 )
 from runbook.kinds.aws.common import (
     AwsApiError,
+    account_of,
     bare,
     bucket_of,
     call,
@@ -236,8 +237,7 @@ class AliasFree(Check[AliasFreeParams]):
                 return [], ("other accounts not asked: the certificate of "
                             f"{p.distribution} does not cover {name} yet")
             return [], f"other accounts not asked: ListConflictingAliases failed ({exc.code})"
-        account = [str(call(ctx.client("sts"), "get_caller_identity", "the caller")
-                       .get("Account", ""))]
+        account = [account_of(ctx)]
         out = []
         for item in items(got.get("ConflictingAliasesList")):
             if bare(str(item.get("Alias", ""))) != name:
