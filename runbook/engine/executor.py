@@ -31,6 +31,7 @@ from runbook.engine.outcome import (
     SKIPPED,
     SUCCEEDED,
     WITH_SKIPS,
+    Answers,
     Display,
     FailureMode,
     NullDisplay,
@@ -59,6 +60,7 @@ class Executor:
     options: RunOptions = field(default_factory=RunOptions)
     display: Display = field(default_factory=NullDisplay)
     state: RunState = field(default_factory=RunState)
+    answers: Answers = field(default_factory=Answers)  # --assume: given before being asked
     notifier: Any = field(default=None, init=False)
 
     def __post_init__(self) -> None:

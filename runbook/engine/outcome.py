@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from runbook.kinds.base import Diff
 from runbook.plan.model import Stage, Step
@@ -26,6 +27,21 @@ class RunOptions:
     step_mode: bool = False
     start_at: str | None = None
     on_failure: FailureMode = "ask"
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What a person says before being asked: whether an interrupted step ran.
+
+    A step killed between its intent and its outcome whose kind keeps no snapshot cannot
+    be decided from the evidence. In a terminal, resume and rollback ask "Did it run?";
+    without one, ``--assume STEP=ran|not-run --reason TEXT`` gives the answer ahead. Both
+    are journaled as a ``decision`` with who gave it (``by``).
+    """
+
+    ran: Mapping[str, bool] = field(default_factory=dict)  # step id -> it ran
+    reason: str = ""
+    by: Mapping[str, Any] = field(default_factory=dict)  # Identity.to_json() of the person
 
 
 @dataclass(frozen=True)

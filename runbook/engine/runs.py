@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import secrets as _secrets
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ from runbook.context import AwsSettings, NetworkSettings, Operator, RunContext
 from runbook.engine.executor import Display, Executor, NullDisplay, Outcome, RunOptions
 from runbook.engine.identity import Identity, aws_principal
 from runbook.engine.journal import Journal, RunState, replay
-from runbook.engine.outcome import FINISHED, OK, ROLLED_BACK, SUCCEEDED, WITH_SKIPS
+from runbook.engine.outcome import FINISHED, OK, ROLLED_BACK, SUCCEEDED, WITH_SKIPS, Answers
 from runbook.errors import (
     LockHeldError,
     NoSuchRunError,
@@ -309,11 +309,42 @@ def load_run(store: Store, run_id: str) -> tuple[Plan, dict[str, Any], list[dict
     return plan, meta, store.events(run_id)
 
 
+def check_assumed(plan: Plan, state: RunState, assume: Mapping[str, bool],
+                  reason: str | None) -> str:
+    """The reason for answers given ahead (``--assume``); UsageError when they do not fit
+    this run: only a step interrupted between its intent and its outcome is in question."""
+    if not assume:
+        if reason is not None:
+            raise UsageError("--reason goes with --assume STEP=ran|not-run: it says why you "
+                             "know whether an interrupted step ran")
+        return ""
+    if reason is None or not reason.strip():
+        raise UsageError("--assume needs --reason \"what you saw\": it goes in the journal "
+                         "and the report, with who gave it")
+    flight = state.in_flight
+    for step_id in assume:
+        if plan.step(step_id) is None:
+            from runbook.suggest import did_you_mean
+
+            raise UsageError(f"--assume {step_id}: the plan has no such step"
+                             f"{did_you_mean(step_id, [s.id for s in plan.steps()])}")
+        if flight is None or flight.step != step_id:
+            now = (f"only step {flight.step} was interrupted between its intent and its "
+                   "outcome" if flight is not None else
+                   "no step was interrupted between its intent and its outcome")
+            raise UsageError(f"--assume {step_id}: whether step {step_id} ran is not in "
+                             f"question in run {state.run_id}: {now}")
+    return reason.strip()
+
+
 def continue_run(session: Session, run_id: str, *, mode: str,
-                 options: RunOptions | None = None) -> Outcome:
-    """``mode`` "resume" goes on from where the run stopped; "rollback" undoes it."""
+                 options: RunOptions | None = None, assume: Mapping[str, bool] | None = None,
+                 reason: str | None = None) -> Outcome:
+    """``mode`` "resume" goes on from where the run stopped; "rollback" undoes it.
+    ``assume``: whether interrupted steps ran, said ahead (``--assume``), with ``reason``."""
     plan, meta, events = load_run(session.store, run_id)
     state = replay(events)
+    because = check_assumed(plan, state, assume or {}, reason)
     if mode == "resume" and state.finished and state.outcome in FINISHED:
         # nothing to do and nothing to look at: say so, write nothing
         release_dead_lock(session.store, plan, run_id)
@@ -353,7 +384,8 @@ def continue_run(session: Session, run_id: str, *, mode: str,
                       operator=ident.to_json(aws_principal(plan, ctx)),
                       lock_id=lock.lock_id)
         state.finished = None
-        executor = Executor(plan, ctx, journal, session.operator, opts, session.display, state)
+        executor = Executor(plan, ctx, journal, session.operator, opts, session.display, state,
+                            answers=Answers(dict(assume or {}), because, ident.to_json()))
         if mode == "resume":
             return executor.resume()
         if not state.applied:

@@ -177,8 +177,9 @@ def test_rollback_that_cannot_tell_whether_a_command_ran_asks_a_person(tmp_path)
     out = " ".join(r.stdout.split())
     assert ("its kind (shell) keeps no snapshot to compare with, so runbook cannot tell "
             "whether it ran") in out
-    assert f"Still applied: first, move. Once you have looked, `runbook rollback {run_id}` " \
-           "goes on" in out
+    assert f"`runbook rollback {run_id}` asks \"Did it run?\"; without one, give the " \
+           f"answer with `runbook rollback {run_id} --yes --assume move=ran" in out
+    assert out.endswith("Still applied: first, move (exit 3)")
     # nothing was undone: not move (it may not have run), and so not first either
     assert (tmp_path / "a").exists() and world_files(tmp_path)["version.txt"] == "v2\n"
     report = runbook(tmp_path, "report", run_id).stdout
