@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from runbook.errors import RunbookError
 from runbook.kinds.base import Diff
 from runbook.plan.model import Stage, Step
 
@@ -53,6 +54,7 @@ class Preview:
     diff: Diff | None = None
     waiting_for: str | None = None  # "the output of step alias": cannot be known yet
     error: str | None = None
+    cause: RunbookError | None = field(default=None, compare=False)  # the error, whole
 
 
 class Display(Protocol):

@@ -17,11 +17,13 @@ by resume and by rollback: the live snapshot against the intent's.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal, Protocol
 
 from runbook import kinds
 from runbook.context import Operator, RunContext
 from runbook.engine.journal import AppliedStep, Journal, RunState
+from runbook.engine.kindcall import kind_call
 from runbook.engine.outcome import LOOK, ROLLED_BACK, Answers, Outcome, Stop
 from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
@@ -44,7 +46,7 @@ class Walker(Protocol):
 
     def run_checks(self, specs: tuple[CheckSpec, ...], **kw: Any) -> list[CheckResult]: ...
 
-    def _failure(self, what: str, step: Step | None, *, can_skip: bool = True) -> str: ...
+    def failure(self, what: str, step: Step | None, *, can_skip: bool = True) -> str: ...
 
 
 Verdict = Literal["verified", "undone", "nothing"]
@@ -63,17 +65,19 @@ class _Stuck(Exception):
 
 def happened(ex: Walker, step: Step, rec: AppliedStep) -> tuple[bool | None, str]:
     """(True/False, why) when the live snapshot tells; (None, why) when it cannot."""
+    call = partial(kind_call, step.id, step.action)
     try:
         action, _ = ex.action_for(step.action)
-        if not action.provable():
+        if not call("provable", action.provable):
             return None, (f"step {step.id} was interrupted between its intent and its "
                           f"outcome, and its kind ({step.action.kind}) keeps no snapshot "
                           "to compare with, so runbook cannot tell whether it ran")
-        now = action.snapshot(ex.ctx)
+        now = call("snapshot", partial(action.snapshot, ex.ctx))
+        same = call("unchanged", partial(action.unchanged, rec.snapshot, now))
     except (RunbookError, TemplateError) as exc:
         return None, (f"step {step.id} was interrupted between its intent and its outcome, "
                       f"and its state cannot be read to tell whether it ran: {exc}")
-    if action.unchanged(rec.snapshot, now):
+    if same:
         return False, "the state matches the snapshot: the action did not run"
     return True, "the state differs from the snapshot: the action ran"
 
@@ -200,9 +204,12 @@ def _rollback_step(ex: Walker, step: Step, rec: AppliedStep) -> Verdict:
             if rb.mode == "actions":
                 for spec in rb.actions:
                     undo, _ = ex.action_for(spec)
-                    undo.apply(ex.ctx, undo.snapshot(ex.ctx))
+                    call = partial(kind_call, step.id, spec)
+                    before = call("snapshot", partial(undo.snapshot, ex.ctx))
+                    call("apply", partial(undo.apply, ex.ctx, before))
             else:
-                action.restore(ex.ctx, rec.snapshot, rec.outputs or {})
+                kind_call(step.id, step.action, "restore",
+                          partial(action.restore, ex.ctx, rec.snapshot, rec.outputs or {}))
         except (TemplateError, RunbookError) as exc:
             raise _fail(ex, step, str(exc)) from exc
         ex.journal.write("rollback.restored", step=step.id)
@@ -232,7 +239,8 @@ def _guard_drift(ex: Walker, step: Step, rec: AppliedStep, action: Action[Any]) 
     if rec.outputs is None:
         return  # interrupted mid-change: nothing recorded to compare with
     try:
-        drift = action.drifted(ex.ctx, rec.outputs)
+        drift = kind_call(step.id, step.action, "drifted",
+                          partial(action.drifted, ex.ctx, rec.outputs))
     except RunbookError as exc:
         raise _fail(ex, step, f"cannot read it to guard against drift: {exc}") from exc
     if drift is None:
@@ -250,10 +258,15 @@ def _guard_drift(ex: Walker, step: Step, rec: AppliedStep, action: Action[Any]) 
 
 def _prove(ex: Walker, step: Step, rec: AppliedStep, action: Action[Any]) -> Verdict:
     """Re-read and compare with the snapshot; then the step's verify checks."""
-    provable = action.provable()
+    call = partial(kind_call, step.id, step.action)
+    try:
+        provable = call("provable", action.provable)
+    except RunbookError as exc:
+        raise _fail(ex, step, str(exc)) from exc
     if provable:
         try:
-            differs = action.restored(ex.ctx, rec.snapshot, rec.outputs or {})
+            differs = call("restored", partial(action.restored, ex.ctx, rec.snapshot,
+                                               rec.outputs or {}))
         except RunbookError as exc:
             differs = f"it cannot be read back: {exc}"
         if differs is not None:
@@ -313,12 +326,26 @@ def settle_in_flight(ex: Walker) -> None:
     if not ran:
         del ex.state.applied[step.id]
         return
-    action, _ = ex.action_for(step.action)
-    outputs = action.recover(ex.ctx, rec.snapshot)
+    outputs = _recover(ex, step, rec)
     ex.journal.write("applied", step=step.id, stage=step.stage, outputs=outputs, recovered=True)
     rec.outputs = outputs
     ex.state.outputs[step.id] = outputs
     # verify_unverified runs its post checks next, as they would have run
+
+
+def _recover(ex: Walker, step: Step, rec: AppliedStep) -> dict[str, Any]:
+    """The outputs of an action that ran but whose ``applied`` was never journaled. A
+    failure is the step's failure (retry, roll back or stop), as one of its apply is."""
+    while True:
+        try:
+            action, _ = ex.action_for(step.action)
+            return kind_call(step.id, step.action, "recover",
+                             partial(action.recover, ex.ctx, rec.snapshot))
+        except RunbookError as exc:
+            ex.journal.write("failed", step=step.id, phase="recover", error=str(exc),
+                             source=str(step.action.source))
+            ex.failure(f"step {step.id} ran, but what it made cannot be recovered: {exc}",
+                       step, can_skip=False)  # comes back only to retry
 
 
 def verify_unverified(ex: Walker) -> None:
@@ -337,7 +364,7 @@ def verify_unverified(ex: Walker) -> None:
             ]
             if (
                 not bad
-                or ex._failure(
+                or ex.failure(
                     f"{len(bad)} post check(s) of step {step.id} failed after resume", step
                 )
                 != "retry"

@@ -21,7 +21,7 @@ from runbook.durations import format_duration
 from runbook.engine.executor import Display, Executor, NullDisplay, Outcome, RunOptions
 from runbook.engine.identity import Identity, aws_principal
 from runbook.engine.journal import Journal, RunState, crash_point, replay
-from runbook.engine.outcome import FINISHED, OK, ROLLED_BACK, SUCCEEDED, WITH_SKIPS, Answers
+from runbook.engine.outcome import FINISHED, OK, SUCCEEDED, WITH_SKIPS, Answers
 from runbook.errors import (
     LockHeldError,
     NoSuchRunError,
@@ -403,10 +403,7 @@ def continue_run(session: Session, run_id: str, *, mode: str,
                             answers=Answers(dict(assume or {}), because, ident.to_json()))
         if mode == "resume":
             return executor.resume()
-        if not state.applied:
-            return executor._finish(Outcome(ROLLED_BACK, "rolled_back",
-                                            "nothing was applied; nothing to roll back"))
-        return executor._finish(executor.rollback(f"rollback of run {run_id} asked for"))
+        return executor.rollback_run(f"rollback of run {run_id} asked for")
 
 
 # ---- lock hygiene --------------------------------------------------------------------------
