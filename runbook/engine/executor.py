@@ -39,6 +39,7 @@ from runbook.engine.outcome import (
     RunOptions,
     Stop,
 )
+from runbook.engine.throwaway import ending
 from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.describe import build, describe, polling
@@ -167,6 +168,7 @@ class Executor:
                                             f"verified: skipped {names}")
 
     def _finish(self, outcome: Outcome) -> Outcome:
+        outcome = ending(self.plan, outcome, applied=bool(self.state.applied))
         extra: dict[str, Any] = {}
         if outcome.still_applied:
             extra = {"still_applied": list(outcome.still_applied),
