@@ -42,6 +42,7 @@ from runbook.engine.outcome import (
     RunOptions,
     Stop,
 )
+from runbook.engine.throwaway import ending
 from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.describe import build, describe, polling
@@ -192,6 +193,7 @@ class Executor:
 
     def finish(self, outcome: Outcome) -> Outcome:
         """Journal how the run ended (``run.finished``) and return it."""
+        outcome = ending(self.plan, outcome, applied=bool(self.state.applied))
         extra: dict[str, Any] = {}
         if outcome.still_applied:
             extra = {"still_applied": list(outcome.still_applied),

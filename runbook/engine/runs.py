@@ -147,7 +147,8 @@ def context_for(plan: Plan, run_id: str, operator: Operator | None,
     if env.aws.account or env.aws.role:  # before any other AWS call: the right account?
         from runbook.kinds.aws.account import check_account
 
-        ctx = check_account(ctx, account=env.aws.account, role=env.aws.role)
+        ctx = check_account(ctx, account=env.aws.account, role=env.aws.role,
+                            source=None if env.source.file == "<journal>" else env.source)
     if env.aws.profile and not env.sandbox:  # an SSO session that ends mid-run
         from runbook.kinds.aws.sso import sso_warning
 
