@@ -5,8 +5,9 @@ behaviour forwards it (legacy ``ForwardedValues.QueryString``; the managed Cachi
 policy leaves it out). An object lives for its ``Cache-Control`` max-age (``s-maxage``
 first; ``no-cache``/``no-store``/``private``: not cached) bounded by the behaviour's
 Min/Max TTL, or the behaviour's DefaultTTL without one; errors for ten seconds (CloudFront's
-error caching minimum TTL). Times are twin seconds: the world's ``timing.scale`` turns them
-into real ones, as it does deployments.
+error caching minimum TTL), or a custom error response's ErrorCachingMinTTL. Times are
+twin seconds: the world's ``timing.scale`` turns them into real ones, as it does
+deployments.
 
 An invalidation removes what its paths match (``/*`` at the end matches a prefix) once it
 is Completed, not before: a plan that does not wait for it may still see the old copy.
@@ -60,7 +61,15 @@ class EdgeCache:
             return entry.value
 
     def put(self, key: Key, value: Any, status: int, cache_control: str | None,
-            behaviour: dict[str, Any]) -> None:
+            behaviour: dict[str, Any], *, error_ttl: float | None = None) -> None:
+        """Keep ``value``; ``error_ttl``: a custom error response's ErrorCachingMinTTL,
+        which holds for what it answers (an SPA fallback's 200 included)."""
+        if error_ttl is not None:
+            if error_ttl > 0:
+                now = time.time()
+                with self._lock:
+                    self._entries[key] = _Entry(value, now, now + error_ttl * self.scale)
+            return
         if status not in CACHED:
             return
         ttl = ERROR_TTL if status >= 400 else _ttl(cache_control, behaviour)

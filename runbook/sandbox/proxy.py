@@ -51,6 +51,8 @@ class Call:
     headers: dict[str, str]
     body: bytes
     match: re.Match[str] | None = None
+    # the body as the client sent it, when a check rewrote ``body`` into what moto takes
+    sent: bytes | None = None
 
     @property
     def target(self) -> str:

@@ -68,7 +68,9 @@ def seed(twin: Any, client: Any, ca: Any) -> None:
         if b.versioning:
             s3.put_bucket_versioning(Bucket=b.name,
                                      VersioningConfiguration={"Status": "Enabled"})
-        if b.website_redirect:
+        if b.website is not None:
+            s3.put_bucket_website(Bucket=b.name, WebsiteConfiguration=b.website)
+        elif b.website_redirect:
             s3.put_bucket_website(Bucket=b.name, WebsiteConfiguration={
                 "RedirectAllRequestsTo": {"HostName": b.website_redirect.to,
                                           "Protocol": b.website_redirect.protocol}})

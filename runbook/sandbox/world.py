@@ -30,6 +30,9 @@
           - {name: trainee.tis-selfservice.nhs.uk, type: A, alias: E1PRODEXAMPLE}
           - {name: www.tis-selfservice.nhs.uk, type: CNAME,
              values: [trainee.tis-selfservice.nhs.uk]}
+    origins:                            # custom origins: where the edge reaches them
+      - {domain: api.example.test, url: "http://127.0.0.1:8080"}
+      - {domain: static.example.test, folder: site/}
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from runbook.errors import PlanError, Problem
 from runbook.plan.yamlio import load_file
@@ -86,6 +89,9 @@ class Bucket(_M):
     policy: dict[str, Any] | None = None
     versioning: bool = False
     website_redirect: WebsiteRedirect | None = None
+    # the website configuration as S3 takes it (IndexDocument, ErrorDocument,
+    # RoutingRules or RedirectAllRequestsTo); a captured bucket keeps its own here
+    website: dict[str, Any] | None = None
     # How Terraform makes a site bucket; a bucket made by hand in the console may differ.
     ownership: str = "BucketOwnerEnforced"
     block_public_access: bool = True
@@ -111,6 +117,22 @@ class Distribution(_M):
                                                 "Cache-Control (CloudFront's default)")
     oac: bool = Field(True, description="the S3 origin signs with an origin access control")
     oai: str | None = Field(None, description="or reads as this origin access identity")
+
+
+class CustomOrigin(_M):
+    """Where the twin's edge reaches a custom origin (a distribution origin's
+    ``DomainName`` that is not S3): a server on loopback, or a folder served as files."""
+
+    domain: str
+    url: str | None = Field(None, pattern=r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?",
+                            description="a loopback server, e.g. http://127.0.0.1:8080")
+    folder: str | None = Field(None, description="a folder (relative to the world file)")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> CustomOrigin:
+        if (self.url is None) == (self.folder is None):
+            raise ValueError("a custom origin is either a `url` or a `folder`")
+        return self
 
 
 class RecordSpec(_M):
@@ -153,6 +175,7 @@ class World(_M):
     buckets: list[Bucket] = Field(default_factory=list)
     distributions: list[Distribution] = Field(default_factory=list)
     zones: list[ZoneSpec] = Field(default_factory=list)
+    origins: list[CustomOrigin] = Field(default_factory=list)
     timing: Timing = Field(default_factory=Timing)
 
 
@@ -184,6 +207,10 @@ def load_world(path: Path) -> World:
                                         doc.at(("zones", zi, "records", ri, "alias"))))
     if problems:
         raise PlanError(problems)
+    if any(o.folder for o in world.origins):  # folders are relative to the world file
+        world = world.model_copy(update={"origins": [
+            o.model_copy(update={"folder": str((path.parent / o.folder).resolve())})
+            if o.folder else o for o in world.origins]})
     return world
 
 
