@@ -11,6 +11,7 @@ certificate covers. A request then goes through one sequence, each step a call:
 3. the behaviour's viewer-request CloudFront Function (``functions``);
 4. the cache (``edgecache``), else the behaviour's origin or origin group (``origins``),
    with the custom error response for an origin's error (``edgeconfig``);
+5. the answer dressed on its way out: the response headers policy (``headerspolicy``);
 
 so a change without an invalidation serves the old copy as CloudFront would.
 
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.kinds.aws.common import bucket_of, covers, is_website_domain
+from runbook.sandbox import headerspolicy
 from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.edgeconfig import (
     Target,
@@ -67,6 +69,7 @@ class EdgeState:
     view: TwinView | None = None  # what the edge read of the twin, until the twin changes
     # custom origin domain -> where the world points it: a loopback URL or a folder
     custom_origins: dict[str, str] = field(default_factory=dict)
+    policies: Any = None  # the proxy's sandbox.cfpolicies.Policies: managed and custom ones
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,23 @@ class Edge:
             made, req = self.state.functions.edge(dist.moto_id, dist.domain, dist.id, req)
             if made is not None:
                 return made  # type: ignore[no-any-return]
-        return self.respond(dist, behaviour, req)
+        reply = self.respond(dist, behaviour, req)
+        return self.dress(behaviour, req, reply)
+
+    def dress(self, behaviour: dict[str, Any], req: Request, reply: Reply) -> Reply:
+        """What CloudFront does to an answer on its way out: the behaviour's response
+        headers policy."""
+        policy_id = str(behaviour.get("ResponseHeadersPolicyId") or "")
+        policy = self.policy("ResponseHeadersPolicy", policy_id) if policy_id else None
+        if policy is not None:
+            reply = headerspolicy.apply(policy, req.headers, reply)
+        return reply
+
+    def policy(self, noun: str, policy_id: str) -> dict[str, Any] | None:
+        if self.state.policies is None:
+            return None
+        found: dict[str, Any] | None = self.state.policies.config(noun, policy_id)
+        return found
 
     def respond(self, dist: Dist, behaviour: dict[str, Any], req: Request) -> Reply:
         """From the cache, else from the behaviour's origin (with the custom error

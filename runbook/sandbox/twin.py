@@ -24,6 +24,7 @@ from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
 from runbook.sandbox import cfadapt, cfalias
 from runbook.sandbox import state as twinstate
+from runbook.sandbox.cfpolicies import Policies
 from runbook.sandbox.cfrules import CloudFrontRules
 from runbook.sandbox.dnsserver import DNSServer
 from runbook.sandbox.edge import Edge, EdgeState
@@ -178,6 +179,8 @@ class Twin:
         functions.install(proxy)
         cfalias.install(proxy, client("acm", "us-east-1"), cf_rules)
         cfadapt.install(proxy)  # what CloudFront takes and moto refuses
+        policies = Policies(client("cloudfront", "us-east-1"), cf_rules)  # moto has none
+        policies.install(proxy)
         cf_rules.restore(saved.get("cloudfront", {}))
         r53_rules.restore(saved.get("route53", {}))
         try:
@@ -207,6 +210,7 @@ class Twin:
         proxy.on_change = view.changed  # the edge reads again what a change may touch
         state.served = _served_by(cf_rules, ids, state.cloudfront)
         state.functions = functions  # the edge runs the functions the proxy holds
+        state.policies = policies  # and applies the policies it holds
         state.moto_id = lambda world_id: ids.to_moto.get(world_id, world_id)
         cf_rules.on_invalidate = lambda dist, paths, at: state.cache.invalidate(
             ids.to_world.get(dist, dist), paths, at)
