@@ -9,9 +9,11 @@ certificate covers. A request then goes through one sequence, each step a call:
 1. the cache behaviour whose path pattern matches (``edgeconfig``);
 2. the viewer protocol policy (plain HTTP redirected, refused, or served);
 3. the behaviour's viewer-request CloudFront Function (``functions``);
-4. the cache (``edgecache``), else the behaviour's origin or origin group (``origins``),
-   with the custom error response for an origin's error (``edgeconfig``);
-5. the answer dressed on its way out: the response headers policy (``headerspolicy``);
+4. the cache (``edgecache``, keyed as the cache policy says: ``cachepolicy``), else the
+   behaviour's origin or origin group (``origins``) with what the policies forward, and
+   the custom error response for an origin's error (``edgeconfig``);
+5. the answer dressed on its way out: the response headers policy (``headerspolicy``),
+   compression (``compress``);
 
 so a change without an invalidation serves the old copy as CloudFront would.
 
@@ -31,7 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.kinds.aws.common import bucket_of, covers, is_website_domain
-from runbook.sandbox import headerspolicy
+from runbook.sandbox import cachepolicy, headerspolicy
+from runbook.sandbox.compress import compress
 from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.edgeconfig import (
     Target,
@@ -207,11 +210,15 @@ class Edge:
 
     def dress(self, behaviour: dict[str, Any], req: Request, reply: Reply) -> Reply:
         """What CloudFront does to an answer on its way out: the behaviour's response
-        headers policy."""
+        headers policy, and compression when the behaviour asks for it."""
         policy_id = str(behaviour.get("ResponseHeadersPolicyId") or "")
         policy = self.policy("ResponseHeadersPolicy", policy_id) if policy_id else None
         if policy is not None:
             reply = headerspolicy.apply(policy, req.headers, reply)
+        if behaviour.get("Compress"):
+            enabled = cachepolicy.rules_for(behaviour, self.policy).encodings \
+                if behaviour.get("CachePolicyId") else None
+            reply = compress(reply, req.headers, enabled)
         return reply
 
     def policy(self, noun: str, policy_id: str) -> dict[str, Any] | None:
@@ -224,24 +231,27 @@ class Edge:
         """From the cache, else from the behaviour's origin (with the custom error
         response for its error), kept in the cache as CloudFront keeps it."""
         cache = self.state.cache
-        ckey = cache.key(dist.id, req.host, req.path, behaviour)
+        rules = cachepolicy.rules_for(behaviour, self.policy)
+        path, _, query = req.path.partition("?")
+        ckey = cache.key(dist.id, req.host, path, *cachepolicy.key_parts(rules, query,
+                                                                           req.headers))
         hit = cache.get(ckey)
         if hit is not None:
             return Reply(hit.status, hit.body, {**hit.headers, "X-Cache": "Hit from cloudfront"})
-        fetched, error_ttl = self.from_origin(dist, behaviour, req)
+        if path in ("", "/"):
+            path = "/" + str(dist.config.get("DefaultRootObject") or "")
+        out = cachepolicy.outgoing(rules, path, query, req.headers)
+        fetched, error_ttl = self.from_origin(dist, behaviour, out)
         reply = fetched.reply
-        cache.put(ckey, reply, reply.status, fetched.cache_control, behaviour,
+        cache.put(ckey, reply, reply.status, fetched.cache_control, rules.ttl,
                   error_ttl=error_ttl)
         return reply
 
     def from_origin(self, dist: Dist, behaviour: dict[str, Any],
-                    req: Request) -> tuple[Fetched, float | None]:
+                    out: Outgoing) -> tuple[Fetched, float | None]:
         """What the origin answers, and how long to cache an error (None: the default)."""
         target = target_for(dist.config, behaviour)
-        path, _, query = req.path.partition("?")
-        if path in ("", "/"):
-            path = "/" + str(dist.config.get("DefaultRootObject") or "")
-        fetched = self.from_target(dist, target, Outgoing(path, query))
+        fetched = self.from_target(dist, target, out)
         status = fetched.reply.status
         page = error_page(dist.config, status) if status >= 400 else None
         if page is None:

@@ -62,7 +62,8 @@ class Origins:
                       out.path.lstrip("/")).lstrip("/")
         bucket = bucket_of(domain)
         if bucket is not None and is_website_domain(domain):
-            return Fetched(self.website(bucket, domain, path))
+            return Fetched(self.website(bucket, domain, path + (f"?{out.query}" if out.query
+                                                                else "")))
         if bucket is not None:
             return self.from_bucket(origin, bucket, path.lstrip("/"), dist_arn, dist_domain)
         where = self.custom.get(domain)

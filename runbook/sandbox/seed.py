@@ -74,6 +74,10 @@ def seed(twin: Any, client: Any, ca: Any) -> None:
             s3.put_bucket_website(Bucket=b.name, WebsiteConfiguration={
                 "RedirectAllRequestsTo": {"HostName": b.website_redirect.to,
                                           "Protocol": b.website_redirect.protocol}})
+    nouns = {"cache": "CachePolicy", "origin_request": "OriginRequestPolicy",
+             "response_headers": "ResponseHeadersPolicy"}
+    for pol in world.policies:  # before the distributions that name them
+        twin.edge.state.policies.add(nouns[pol.kind], pol.config, pol.id)
     # through the proxy, which keeps each configuration as sent (moto drops OAC ids, TTLs)
     cf = client("cloudfront", "us-east-1", twin.proxy.url)
     domains: dict[str, str] = {}

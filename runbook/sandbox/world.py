@@ -33,12 +33,14 @@
     origins:                            # custom origins: where the edge reaches them
       - {domain: api.example.test, url: "http://127.0.0.1:8080"}
       - {domain: static.example.test, folder: site/}
+    policies:                           # custom CloudFront policies, by the ids behaviours name
+      - {kind: cache, id: 4d1c..., config: {Name: api, MinTTL: 0, ...}}
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -135,6 +137,15 @@ class CustomOrigin(_M):
         return self
 
 
+class PolicySpec(_M):
+    """A custom CloudFront policy, as the API gives it, under its id (a captured one keeps
+    the id distributions name)."""
+
+    kind: Literal["cache", "origin_request", "response_headers"]
+    id: str
+    config: dict[str, Any]
+
+
 class RecordSpec(_M):
     name: str
     type: str = "A"
@@ -176,6 +187,7 @@ class World(_M):
     distributions: list[Distribution] = Field(default_factory=list)
     zones: list[ZoneSpec] = Field(default_factory=list)
     origins: list[CustomOrigin] = Field(default_factory=list)
+    policies: list[PolicySpec] = Field(default_factory=list)
     timing: Timing = Field(default_factory=Timing)
 
 
