@@ -98,8 +98,9 @@ def main() -> None:
                    "them from moto on every request, and verifying 1,000 entries took 26.4 s "
                    "(edge request 30.8 ms, 2026-12-06). The \"edge request\" row is one "
                    "request through the edge, the \"function alone\" row the function's "
-                   "run in V8 within it. Apply is mostly the wait for the distribution to deploy (the twin "
-                   "answers InProgress twice after each change) and 20 `UpdateKeys` calls of "
+                   "run in V8 within it. Apply is mostly the wait for the distribution to "
+                   "deploy (the twin answers InProgress twice after each change) and 20 "
+                   "`UpdateKeys` calls of "
                    f"50 keys. Load average during the run: {os.getloadavg()[0]:.1f} on "
                    f"{os.cpu_count()} cores (a shared machine: figures are pessimistic).\n")
         pattern = re.compile(r"## Redirect maps at the edge\n.*?(?=\n## |\Z)", re.S)

@@ -192,6 +192,13 @@ class Edge:
     # ---- requests --------------------------------------------------------------------
 
     def serve(self, req: Request, *, https: bool) -> Reply:
+        """One request from a viewer to its answer: what sees every request and its
+        answer (metrics, access logs) goes here."""
+        reply = self.answer(req, https=https)
+        return reply
+
+    def answer(self, req: Request, *, https: bool) -> Reply:
+        """The request path, in CloudFront's order (the module's docstring)."""
         if is_website_domain(req.host):  # an S3 website endpoint, asked directly
             return self.origins.website(bucket_of(req.host) or "", req.host, req.path)
         dist = self.find(req.host)

@@ -146,6 +146,26 @@ class PolicySpec(_M):
     config: dict[str, Any]
 
 
+class FunctionSpec(_M):
+    """A CloudFront Function as captured (its LIVE stage): the twin creates and publishes
+    it, and distributions that name ``arn`` use it."""
+
+    name: str
+    arn: str | None = None
+    runtime: str = "cloudfront-js-2.0"
+    comment: str = ""
+    code: str
+    key_value_stores: list[str] = Field(default_factory=list, description="store ARNs")
+
+
+class StoreSpec(_M):
+    """A KeyValueStore and its keys; ``arn`` as captured (functions name it)."""
+
+    name: str
+    arn: str | None = None
+    keys: dict[str, str] = Field(default_factory=dict)
+
+
 class RecordSpec(_M):
     name: str
     type: str = "A"
@@ -188,6 +208,8 @@ class World(_M):
     zones: list[ZoneSpec] = Field(default_factory=list)
     origins: list[CustomOrigin] = Field(default_factory=list)
     policies: list[PolicySpec] = Field(default_factory=list)
+    functions: list[FunctionSpec] = Field(default_factory=list)
+    key_value_stores: list[StoreSpec] = Field(default_factory=list)
     timing: Timing = Field(default_factory=Timing)
 
 

@@ -212,3 +212,44 @@ def test_origin_group_fails_over_on_its_status_codes(small_twin):
         assert look.get(HOST, "/down.html").text == "from the secondary"  # 503: fails over
         gone = look.get(HOST, "/gone.html")  # 404 is not in the criteria: the primary's answer
         assert gone.status_code == 404 and gone.text == "primary has no such thing"
+
+
+def test_the_edge_sees_a_change_at_once(small_twin):
+    """The edge keeps what it read of the twin only until the proxy sees a change: a
+    bucket policy removed, or a website configuration put, shows on the next request."""
+    config = dist_config([s3_origin("site", "site"),
+                          custom_origin("web", f"pages.s3-website.{REGION}.amazonaws.com")],
+                         behaviour("site"), [behaviour("web", "/docs/*")])
+    buckets = SITE + """\
+          - name: pages
+            block_public_access: false
+            objects: {docs/a.html: "page a", docs/b.html: "page b"}
+            policy: {Version: "2012-10-17", Statement: [{Effect: Allow, Principal: "*",
+                     Action: "s3:GetObject", Resource: "arn:aws:s3:::pages/*"}]}
+            website: {IndexDocument: {Suffix: index.html}}
+"""
+    _, look = small_twin(world(config, buckets))
+    assert look.get(HOST, "/app.js").status_code == 200
+    assert look.get(HOST, "/docs/a.html").text == "page a"
+    s3 = look.client("s3", REGION)
+    s3.delete_bucket_policy(Bucket="site")
+    assert look.get(HOST, "/index.html").status_code == 403  # not cached yet: read again
+    s3.put_bucket_website(Bucket="pages", WebsiteConfiguration={
+        "RedirectAllRequestsTo": {"HostName": "elsewhere.test", "Protocol": "https"}})
+    moved = look.get(HOST, "/docs/b.html")
+    assert moved.status_code == 301 and moved.headers["location"] == \
+        "https://elsewhere.test/docs/b.html"
+
+
+def test_a_custom_origin_is_a_loopback_server_or_a_folder(tmp_path: Path):
+    from runbook.errors import PlanError
+    from runbook.sandbox.world import load_world
+
+    path = tmp_path / "world.yaml"
+    path.write_text("sandbox: 1\norigins:\n  - {domain: api.shop.test, url: "
+                    "\"http://api.example.com\"}\n  - {domain: b.shop.test}\n")
+    with pytest.raises(PlanError) as err:
+        load_world(path)
+    text = str(err.value)
+    assert "origins.0.url" in text and "line 3" in text
+    assert "either a `url` or a `folder`" in text
