@@ -9,11 +9,11 @@ import re
 import xml.etree.ElementTree as ET
 
 from runbook.sandbox.cfrules import DIST_CONFIG, DIST_LIST
-from runbook.sandbox.proxy import AwsProxy, Call, Reply, Route
+from runbook.sandbox.kit import Call, Kit, Reply, Route
 
 
-def install(proxy: AwsProxy) -> None:
-    proxy.checks += [Route("PUT", DIST_CONFIG, adapt), Route("POST", DIST_LIST, adapt)]
+def install(kit: Kit) -> None:
+    kit.proxy.checks += [Route("PUT", DIST_CONFIG, adapt), Route("POST", DIST_LIST, adapt)]
 
 
 def adapt(call: Call) -> Reply | None:

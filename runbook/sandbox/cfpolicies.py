@@ -27,7 +27,8 @@ from typing import Any
 
 from runbook.sandbox import managedpolicies
 from runbook.sandbox.cfrules import DIST_CONFIG, DIST_LIST, CloudFrontRules
-from runbook.sandbox.proxy import CF_API, AwsProxy, Call, Reply, Route, aws_error
+from runbook.sandbox.kit import Call, Kit, Reply, Route, aws_error, header
+from runbook.sandbox.proxy import CF_API
 
 NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
 
@@ -75,7 +76,8 @@ class Policies:
         self.custom: dict[str, dict[str, Policy]] = {k.noun: {} for k in KINDS}
         self._lock = threading.Lock()
 
-    def install(self, proxy: AwsProxy) -> None:
+    def install(self, kit: Kit) -> None:
+        proxy = kit.proxy
         for kind in KINDS:
             base = re.escape(CF_API + kind.path)
             one = re.compile(rf"^{base}/([^/]+)$")
@@ -258,7 +260,7 @@ def _missing(kind: Kind) -> Reply:
 
 
 def _if_match(call: Call, found: Policy) -> Reply | None:
-    given = next((v for k, v in call.headers.items() if k.lower() == "if-match"), None)
+    given = header(call.headers, "if-match")
     if not given:
         return aws_error(400, "InvalidIfMatchVersion",
                          "The If-Match version is missing or not valid for the resource.")

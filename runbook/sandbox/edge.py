@@ -32,7 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook.kinds.aws.common import bucket_of, covers, is_website_domain
+from runbook.certnames import covers
+from runbook.kinds.aws.common import bucket_of, is_website_domain
 from runbook.sandbox import cachepolicy, headerspolicy
 from runbook.sandbox.compress import compress
 from runbook.sandbox.edgecache import EdgeCache
