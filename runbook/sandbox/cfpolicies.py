@@ -111,6 +111,18 @@ class Policies:
             self.custom[noun][made.id] = made
         return made.id
 
+    def export(self) -> dict[str, Any]:
+        """The custom policies, for a saved twin (``sandbox serve --state``)."""
+        with self._lock:
+            return {noun: {i: vars(p) for i, p in found.items()}
+                    for noun, found in self.custom.items()}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        with self._lock:
+            for noun, found in data.items():
+                self.custom.setdefault(noun, {}).update(
+                    {i: Policy(**fields) for i, fields in found.items()})
+
     # ---- the API -----------------------------------------------------------------------
 
     def create(self, kind: Kind, call: Call) -> Reply:

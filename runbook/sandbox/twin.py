@@ -181,6 +181,7 @@ class Twin:
         policies.install(kit)
         cf_rules.restore(saved.get("cloudfront", {}))
         r53_rules.restore(saved.get("route53", {}))
+        policies.restore(saved.get("policies", {}))
         try:
             proxy.start()
         except OSError as exc:
@@ -259,6 +260,7 @@ class Twin:
                 "ids": self.ids.to_moto, "ids_everywhere": self.ids.everywhere,
                 "cloudfront": self.cloudfront.export(),
                 "route53": self.route53.export(),
+                "policies": self.edge.state.policies.export(),
                 "certificates": {k: list(v) for k, v in self.certificates.items()}})
 
     def _saver(self) -> None:

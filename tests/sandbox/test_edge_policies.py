@@ -10,7 +10,7 @@ import botocore.exceptions
 import httpx
 import pytest
 
-from tests.sandbox.conftest import wait_for
+from tests.sandbox.conftest import Look, wait_for
 from tests.sandbox.test_edge_config import HOST, SITE, behaviour, dist_config, s3_origin, world
 
 pytestmark = pytest.mark.slow
@@ -122,3 +122,21 @@ def test_refusals_as_cloudfront(small_twin):
     with pytest.raises(botocore.exceptions.ClientError) as err:
         cf.delete_response_headers_policy(Id=SECURITY, IfMatch="x")
     assert err.value.response["Error"]["Code"] == "IllegalDelete"
+
+
+def test_a_saved_twin_keeps_its_policies(tmp_path):
+    from runbook.sandbox.twin import Twin
+    from runbook.sandbox.world import load_world
+
+    path = tmp_path / "world.yaml"
+    path.write_text("sandbox: 1\n")
+    config = {"Name": "kept", "CustomHeadersConfig": {"Quantity": 1, "Items": [
+        {"Header": "X-Kept", "Value": "yes", "Override": False}]}}
+    with Twin.start(load_world(path), state_dir=tmp_path / "state") as twin:
+        cf = Look(twin).client("cloudfront")
+        made = cf.create_response_headers_policy(ResponseHeadersPolicyConfig=config)
+        policy_id = made["ResponseHeadersPolicy"]["Id"]
+    with Twin.start(load_world(path), state_dir=tmp_path / "state") as again:
+        got = Look(again).client("cloudfront").get_response_headers_policy(Id=policy_id)
+        assert got["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Name"] == "kept"
+        assert got["ETag"] == made["ETag"]
