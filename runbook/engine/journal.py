@@ -29,8 +29,15 @@ from runbook.store import Store
 
 SCHEMA_VERSION = 1
 # Test-only fault injection: kill -9 this process right after writing the event named by
-# "TYPE", "TYPE:STEP" or "seq:N" (the N-th event of the run).
+# "TYPE", "TYPE:STEP" or "seq:N" (the N-th event of the run), or at a named point
+# ("lock": a run has taken its lock and written no event yet).
 CRASH_ENV = "RUNBOOK_CRASH_AFTER"
+
+
+def crash_point(name: str) -> None:
+    """Test-only: kill -9 this process here when RUNBOOK_CRASH_AFTER names this point."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def utc_now() -> str:

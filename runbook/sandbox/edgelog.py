@@ -9,6 +9,9 @@ class, 0 otherwise, so that their Average over a window is the rate in percent, 
 CloudFront's is). CloudFront publishes a value a minute, a minute or so late; the twin
 publishes at once.
 
+The edge calls :meth:`EdgeLog.finished` once per response, where it finishes one
+(``Edge.serve``).
+
 **Access logs.** For a distribution whose ``Logging`` is enabled, each response becomes
 one line of a standard (legacy layout) access log: the documented W3C fields, tab
 separated, under ``#Version``/``#Fields`` headers, gzipped, written to the logging bucket
@@ -34,9 +37,9 @@ from runbook.kinds.aws.common import is_website_domain
 if TYPE_CHECKING:
     from runbook.sandbox.httpserver import Reply, Request
 
-# The edge (sandbox/edge.py) imports this module to call :func:`watch`: its Edge and Dist
-# are named here by what is used of them (``find``, ``state``, ``https``, ``http``; ``id``,
-# ``domain``, ``config``), not imported, so the two modules do not import each other.
+# The edge (sandbox/edge.py) holds an EdgeLog and calls it: its Edge and Dist are named
+# here by what is used of them (``find``; ``id``, ``domain``, ``config``), not imported,
+# so the two modules do not import each other.
 Edge = Any
 Dist = Any
 
@@ -150,22 +153,6 @@ class EdgeLog:
     def stop(self) -> None:
         self._stop.set()
         self.flush()
-
-
-def watch(edge: Edge) -> None:
-    """Let the edge's :class:`EdgeLog` (``edge.state.watch``, when the twin made one)
-    see every response the edge finishes, over HTTPS and HTTP."""
-    log = getattr(edge.state, "watch", None)
-    if log is None:
-        return
-    for server, https in ((edge.https, True), (edge.http, False)):
-        routes: Any = server.routes
-        inner = routes.handler
-
-        def handler(req: Request, inner: Any = inner, https: bool = https) -> Reply:
-            return log.finished(edge, req, inner(req), https)  # type: ignore[no-any-return]
-
-        routes.handler = handler
 
 
 def seed_traffic(s3: Any, dist_id: str, domain: str, host: str, bucket: str, prefix: str,
