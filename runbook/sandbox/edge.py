@@ -31,6 +31,7 @@ from typing import Any
 
 from runbook.kinds.aws.common import bucket_of, covers, is_website_domain
 from runbook.kinds.aws.policy import read as read_policy
+from runbook.sandbox.cfjs.atedge import behaviour_for
 from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.httpserver import Reply, Request, WebServer
 
@@ -170,14 +171,23 @@ class Edge:
         dist = self.find(host)
         if dist is None or not dist.config.get("Enabled", True):
             return Reply(403, NOT_CONFIGURED, {"X-Cache": "Error from cloudfront"})
-        behaviour = dist.config.get("DefaultCacheBehavior") or {}
+        behaviour = behaviour_for(dist.config, req.path.partition("?")[0])
         if not https and behaviour.get("ViewerProtocolPolicy") in ("redirect-to-https",
                                                                     "https-only"):
             return Reply(301, b"", {"Location": f"https://{host}{req.path}"})
-        if self.state.functions is not None:  # hook: CloudFront Functions (functions.py)
-            made, req = self.state.functions.edge(dist.moto_id, dist.domain, dist.id, req)
-            if made is not None:
-                return made  # type: ignore[no-any-return]
+        functions = self.state.functions  # CloudFront Functions (sandbox/cfjs/atedge.py)
+        if functions is not None:
+            ran = functions.viewer_request(dist, behaviour, req)
+            if isinstance(ran, Reply):
+                return ran
+            req = ran.request
+        reply = self.respond(dist, behaviour, req)
+        if functions is not None:
+            reply = functions.viewer_response(dist, behaviour, req, reply)
+        return reply
+
+    def respond(self, dist: Dist, behaviour: dict[str, Any], req: Request) -> Reply:
+        host = req.host
         origins = (dist.config.get("Origins") or {}).get("Items") or []
         target = behaviour.get("TargetOriginId")
         origin = next((o for o in origins if o.get("Id") == target), origins[0] if origins
