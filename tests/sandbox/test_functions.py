@@ -306,3 +306,90 @@ def test_refusals_as_cloudfronts(cf: Any, look: Look, tmp_path: Path) -> None:
         create(cf, "function handler(e) { return e.request; }", runtime="cloudfront-js-1.0",
                kvs=store)
     assert err.value.response["Error"]["Code"] == "InvalidArgument"
+
+
+def _test(cf: Any, name: str, event: dict[str, Any], stage: str = "DEVELOPMENT") -> Any:
+    etag = cf.describe_function(Name=name, Stage=stage)["ETag"]
+    return cf.test_function(Name=name, IfMatch=etag, Stage=stage,
+                            EventObject=json.dumps(event).encode())["TestResult"]
+
+
+CONSOLE_EVENT = {"version": "1.0", "context": {"eventType": "viewer-request"},
+                 "viewer": {"ip": "198.51.100.7"},
+                 "request": {"method": "GET", "uri": "/x", "querystring": {},
+                             "headers": {"host": {"value": HOST}}, "cookies": {}}}
+
+
+def test_test_function_runs_either_stage_with_cloudfronts_test_result(cf: Any) -> None:
+    code = """function handler(event) {
+  console.log('VERSION', event.request.uri, { ip: event.viewer.ip });
+  event.request.uri = '/VERSION' + event.request.uri;
+  return event.request;
+}"""
+    name, _ = create(cf, code.replace("VERSION", "v1"))
+    etag = cf.describe_function(Name=name)["ETag"]
+    cf.update_function(Name=name, IfMatch=etag, FunctionCode=code.replace("VERSION", "v2")
+                       .encode(), FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"})
+    dev = _test(cf, name, CONSOLE_EVENT)
+    assert json.loads(dev["FunctionOutput"])["request"]["uri"] == "/v2/x"
+    assert dev["FunctionExecutionLogs"] == ['v2 /x {"ip":"198.51.100.7"}']
+    assert dev["FunctionSummary"]["Name"] == name
+    assert dev["FunctionSummary"]["FunctionMetadata"]["Stage"] == "DEVELOPMENT"
+    assert 0 < int(dev["ComputeUtilization"]) <= 100
+    assert not dev.get("FunctionErrorMessage")
+    live = _test(cf, name, CONSOLE_EVENT, stage="LIVE")
+    assert json.loads(live["FunctionOutput"])["request"]["uri"] == "/v1/x"
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        cf.test_function(Name=name, IfMatch="WRONG", Stage="LIVE",
+                         EventObject=json.dumps(CONSOLE_EVENT).encode())
+    assert err.value.response["Error"]["Code"] == "InvalidIfMatchVersion"
+
+
+def test_test_function_reports_errors_and_invalid_results(cf: Any) -> None:
+    name, _ = create(cf, "function handler(e) { console.log('before'); throw new "
+                     "RangeError('out of range'); }")
+    got = _test(cf, name, CONSOLE_EVENT)
+    assert got["FunctionErrorMessage"] == "RangeError: out of range"
+    assert got["FunctionExecutionLogs"] == ["before"]
+    assert not got.get("FunctionOutput")
+    name, _ = create(cf, "function handler(e) { return e.request; }")
+    response_event = {**CONSOLE_EVENT, "context": {"eventType": "viewer-response"},
+                      "response": {"statusCode": 200, "headers": {}, "cookies": {}}}
+    got = _test(cf, name, response_event)
+    assert got["FunctionErrorMessage"].startswith("FunctionValidationError")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        cf.test_function(Name=name, IfMatch=cf.describe_function(Name=name)["ETag"],
+                         EventObject=b"{not json")
+    assert err.value.response["Error"]["Code"] == "InvalidArgument"
+
+
+def test_crypto_and_querystring_modules_as_documented(cf: Any) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    name, _ = create(cf, """import crypto from 'crypto';
+import querystring from 'querystring';
+function handler(event) {
+  var text = event.request.uri, out = {};
+  ['md5', 'sha1', 'sha256'].forEach(function (a) {
+    out[a] = crypto.createHash(a).update(text).digest('hex');
+    out[a + '-b64'] = crypto.createHash(a).update(text).digest('base64');
+    out[a + '-hmac'] = crypto.createHmac(a, 'secret key').update(text).digest('hex');
+  });
+  out.parsed = querystring.parse('a=1&b=x%20y&a=2&c');
+  out.made = querystring.stringify({ q: ['one two', 'é'], n: 5 });
+  console.log(JSON.stringify(out));
+  return event.request;
+}""")
+    for uri in ("/x", "/café/" + "long" * 40):
+        event = json.loads(json.dumps(CONSOLE_EVENT))
+        event["request"]["uri"] = uri
+        out = json.loads(_test(cf, name, event)["FunctionExecutionLogs"][0])
+        data = uri.encode()
+        for a in ("md5", "sha1", "sha256"):
+            assert out[a] == hashlib.new(a, data).hexdigest()
+            assert out[f"{a}-b64"] == base64.b64encode(hashlib.new(a, data).digest()).decode()
+            assert out[f"{a}-hmac"] == hmac.new(b"secret key", data, a).hexdigest()
+        assert out["parsed"] == {"a": ["1", "2"], "b": "x y", "c": ""}
+        assert out["made"] == "q=one%20two&q=%C3%A9&n=5"
