@@ -35,6 +35,7 @@ from typing import Any
 from runbook.certnames import covers
 from runbook.kinds.aws.common import bucket_of, is_website_domain
 from runbook.sandbox import cachepolicy, headerspolicy
+from runbook.sandbox.cfjs.atedge import routed
 from runbook.sandbox.compress import compress
 from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.edgeconfig import (
@@ -214,7 +215,7 @@ class Edge:
             ran = functions.viewer_request(dist, behaviour, req)
             if isinstance(ran, Reply):
                 return ran
-            req = ran.request
+            req, behaviour = ran.request, routed(behaviour, ran.origin)
         reply = self.dress(behaviour, req, self.respond(dist, behaviour, req))
         if functions is not None:
             reply = functions.viewer_response(dist, behaviour, req, reply)

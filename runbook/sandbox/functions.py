@@ -45,6 +45,8 @@ FUNCTION = re.compile(r"^/2020-05-31/function(?:/([^/?]+))?(/describe|/publish|/
 KVS_DATA = re.compile(r"^/key-value-stores/([^/?]+)(/keys(?:/([^?]+))?)?$")
 # The documented quotas (docs/kinds-aws.md cites them): the twin refuses past them.
 FUNCTION_SIZE = 10 * 1024
+NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+VIEWER_EVENTS = ("viewer-request", "viewer-response")
 KVS_TOTAL = 5 * 1024 * 1024
 KVS_KEY = 512
 KVS_VALUE = 1024
@@ -257,6 +259,9 @@ class Functions:
             assert refused is not None
             return refused
         name, config, code = parsed
+        if not NAME.fullmatch(name):
+            return aws_error(400, "InvalidArgument", f"The function name {name[:80]!r} is not "
+                             "1 to 64 letters, digits, hyphens or underscores.")
         if name in self.functions:
             return aws_error(409, "FunctionAlreadyExists", f"Function {name} already exists.")
         now = _now()
@@ -393,6 +398,11 @@ class Functions:
                                           f"The function ARN {a['FunctionARN']} is not valid "
                                           "or the function is not published.")
                 types = [a["EventType"] for a in assoc]
+                other = next((t for t in types if t not in VIEWER_EVENTS), None)
+                if other is not None:
+                    return aws_error(400, "InvalidFunctionAssociation", f"A CloudFront "
+                                     f"function cannot be associated with {other} events: "
+                                     "only viewer-request and viewer-response.")
                 if len(types) != len(set(types)):
                     return aws_error(400, "InvalidFunctionAssociation", "Only one function "
                                       "can be associated with each event type.")

@@ -37,6 +37,10 @@ buckets:
       a.html: "<p>page a</p>"
       api/x.html: "<p>api x</p>"
     grant: [{DIST}]
+  - name: other-bucket
+    objects:
+      a.html: "<p>other a</p>"
+    grant: [{DIST}]
 distributions:
   - id: {DIST}
     aliases: [{HOST}]
@@ -306,6 +310,48 @@ def test_refusals_as_cloudfronts(cf: Any, look: Look, tmp_path: Path) -> None:
         create(cf, "function handler(e) { return e.request; }", runtime="cloudfront-js-1.0",
                kvs=store)
     assert err.value.response["Error"]["Code"] == "InvalidArgument"
+    _, fn = create(cf, "function handler(e) { return e.request; }")
+    got = cf.get_distribution_config(Id=DIST)
+    config = got["DistributionConfig"]
+    config["DefaultCacheBehavior"]["FunctionAssociations"] = {"Quantity": 1, "Items": [
+        {"FunctionARN": fn, "EventType": "origin-request"}]}
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        cf.update_distribution(Id=DIST, IfMatch=got["ETag"], DistributionConfig=config)
+    assert err.value.response["Error"]["Code"] == "InvalidFunctionAssociation"
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        cf.create_function(Name="no spaces allowed", FunctionCode=b"function handler(e){}",
+                           FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"})
+    assert err.value.response["Error"]["Code"] == "InvalidArgument"
+
+
+def test_select_request_origin_by_id_is_honoured_by_the_edge(cf: Any, look: Look) -> None:
+    _, fn = create(cf, """import cf from 'cloudfront';
+function handler(event) {
+  if (event.request.headers['x-other']) { cf.selectRequestOriginById('other'); }
+  return event.request;
+}""")
+    associate(cf, fn)
+    got = cf.get_distribution_config(Id=DIST)
+    config = got["DistributionConfig"]
+    origins = config["Origins"]["Items"]
+    other = json.loads(json.dumps(origins[0]))
+    other["Id"], other["DomainName"] = "other", "other-bucket.s3.eu-west-2.amazonaws.com"
+    config["Origins"] = {"Quantity": 2, "Items": [origins[0], other]}
+    config["DefaultCacheBehavior"]["CachePolicyId"] = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    cf.update_distribution(Id=DIST, IfMatch=got["ETag"], DistributionConfig=config)
+    assert wait_for(lambda: cf.get_distribution(Id=DIST)["Distribution"]["Status"] ==
+                    "Deployed")
+    assert look.get(HOST, "/a.html").text == "<p>page a</p>"
+    import ssl
+
+    import httpx
+
+    ctx = ssl.create_default_context(cafile=look.twin.ca_path)
+    with httpx.Client(verify=ctx) as client:
+        chosen = client.get(f"https://127.0.0.1:{look.twin.edge.https.port}/a.html",
+                            headers={"Host": HOST, "X-Other": "1"},
+                            extensions={"sni_hostname": HOST})
+    assert chosen.text == "<p>other a</p>"
 
 
 def _test(cf: Any, name: str, event: dict[str, Any], stage: str = "DEVELOPMENT") -> Any:

@@ -65,6 +65,14 @@ def behaviour_for(config: dict[str, Any], path: str) -> dict[str, Any]:
     return dict(config.get("DefaultCacheBehavior") or {})
 
 
+def routed(behaviour: dict[str, Any], origin: dict[str, Any] | None) -> dict[str, Any]:
+    """The behaviour with the origin ``selectRequestOriginById`` chose as its target (the
+    other helpers' choices are not served by the twin: docs/sandbox.md)."""
+    if origin and origin.get("select"):
+        return {**behaviour, "TargetOriginId": str(origin["select"])}
+    return behaviour
+
+
 def function_arn(behaviour: dict[str, Any], event_type: str) -> str | None:
     items = (behaviour.get("FunctionAssociations") or {}).get("Items") or []
     return next((str(a["FunctionARN"]) for a in items if a.get("EventType") == event_type),
