@@ -90,6 +90,7 @@ class Engine:
         self.js = _racer()
         self.versions: dict[str, int] = {}
         self.lock = threading.Lock()
+        self.default: str | None = None
         try:
             self.js.eval(_prelude())
             self.js.eval(translate(code), timeout_sec=LIMIT_SECONDS)
@@ -115,7 +116,9 @@ class Engine:
                 data = {"keys": store.keys, "created": store.created, "updated": store.updated}
                 self.js.eval(f"__stores[{json.dumps(sid)}] = {json.dumps(data)};")
                 self.versions[sid] = store.version
-        self.js.eval(f"__default = {json.dumps(default)};")
+        if default != self.default:
+            self.js.eval(f"__default = {json.dumps(default)};")
+            self.default = default
 
     def run(self, event: dict[str, Any], stores: dict[str, Any] | None = None,
             default: str | None = None) -> Ran:
