@@ -112,7 +112,6 @@ class Functions:
         # moto distribution id -> one list of associations per behaviour: the default
         # behaviour first, then CacheBehaviors in order (moto keeps that order)
         self.associations: dict[str, list[list[dict[str, str]]]] = {}
-        self.patterns: dict[str, list[str]] = {}  # moto id -> ["*", PathPattern...]
         self._lock = threading.RLock()
         self._engines: dict[str, Engine] = {}
         self._ids: Any = None  # the proxy's world <-> moto ids (a name may hold an id)
@@ -413,7 +412,6 @@ class Functions:
         if behaviours is None:
             return
         with self._lock:
-            self.patterns[dist_id] = [p for p, _ in behaviours]
             self.associations[dist_id] = [a for _, a in behaviours]
 
     def present(self, dist_id: str | None, out: bytes) -> bytes:
