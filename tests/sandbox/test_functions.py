@@ -280,6 +280,22 @@ def test_a_failing_function_is_cloudfronts_503_with_its_marker(
     assert look.get(HOST, "/a.html").text == "<p>page a</p>"
 
 
+def test_a_1_0_request_must_carry_its_query_as_an_object(cf: Any, look: Look) -> None:
+    code = """function handler(event) {
+  event.request.querystring = 'x=1';
+  return event.request;
+}"""
+    _, old = create(cf, code, runtime="cloudfront-js-1.0")
+    associate(cf, old)
+    got = look.get(HOST, "/a.html")
+    assert got.status_code == 503
+    assert got.headers["x-cache"] == "FunctionValidationError from cloudfront"
+    _, new = create(cf, code)  # the same code on cloudfront-js-2.0
+    associate(cf, new)
+    assert look.get(HOST, "/a.html").text == "<p>page a</p>"
+    associate(cf)
+
+
 def test_documented_limits_are_refused_at_create_and_update(cf: Any) -> None:
     big = "function handler(event) { return event.request; }\n//" + "x" * 10_300
     with pytest.raises(botocore.exceptions.ClientError) as err:
