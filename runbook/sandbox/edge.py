@@ -215,7 +215,8 @@ class Edge:
             ran = functions.viewer_request(dist, behaviour, req)
             if isinstance(ran, Reply):
                 return ran
-            req, behaviour = ran.request, routed(behaviour, ran.origin)
+            req = ran.request
+            dist, behaviour = routed(dist, behaviour, ran.origin)
         reply = self.dress(behaviour, req, self.respond(dist, behaviour, req))
         if functions is not None:
             reply = functions.viewer_response(dist, behaviour, req, reply)

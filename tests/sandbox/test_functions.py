@@ -40,6 +40,7 @@ buckets:
   - name: other-bucket
     objects:
       a.html: "<p>other a</p>"
+      b.html: "<p>other b</p>"
     grant: [{DIST}]
 distributions:
   - id: {DIST}
@@ -340,34 +341,49 @@ def test_refusals_as_cloudfronts(cf: Any, look: Look, tmp_path: Path) -> None:
     assert err.value.response["Error"]["Code"] == "InvalidArgument"
 
 
-def test_select_request_origin_by_id_is_honoured_by_the_edge(cf: Any, look: Look) -> None:
-    _, fn = create(cf, """import cf from 'cloudfront';
-function handler(event) {
-  if (event.request.headers['x-other']) { cf.selectRequestOriginById('other'); }
-  return event.request;
-}""")
-    associate(cf, fn)
+def test_origin_modification_helpers_are_honoured_by_the_edge(cf: Any, look: Look) -> None:
     got = cf.get_distribution_config(Id=DIST)
     config = got["DistributionConfig"]
     origins = config["Origins"]["Items"]
+    domain = "other-bucket.s3.eu-west-2.amazonaws.com"
+    _, fn = create(cf, """import cf from 'cloudfront';
+function handler(event) {
+  var h = event.request.headers;
+  if (h['x-select']) { cf.selectRequestOriginById('other'); }
+  if (h['x-update']) { cf.updateRequestOrigin({ domainName: 'DOMAIN' }); }
+  if (h['x-group']) {
+    cf.createRequestOriginGroup({ originIds: ['PRIMARY', 'other'],
+                                  failoverCriteria: { statusCodes: [403, 404] } });
+  }
+  return event.request;
+}""".replace("DOMAIN", domain).replace("PRIMARY", origins[0]["Id"]))
     other = json.loads(json.dumps(origins[0]))
-    other["Id"], other["DomainName"] = "other", "other-bucket.s3.eu-west-2.amazonaws.com"
+    other["Id"], other["DomainName"] = "other", domain
     config["Origins"] = {"Quantity": 2, "Items": [origins[0], other]}
+    # CachingDisabled: the same path answered from two origins
     config["DefaultCacheBehavior"]["CachePolicyId"] = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    config["DefaultCacheBehavior"]["FunctionAssociations"] = {"Quantity": 1, "Items": [
+        {"FunctionARN": fn, "EventType": "viewer-request"}]}
     cf.update_distribution(Id=DIST, IfMatch=got["ETag"], DistributionConfig=config)
     assert wait_for(lambda: cf.get_distribution(Id=DIST)["Distribution"]["Status"] ==
                     "Deployed")
-    assert look.get(HOST, "/a.html").text == "<p>page a</p>"
     import ssl
 
     import httpx
 
-    ctx = ssl.create_default_context(cafile=look.twin.ca_path)
-    with httpx.Client(verify=ctx) as client:
-        chosen = client.get(f"https://127.0.0.1:{look.twin.edge.https.port}/a.html",
-                            headers={"Host": HOST, "X-Other": "1"},
-                            extensions={"sni_hostname": HOST})
-    assert chosen.text == "<p>other a</p>"
+    def get(path: str, **headers: str) -> str:
+        ctx = ssl.create_default_context(cafile=look.twin.ca_path)
+        with httpx.Client(verify=ctx) as client:
+            return client.get(f"https://127.0.0.1:{look.twin.edge.https.port}{path}",
+                              headers={"Host": HOST, **headers},
+                              extensions={"sni_hostname": HOST}).text
+
+    assert get("/a.html") == "<p>page a</p>"
+    assert get("/a.html", **{"X-Select": "1"}) == "<p>other a</p>"
+    assert get("/a.html", **{"X-Update": "1"}) == "<p>other a</p>"
+    assert get("/a.html", **{"X-Group": "1"}) == "<p>page a</p>"  # the primary answers
+    assert get("/b.html", **{"X-Group": "1"}) == "<p>other b</p>"  # 403: failed over
+    assert "AccessDenied" in get("/b.html")
 
 
 def _test(cf: Any, name: str, event: dict[str, Any], stage: str = "DEVELOPMENT") -> Any:

@@ -65,12 +65,55 @@ def behaviour_for(config: dict[str, Any], path: str) -> dict[str, Any]:
     return dict(config.get("DefaultCacheBehavior") or {})
 
 
-def routed(behaviour: dict[str, Any], origin: dict[str, Any] | None) -> dict[str, Any]:
-    """The behaviour with the origin ``selectRequestOriginById`` chose as its target (the
-    other helpers' choices are not served by the twin: docs/sandbox.md)."""
-    if origin and origin.get("select"):
-        return {**behaviour, "TargetOriginId": str(origin["select"])}
-    return behaviour
+UPDATED = "cloudfront-function-origin"  # the ids the edge gives what a helper made
+GROUP = "cloudfront-function-origin-group"
+
+
+def _items(value: Any) -> list[Any]:
+    return list((value or {}).get("Items") or [])
+
+
+def routed(dist: Any, behaviour: dict[str, Any],
+           origin: dict[str, Any] | None) -> tuple[Any, dict[str, Any]]:
+    """The distribution and behaviour as the origin modification helpers left them:
+    ``selectRequestOriginById`` targets another of the distribution's origins,
+    ``updateRequestOrigin`` a copy of the behaviour's origin with the new domain, path or
+    origin access control turned off, ``createRequestOriginGroup`` a group of the
+    distribution's origins that fails over on the given statuses."""
+    if not origin:
+        return dist, behaviour
+    if origin.get("select"):
+        return dist, {**behaviour, "TargetOriginId": str(origin["select"])}
+    config = dict(dist.config)
+    origins = _items(config.get("Origins"))
+    if isinstance(origin.get("update"), dict):
+        params = origin["update"]
+        current = next((o for o in origins if o.get("Id") == behaviour.get("TargetOriginId")),
+                       origins[0] if origins else {})
+        made = {**current, "Id": UPDATED}
+        if "domainName" in params:
+            made["DomainName"] = str(params["domainName"])
+        if "originPath" in params:
+            made["OriginPath"] = str(params["originPath"])
+        control = params.get("originAccessControlConfig")
+        if isinstance(control, dict) and control.get("enabled") is False:
+            made["OriginAccessControlId"] = ""
+        config["Origins"] = {"Quantity": len(origins) + 1, "Items": [*origins, made]}
+        target = UPDATED
+    elif isinstance(origin.get("group"), dict):
+        params = origin["group"]
+        ids = [str(i) for i in params.get("originIds") or []]
+        codes = [int(c) for c in (params.get("failoverCriteria") or {}).get("statusCodes")
+                 or []]
+        groups = [*_items(config.get("OriginGroups")), {
+            "Id": GROUP, "Members": {"Quantity": len(ids),
+                                     "Items": [{"OriginId": i} for i in ids]},
+            "FailoverCriteria": {"StatusCodes": {"Quantity": len(codes), "Items": codes}}}]
+        config["OriginGroups"] = {"Quantity": len(groups), "Items": groups}
+        target = GROUP
+    else:
+        return dist, behaviour
+    return replace(dist, config=config), {**behaviour, "TargetOriginId": target}
 
 
 def function_arn(behaviour: dict[str, Any], event_type: str) -> str | None:
