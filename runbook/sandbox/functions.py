@@ -149,6 +149,38 @@ class Functions:
             dist_id = found.group(1).decode() if found else None
         return status, headers, self.after_distribution(dist_id, call.method, call.body, out)
 
+    # ---- saved twins (``sandbox serve --state``) -----------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        def stage(st: Stage | None) -> dict[str, Any] | None:
+            return None if st is None else {"code": base64.b64encode(st.code).decode(),
+                                            "config": st.config, "etag": st.etag,
+                                            "modified": st.modified}
+
+        with self._lock:
+            return {"functions": [{"name": f.name, "arn": f.arn, "created": f.created,
+                                   "development": stage(f.development),
+                                   "live": stage(f.live)} for f in self.functions.values()],
+                    "stores": {sid: {"etag": st.etag, "keys": st.keys, "created": st.created,
+                                     "updated": st.updated} for sid, st in self.stores.items()},
+                    "associations": self.associations}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        def stage(d: dict[str, Any] | None) -> Stage | None:
+            return None if d is None else Stage(base64.b64decode(d["code"]), d["config"],
+                                                d["etag"], d["modified"])
+
+        with self._lock:
+            for f in data.get("functions", []):
+                dev = stage(f["development"])
+                assert dev is not None
+                self.functions[f["name"]] = Function(f["name"], f["arn"], f["created"], dev,
+                                                     stage(f["live"]))
+            for sid, st in data.get("stores", {}).items():
+                self.stores[sid] = Store(st["etag"], dict(st["keys"]), 1, st["created"],
+                                         st["updated"])
+            self.associations.update(data.get("associations", {}))
+
     # ---- the API ---------------------------------------------------------------------
 
     def handle(self, method: str, path: str, headers: dict[str, str],

@@ -182,6 +182,7 @@ class Twin:
         cf_rules.restore(saved.get("cloudfront", {}))
         r53_rules.restore(saved.get("route53", {}))
         policies.restore(saved.get("policies", {}))
+        functions.restore(saved.get("functions", {}))
         try:
             proxy.start()
         except OSError as exc:
@@ -261,6 +262,7 @@ class Twin:
                 "cloudfront": self.cloudfront.export(),
                 "route53": self.route53.export(),
                 "policies": self.edge.state.policies.export(),
+                "functions": self.edge.state.functions.export(),
                 "certificates": {k: list(v) for k, v in self.certificates.items()}})
 
     def _saver(self) -> None:

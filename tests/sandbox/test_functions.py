@@ -471,3 +471,25 @@ function handler(event) {
             assert out[f"{a}-hmac"] == hmac.new(b"secret key", data, a).hexdigest()
         assert out["parsed"] == {"a": ["1", "2"], "b": "x y", "c": ""}
         assert out["made"] == "q=one%20two&q=%C3%A9&n=5"
+
+
+def test_a_saved_twin_keeps_its_functions_and_keys(tmp_path: Path) -> None:
+    path = tmp_path / "world.yaml"
+    path.write_text("sandbox: 1\n")
+    code = """import cf from 'cloudfront';
+async function handler(event) {
+  event.request.uri = await cf.kvs().get('where');
+  return event.request;
+}"""
+    with Twin.start(load_world(path), state_dir=tmp_path / "state") as twin:
+        cf = Look(twin).client("cloudfront")
+        _, store = _store(cf, twin, tmp_path, {"where": "/kept.html"})
+        name, _ = create(cf, code, kvs=store)
+        live = _test(cf, name, CONSOLE_EVENT, stage="LIVE")
+    with Twin.start(load_world(path), state_dir=tmp_path / "state") as again:
+        cf = Look(again).client("cloudfront")
+        got = _test(cf, name, CONSOLE_EVENT, stage="LIVE")
+        assert got["FunctionOutput"] == live["FunctionOutput"]
+        assert json.loads(got["FunctionOutput"])["request"]["uri"] == "/kept.html"
+        assert cf.describe_function(Name=name, Stage="LIVE")["FunctionSummary"][
+            "Status"] == "DEPLOYED"
