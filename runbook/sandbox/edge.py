@@ -8,12 +8,15 @@ certificate covers. A request then goes through one sequence, each step a call:
 
 1. the cache behaviour whose path pattern matches (``edgeconfig``);
 2. the viewer protocol policy (plain HTTP redirected, refused, or served);
-3. the behaviour's viewer-request CloudFront Function (``functions``);
+3. the behaviour's viewer-request CloudFront Function (``cfjs.atedge``): a response, a
+   503 for a failing function, or the request to carry on with (perhaps to the origin
+   an origin modification helper chose);
 4. the cache (``edgecache``, keyed as the cache policy says: ``cachepolicy``), else the
    behaviour's origin or origin group (``origins``) with what the policies forward, and
    the custom error response for an origin's error (``edgeconfig``);
 5. the answer dressed on its way out: the response headers policy (``headerspolicy``),
    compression (``compress``);
+6. the behaviour's viewer-response CloudFront Function (``cfjs.atedge``);
 
 so a change without an invalidation serves the old copy as CloudFront would.
 

@@ -11,7 +11,6 @@ would: once the distribution is deployed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -51,18 +50,6 @@ class Forward:
 
     request: Request
     origin: dict[str, Any] | None = None
-
-
-def behaviour_for(config: dict[str, Any], path: str) -> dict[str, Any]:
-    """The cache behaviour CloudFront picks for ``path``: the first whose path pattern
-    matches (``*`` any characters, ``?`` one; case-sensitive), else the default one."""
-    for cb in (config.get("CacheBehaviors") or {}).get("Items") or []:
-        pattern = str(cb.get("PathPattern") or "")
-        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
-                        for c in pattern.lstrip("/"))
-        if re.fullmatch(regex, path.lstrip("/"), re.S):
-            return dict(cb)
-    return dict(config.get("DefaultCacheBehavior") or {})
 
 
 UPDATED = "cloudfront-function-origin"  # the ids the edge gives what a helper made
