@@ -58,6 +58,8 @@ class EdgeState:
     functions: Any = None  # the proxy's sandbox.functions.Functions: viewer functions run
     # world distribution id -> moto's (CloudFront Functions are kept under moto's ids)
     moto_id: Callable[[str], str] = lambda world_id: world_id
+    # continuous deployment (cdroute.py): the distribution whose configuration answers
+    route: Callable[[Any, Dist | None, Request], Dist | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,8 @@ class Edge:
             bucket = bucket_of(host)
             return self.website(bucket or "", req)
         dist = self.find(host)
+        if self.state.route is not None:  # primary or staging (cdroute.py)
+            dist = self.state.route(self, dist, req)
         if dist is None or not dist.config.get("Enabled", True):
             return Reply(403, NOT_CONFIGURED, {"X-Cache": "Error from cloudfront"})
         behaviour = dist.config.get("DefaultCacheBehavior") or {}

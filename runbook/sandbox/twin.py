@@ -21,7 +21,7 @@ from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
-from runbook.sandbox import cfalias
+from runbook.sandbox import cdroute, cfalias
 from runbook.sandbox import state as twinstate
 from runbook.sandbox.cfrules import CloudFrontRules
 from runbook.sandbox.dnsserver import DNSServer
@@ -107,6 +107,7 @@ class Twin:
     route53: Route53Rules
     state_dir: Path | None = None
     resolver: CachingResolver | None = None  # what `system` lookups ask: caches as resolvers do
+    router: cdroute.Router | None = None  # continuous deployment: staging.py, cdroute.py
     certificates: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     _tmp: Any = None
@@ -208,9 +209,10 @@ class Twin:
         resolver = CachingResolver(dns_server, timing.scale)
         resolver.start()
         edge = Edge(state).start()
+        router = cdroute.install(proxy, edge, saved.get("staging", {}))
         twin = cls(world, moto, moto_url, proxy, dns_server, edge, ca_path, ids, folder,
                    cf_rules, r53_rules, state_dir=folder if state_dir else None,
-                   resolver=resolver, _tmp=tmp)
+                   resolver=resolver, router=router, _tmp=tmp)
         try:
             if restoring:
                 for arn, (domains, pem) in saved.get("certificates", {}).items():
@@ -245,6 +247,7 @@ class Twin:
                 "ids": self.ids.to_moto, "ids_everywhere": self.ids.everywhere,
                 "cloudfront": self.cloudfront.export(),
                 "route53": self.route53.export(),
+                "staging": self.router.deployments.export() if self.router else {},
                 "certificates": {k: list(v) for k, v in self.certificates.items()}})
 
     def _saver(self) -> None:
