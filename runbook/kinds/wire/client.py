@@ -212,8 +212,9 @@ class Client:
 
     def __init__(self, dialer: Dialer, tls: Callable[[], ssl.SSLContext], *,
                  timeout: float, proxies: ProxyChoice = DIRECT,
-                 rate: float | None = None) -> None:
+                 rate: float | None = None, send: dict[str, str] | None = None) -> None:
         self.timeout = timeout
+        self._send_headers = "".join(f"{k}: {v}\r\n" for k, v in (send or {}).items())
         self._dialer = dialer
         self._tls = tls  # called at the first https connection: CAs take 20-40 ms to load
         self._context: ssl.SSLContext | None = None
@@ -249,7 +250,8 @@ class Client:
             target = f"http://{netloc}{target}"
             extra = proxy.header()
         request = _REQUEST.format(method=method, target=target, host=netloc,
-                                  encodings=self._encodings, extra=extra).encode("ascii")
+                                  encodings=self._encodings,
+                                  extra=extra + self._send_headers).encode("ascii")
         if self._interval:
             await self._pace(origin[1])
         response = await self._send(url, origin, request, method, keep_body=body,
