@@ -272,6 +272,23 @@ class StagedUpdate(Action[StagedParams]):
         cd.delete_staging(ctx, staging, p.timeout, p.every)
         cd.wait_deployed(ctx, p.id, p.timeout, p.every)
 
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """A run killed inside apply, resumed: the change goes on from where AWS is. Not
+        promoted yet: the phases run again from the header phase (their checks only read;
+        the copy, the policy and the attachment are found, not made twice), then promotion.
+        Promoted: the clean-up is finished."""
+        p = self.params
+        found = cd.find_staging(ctx, p.id)
+        live, _ = cd.config_of(ctx, p.id)
+        promoted = cd.without_policy(live) != cd.without_policy(snapshot["config"])
+        if found is not None and not promoted:
+            return self.apply(ctx, snapshot)
+        if found is not None:
+            self._clean_up(ctx, *found)
+        final, etag = cd.config_of(ctx, p.id)
+        return {"staging_id": found[0] if found else "", "etag": etag, "phases": [],
+                "config": final, "promoted": promoted}
+
     # ---- restore, proof --------------------------------------------------------------------
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
