@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runbook.certnames import covers
+
 HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -33,14 +35,7 @@ class Dist:
         return f"{self.id}  {names}" + (f"  ({self.comment})" if self.comment else "")
 
     def covers(self, host: str) -> bool:
-        return any(_covers(d, host) for d in self.cert_domains)
-
-
-def _covers(pattern: str, host: str) -> bool:
-    if pattern.startswith("*."):
-        head, _, rest = host.partition(".")
-        return bool(head) and rest == pattern[2:]
-    return pattern == host
+        return any(covers(d, host) for d in self.cert_domains)
 
 
 @dataclass

@@ -118,12 +118,12 @@ def _set(side: str, started: float, sticky: dict[str, Any]) -> str:
             "Path=/; Secure; HttpOnly")
 
 
-def install(proxy: Any, edge: Any, saved: dict[str, Any]) -> Router:
-    """Continuous deployment in a twin: the API on ``proxy`` (staging.py), the routing at
-    ``edge``; ``saved``: what ``Router.deployments.export()`` saved of a twin."""
+def install(kit: Any, edge: Any, saved: dict[str, Any]) -> Router:
+    """Continuous deployment in a twin: the API on the kit's proxy (staging.py), the
+    routing at ``edge``; ``saved``: what ``Router.deployments.export()`` saved of a twin."""
     from runbook.sandbox.staging import ContinuousDeployment
 
-    deployments = ContinuousDeployment(proxy)
+    deployments = ContinuousDeployment(kit.proxy)
     deployments.install()
     deployments.restore(saved)
     router = Router(deployments)

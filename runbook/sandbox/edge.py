@@ -29,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook.kinds.aws.common import bucket_of, covers, is_website_domain
+from runbook.certnames import covers
+from runbook.kinds.aws.common import bucket_of, is_website_domain
 from runbook.kinds.aws.policy import read as read_policy
 from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.httpserver import Reply, Request, WebServer

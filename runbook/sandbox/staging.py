@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.sandbox import cfxml
-from runbook.sandbox.proxy import AwsProxy, Call, Reply, Route, aws_error
+from runbook.sandbox.kit import AwsProxy, Call, Reply, Route, aws_error, header
 
 API = "/2020-05-31/"
 COPY = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/copy$")
@@ -122,14 +122,13 @@ class ContinuousDeployment:
     def copy(self, call: Call) -> Reply:
         assert call.match is not None
         primary = call.match.group(1)
-        headers = {k.lower(): v for k, v in call.headers.items()}
-        staging = headers.get("staging", "false").lower() == "true"
+        staging = header(call.headers, "Staging", "false").lower() == "true"
         got = self.config(primary)
         if got is None:
             return aws_error(404, "NoSuchDistribution", "The specified distribution does not "
                              "exist.")
         config, etag = got
-        if headers.get("if-match") not in (None, etag):
+        if header(call.headers, "If-Match", etag) != etag:
             return aws_error(412, "PreconditionFailed", "The If-Match version is missing or "
                              "not valid for the resource.")
         request = cfxml.read(call.body, "CopyDistributionRequest") or {}
@@ -175,9 +174,9 @@ class ContinuousDeployment:
         return self.proxy.ids.to_world.get(moto_id, moto_id)
 
     def _refuse(self, reply: Reply) -> Reply:
-        from runbook.sandbox.proxy import _message
-
-        self.proxy.refusals.append(_message(reply[2]))
+        found = re.search(rb"<Code>(.*?)</Code>.*?<Message>(.*?)</Message>", reply[2], re.S)
+        if found:
+            self.proxy.refusals.append(f"{found.group(1).decode()}: {found.group(2).decode()}")
         return reply
 
     # ---- refusals on distributions ----------------------------------------------------------
@@ -354,8 +353,7 @@ class ContinuousDeployment:
             "ContinuousDeploymentPolicyList", "ContinuousDeploymentPolicyList", listed)
 
     def _matches(self, call: Call, policy: Policy) -> bool:
-        if_match = next((v for k, v in call.headers.items() if k.lower() == "if-match"), None)
-        return if_match == policy.etag
+        return header(call.headers, "If-Match") == policy.etag
 
     def update_policy(self, call: Call) -> Reply:
         policy_id, policy = self._find(call)
@@ -407,7 +405,7 @@ class ContinuousDeployment:
         if not config_s.get("Staging"):
             return self._refuse(aws_error(400, "InvalidArgument", f"{staging} is not a "
                                           "staging distribution."))
-        if_match = next((v for k, v in call.headers.items() if k.lower() == "if-match"), "")
+        if_match = header(call.headers, "If-Match")
         if [e.strip() for e in if_match.split(",")] != [etag_p, etag_s]:
             return self._refuse(aws_error(412, "PreconditionFailed", "The If-Match version "
                                           "is missing or not valid: it is <primary ETag>, "

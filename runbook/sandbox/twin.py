@@ -21,13 +21,14 @@ from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
-from runbook.sandbox import cdroute, cfalias
+from runbook.sandbox import cdroute, cfalias, s3rules
 from runbook.sandbox import state as twinstate
 from runbook.sandbox.cfrules import CloudFrontRules
 from runbook.sandbox.dnsserver import DNSServer
 from runbook.sandbox.edge import Edge, EdgeState
 from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.functions import Functions
+from runbook.sandbox.kit import KEYS, Kit, moto_clients
 from runbook.sandbox.proxy import AwsProxy, Ids
 from runbook.sandbox.r53rules import Route53Rules
 from runbook.sandbox.resolvercache import CachingResolver
@@ -35,7 +36,7 @@ from runbook.sandbox.seed import seed
 from runbook.sandbox.world import World
 from runbook.sandbox.zones import EDGE_IP, ZoneSource
 
-KEYS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+
 class SandboxError(RunbookError):
     exit_code = 2
 
@@ -126,8 +127,6 @@ class Twin:
         server_mod = _need("moto.server")
         import logging
 
-        import boto3
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
         moto = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
@@ -157,9 +156,7 @@ class Twin:
                 "it was saved by another version of runbook or moto, or is damaged. Start "
                 "with an empty --state folder (the world file seeds it again)") from exc
 
-        def client(service: str, region: str | None = None, url: str = moto_url) -> Any:
-            return boto3.client(service, endpoint_url=url,  # type: ignore[call-overload]
-                                region_name=region or world.region, **KEYS)
+        client = moto_clients(moto_url, world.region)
 
         timing = world.timing
         ids = Ids(dict(saved.get("ids", {})), dict(saved.get("ids_everywhere", {})))
@@ -168,14 +165,15 @@ class Twin:
                                    timing.deploy * timing.scale,
                                    timing.invalidation * timing.scale)
         r53_rules = Route53Rules(client("route53", "us-east-1"), timing.route53 * timing.scale)
-        cf_rules.install(proxy)
-        r53_rules.install(proxy)
+        kit = Kit(proxy, client)
+        cf_rules.install(kit)
+        r53_rules.install(kit)
+        s3rules.install(kit)
         # what moto lacks beside the rules: CloudFront Functions and KeyValueStores
-        # (functions.py), AssociateAlias, ListConflictingAliases and S3's region check
-        # (cfalias.py)
+        # (functions.py), AssociateAlias and ListConflictingAliases (cfalias.py)
         functions = Functions(client("cloudfront", "us-east-1"))
-        functions.install(proxy)
-        cfalias.install(proxy, client("acm", "us-east-1"), cf_rules)
+        functions.install(kit)
+        cfalias.install(kit, cf_rules)
         cf_rules.restore(saved.get("cloudfront", {}))
         r53_rules.restore(saved.get("route53", {}))
         try:
@@ -209,7 +207,7 @@ class Twin:
         resolver = CachingResolver(dns_server, timing.scale)
         resolver.start()
         edge = Edge(state).start()
-        router = cdroute.install(proxy, edge, saved.get("staging", {}))
+        router = cdroute.install(kit, edge, saved.get("staging", {}))
         twin = cls(world, moto, moto_url, proxy, dns_server, edge, ca_path, ids, folder,
                    cf_rules, r53_rules, state_dir=folder if state_dir else None,
                    resolver=resolver, router=router, _tmp=tmp)

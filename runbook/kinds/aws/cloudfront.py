@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from runbook.certnames import covers
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
@@ -33,7 +34,6 @@ from runbook.kinds.aws.common import (
     bare,
     bucket_of,
     call,
-    covers,
     deep_diff,
     default_origin,
     describe_drift,

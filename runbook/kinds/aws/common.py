@@ -360,18 +360,6 @@ def bare(name: str) -> str:
     return fqdn(name).rstrip(".")
 
 
-def covers(pattern: str, name: str) -> bool:
-    """Whether a certificate name ``pattern`` matches host ``name`` as browsers do: a
-    leading ``*.`` stands for exactly one whole label (not zero, not two)."""
-    pattern, name = bare(pattern), bare(name)
-    if pattern == name:  # also "*.x" for "*.x": a wildcard alias under the same wildcard
-        return True
-    if pattern.startswith("*."):
-        head, _, rest = name.partition(".")
-        return bool(head) and head != "*" and rest == pattern[2:]
-    return pattern == name
-
-
 # --- S3 and CloudFront ----------------------------------------------------------------
 
 _S3_DOMAIN = re.compile(

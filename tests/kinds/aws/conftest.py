@@ -91,18 +91,21 @@ def journal(value: Any) -> Any:
 def strict(ctx: RunContext, moto_endpoint: str) -> Iterator[RunContext]:
     """``ctx`` talking to the moto server through the sandbox's AWS proxy, which answers
     what moto lacks (AssociateAlias) and refuses what AWS refuses (docs/moto-gaps.md)."""
-    from runbook.sandbox import cfalias
+    from runbook.sandbox import cfalias, s3rules
     from runbook.sandbox.cfrules import CloudFrontRules
+    from runbook.sandbox.kit import Kit, moto_clients
     from runbook.sandbox.proxy import AwsProxy, Ids
     from runbook.sandbox.r53rules import Route53Rules
 
     acm = ctx.client("acm", region="us-east-1")
-    proxy = AwsProxy(moto_endpoint, Ids())
+    kit = Kit(AwsProxy(moto_endpoint, Ids()), moto_clients(moto_endpoint, "us-east-1"))
+    proxy = kit.proxy
     # the twin's rules, with AWS's waits at nought: deployed and INSYNC at once
     rules = CloudFrontRules(ctx.client("cloudfront"), acm, 0.0, 0.0)
-    rules.install(proxy)
-    Route53Rules(ctx.client("route53"), 0.0).install(proxy)
-    cfalias.install(proxy, acm, rules)
+    rules.install(kit)
+    Route53Rules(ctx.client("route53"), 0.0).install(kit)
+    s3rules.install(kit)
+    cfalias.install(kit, rules)
     proxy.start()
     try:
         yield replace(ctx, aws=settings(proxy.url), _session=None, _clients={})
