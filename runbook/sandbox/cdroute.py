@@ -31,6 +31,7 @@ from runbook.sandbox.httpserver import Reply, Request
 
 MARK = "x-runbook-twin-config"
 COOKIE = "runbook-twin-cd"
+HOLD = 0.5  # real seconds a staging distribution's listing is reused
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Router:
     all_to_primary: bool = False
     rng: random.Random = field(default_factory=random.Random)
     _chosen: threading.local = field(default_factory=threading.local)
+    _held: dict[Any, tuple[float, Any]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def pick(self, edge: Any, dist: Any, req: Request) -> Any:
         """The distribution whose configuration answers ``req`` (None: no distribution
@@ -54,12 +57,26 @@ class Router:
             return dist
         names = {n.lower() for n in (policy.get("StagingDistributionDnsNames") or {})
                  .get("Items") or []}
-        staging = next((d for d in edge.distributions() if d.domain in names), None)
+        staging = self._staging(edge, policy_id, names)
         if staging is None:
             return dist
         to_staging, cookie = self._decide(policy.get("TrafficConfig") or {}, req)
         self._chosen.value = ("staging" if to_staging else "primary", cookie)
         return staging if to_staging else dist
+
+    def _staging(self, edge: Any, policy_id: str, names: set[str]) -> Any:
+        """The staging distribution a policy names, as the edge lists it; kept for a
+        moment (every request of a weighted phase asks), keyed by the policy as it is."""
+        key = (policy_id, frozenset(names))
+        now = time.monotonic()
+        with self._lock:
+            held = self._held.get(key)
+            if held is not None and now - held[0] < HOLD:
+                return held[1]
+        found = next((d for d in edge.distributions() if d.domain in names), None)
+        with self._lock:
+            self._held[key] = (now, found)
+        return found
 
     def _decide(self, traffic: dict[str, Any], req: Request) -> tuple[bool, str | None]:
         headers = {k.lower(): v for k, v in req.headers.items()}

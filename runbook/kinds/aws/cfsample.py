@@ -10,10 +10,11 @@ which configuration answered is not known, and a weighted phase fails rather tha
 
 In a header phase every HTTP check sends the phase's header, and an answer marked as the
 primary's fails (the header did not reach the staging configuration). In a weighted phase
-each ``http.get`` is asked until both configurations have answered (at least 20 requests,
-at most ``samples``); it is judged on the staging configuration's answers, and a phase in
-which no request reached the staging configuration fails: CloudFront may send every
-request to the primary at peak times, and that proves nothing about the change.
+each ``http.get`` is asked until both configurations have answered (at least 10 requests,
+at most ``samples``; five at a time); it is judged on the staging configuration's
+answers, and a phase in which no request reached the staging configuration fails:
+CloudFront may send every request to the primary at peak times, and that proves nothing
+about the change.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from runbook.errors import KindError
 from runbook.kinds.base import CheckResult
 
 MARK = "x-runbook-twin-config"
-MIN_SAMPLES = 20
+MIN_SAMPLES = 10
+BATCH = 5  # requests in flight at once while sampling: a few viewers, not a load test
 
 
 def check_of(spec: dict[str, Any], headers: dict[str, str]) -> Any:
@@ -81,20 +83,27 @@ def run_phase_checks(ctx: RunContext, phase: Any, headers: dict[str, str]) -> di
 
 
 def _sample(ctx: RunContext, check: Any, phase: Any, counts: dict[str, int]) -> list[str]:
+    from concurrent.futures import ThreadPoolExecutor
+
     mine = {"staging": 0, "primary": 0, "unknown": 0}
     failed: list[str] = []
-    for n in range(1, phase.samples + 1):
-        result = check.run(ctx)
-        side = side_of(result, phase.marker)
-        mine[side] += 1
-        if side == "unknown":
-            return [f"{check.describe()}: which configuration answered is not known (the twin "
-                    "marks it; against AWS give the phase a `marker`)"]
-        if side == "staging" and not result.ok:
-            failed.append(f"staging config: {result.summary}")
-            break
-        if mine["staging"] and mine["primary"] and n >= min(MIN_SAMPLES, phase.samples):
-            break
+    asked = 0
+    with ThreadPoolExecutor(BATCH) as pool:
+        while asked < phase.samples:
+            size = min(BATCH, phase.samples - asked)
+            results = list(pool.map(lambda _: check.run(ctx), range(size)))
+            asked += size
+            for result in results:
+                side = side_of(result, phase.marker)
+                mine[side] += 1
+                if side == "staging" and not result.ok and not failed:
+                    failed.append(f"staging config: {result.summary}")
+            if mine["unknown"]:
+                return [f"{check.describe()}: which configuration answered is not known (the "
+                        "twin marks it; against AWS give the phase a `marker`)"]
+            if failed or (mine["staging"] and mine["primary"]
+                          and asked >= min(MIN_SAMPLES, phase.samples)):
+                break
     for k, v in mine.items():
         counts[k] += v
     if failed:
