@@ -84,6 +84,8 @@ def test_a_request_with_the_header_is_served_by_the_staging_config(twin, look):
     assert with_header.status_code == 403
     assert with_header.headers["x-runbook-twin-config"] == "staging"
     _grant(look, "tis-trainee-ui-prod-new", ["E1PRODEXAMPLE", staging])
+    # the 403 is cached for CloudFront's error caching minimum TTL (10 s, scaled)
+    assert wait_for(lambda: look.get(LIVE, "/", headers={HEADER: "run-1"}).status_code == 200)
     with_header = look.get(LIVE, "/", headers={HEADER: "run-1"})
     assert (with_header.status_code, with_header.headers["x-runbook-twin-config"]) == (
         200, "staging")
