@@ -146,3 +146,23 @@ def test_validate_refuses_aws_rules(cli, tmp_path):
         assert got.code != 0
         assert words in got.stdout + got.stderr, got.stdout + got.stderr
         assert "line" in got.stdout + got.stderr
+
+
+def test_the_dry_run_and_the_run_refuse_a_distribution_with_http3(cli, tmp_path, small_twin):
+    _twin, look = small_twin(SITE)
+    cf = look.client("cloudfront")
+    got = cf.get_distribution_config(Id="E1SITE")
+    config = got["DistributionConfig"]
+    config["HttpVersion"] = "http2and3"
+    cf.update_distribution(Id="E1SITE", IfMatch=got["ETag"], DistributionConfig=config)
+    before = cf.get_distribution_config(Id="E1SITE")["DistributionConfig"]
+    shown = cli("plan", _plan(tmp_path), "--env", "sandbox")
+    assert "cannot preview: distribution E1SITE has HTTP/3 enabled" in shown.stdout, (
+        shown.stdout + shown.stderr)
+    run = _run(cli, tmp_path, _plan(tmp_path))
+    assert run.code == 1, run.stdout + run.stderr
+    assert "continuous deployment cannot be used with it" in run.stdout
+    assert "plan.yaml, line" in run.stdout, run.stdout
+    assert cf.get_distribution_config(Id="E1SITE")["DistributionConfig"] == before
+    assert [d["Id"] for d in cf.list_distributions()["DistributionList"]["Items"]] == [
+        "E1SITE"]
