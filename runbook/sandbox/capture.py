@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from runbook.context import RunContext
 from runbook.kinds.aws.common import (
     AwsApiError,
+    account_of,
     bucket_of,
     call,
     call_or_none,
@@ -30,10 +31,10 @@ from runbook.kinds.aws.common import (
     items,
     pages,
     region_of_arn,
-    translate,
 )
 from runbook.kinds.aws.policy import oac_grantees
 from runbook.kinds.aws.policy import parse as parse_policy
+from runbook.kinds.aws.s3common import region_if_exists
 from runbook.plan.model import CheckSpec, Plan
 from runbook.sandbox import captureedge
 
@@ -177,8 +178,7 @@ def capture(plan: Plan, ctx: RunContext, *, body_cap: int = BODY_CAP,
     w = wanted(plan)
     now = now or dt.datetime.now(dt.UTC)
     notes: list[str] = []
-    ident = call(ctx.client("sts"), "get_caller_identity", "the caller")
-    account = str(ident.get("Account", ""))
+    account = account_of(ctx)
     dists = _distributions(ctx, w, notes)
     certs = _certificates(ctx, w, now, notes)
     buckets = _buckets(ctx, w, body_cap, notes)
@@ -283,19 +283,10 @@ def _buckets(ctx: RunContext, w: Wanted, body_cap: int, notes: list[str]) -> lis
     out = []
     bodies = 0
     for name in sorted(w.buckets):
-        s3 = ctx.client("s3")
-        try:
-            # HeadBucket's header names the region (GetBucketLocation says EU for some)
-            head = s3.head_bucket(Bucket=name)
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("404", "NoSuchBucket", "NotFound"):
-                notes.append(f"bucket {name} does not exist")
-                continue
-            raise translate(exc, service="s3", operation="HeadBucket",
-                            resource=f"bucket {name}") from exc
-        region = head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(
-            "x-amz-bucket-region") or ctx.aws.region or "us-east-1"
+        region = region_if_exists(ctx, name)
+        if region is None:
+            notes.append(f"bucket {name} does not exist")
+            continue
         s3 = ctx.client("s3", region)
         bucket: dict[str, Any] = {"name": name, "region": region}
         policy = call_or_none(s3, "get_bucket_policy", f"bucket {name}",
