@@ -34,6 +34,7 @@ def ctx(moto_endpoint: str) -> Iterator[RunContext]:
     """"prod": the moto server behind the twin's CloudFront and Route53 rules (with AWS's
     waits at nought), which keep what moto drops (a distribution's OAC id), as AWS does."""
     from runbook.sandbox.cfrules import CloudFrontRules
+    from runbook.sandbox.kit import Kit, moto_clients
     from runbook.sandbox.proxy import AwsProxy, Ids
     from runbook.sandbox.r53rules import Route53Rules
 
@@ -43,8 +44,9 @@ def ctx(moto_endpoint: str) -> Iterator[RunContext]:
                                         access_key_id="testing", secret_access_key="testing",
                                         max_attempts=1))
     proxy = AwsProxy(moto_endpoint, Ids())
-    CloudFrontRules(direct.client("cloudfront"), direct.client("acm"), 0.0, 0.0).install(proxy)
-    Route53Rules(direct.client("route53"), 0.0).install(proxy)
+    kit = Kit(proxy, moto_clients(moto_endpoint, "us-east-1"))
+    CloudFrontRules(direct.client("cloudfront"), direct.client("acm"), 0.0, 0.0).install(kit)
+    Route53Rules(direct.client("route53"), 0.0).install(kit)
     proxy.start()
     try:
         yield RunContext(aws=AwsSettings(endpoint_url=proxy.url, region="us-east-1",

@@ -192,3 +192,43 @@ def test_a_failed_move_moves_the_name_back_with_no_gap(cli, tmp_path: Path, twin
     names = [rr["Name"] for rr in
              r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]]
     assert f"_{OLD}." not in names  # the proof went with the rollback
+
+
+def test_a_refusal_naming_markup_reaches_the_client_as_aws_sends_it(look):
+    """The twin's errors are XML built once (kit.aws_error), the message escaped: a name
+    with ``&`` or ``<`` in it comes back as the refusal's code and message, not as a body
+    the client cannot read."""
+    from botocore.exceptions import ClientError
+
+    cf = look.client("cloudfront")
+    alias = "a&b<c>.example.com"
+    with pytest.raises(ClientError) as refused:
+        cf.associate_alias(TargetDistributionId="E4STAGEREDIRECT", Alias=alias)
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidArgument"
+    assert error["Message"].endswith(f"doesn't cover the alias: {alias}")
+
+
+def test_the_tss_plan_rolls_back_its_alias_move_with_two_aliases(cli, tmp_path: Path, twin,
+                                                                 look):
+    # The plan's stage new-address gives the site's distribution a second alias (the new
+    # name) before the old name moves away; AssociateAlias puts the old name back at the
+    # end of the list. The aliases are a set to CloudFront: the rollback is proved.
+    state = str(tmp_path / "state")
+    cf = look.client("cloudfront")
+
+    def aliases(dist: str) -> list[str]:
+        return list(cf.get_distribution_config(Id=dist)["DistributionConfig"]["Aliases"]
+                    .get("Items", []))
+
+    run = cli("run", TSS, "--env", "sandbox-stage", "--yes", "--state-dir", state)
+    assert run.code == 0, run.stdout + run.stderr
+    assert aliases("E2STAGEEXAMPLE") == [NEW]
+    back = cli("rollback", "last", "--yes", "--state-dir", state)
+    assert back.code == 1, back.stdout + back.stderr  # rolled back, as asked
+    assert "6 step(s) rolled back and verified" in back.stdout
+    assert "step move-old-name rolled back and verified" in back.stdout
+    assert "not proved" not in back.stdout + back.stderr
+    assert aliases("E2STAGEEXAMPLE") == [OLD] and aliases("E4STAGEREDIRECT") == []
+    served = look.get(OLD)
+    assert served.status_code == 200 and "stage v1.42.0" in served.text

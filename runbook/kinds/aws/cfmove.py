@@ -22,12 +22,13 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from runbook.certnames import covers
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
 from runbook.kinds import register
 from runbook.kinds.aws.cfconfig import aliases_of, cert_of
-from runbook.kinds.aws.common import AwsApiError, bare, call, covers, fqdn, read_distribution
+from runbook.kinds.aws.common import AwsApiError, bare, call, fqdn, read_distribution
 from runbook.kinds.base import Action, Change, Diff, Outputs, Params, Snapshot
 
 
@@ -61,6 +62,8 @@ class MoveAlias(Action[MoveAliasParams]):
         "domain_name": "the target distribution's *.cloudfront.net name",
         "txt_record": "the TXT record AWS requires (_<alias>)",
     }
+    # AssociateAlias appends the name it moves in: a distribution's aliases are a set.
+    sets = {"source_aliases": None, "target_aliases": None}
 
     def describe(self) -> str:
         p = self.params

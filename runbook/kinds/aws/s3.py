@@ -20,6 +20,7 @@ from runbook.errors import KindError
 from runbook.kinds import register
 from runbook.kinds.aws.common import (
     AwsApiError,
+    account_of,
     bucket_arn,
     bucket_of,
     call,
@@ -211,7 +212,7 @@ def public_restricted(ctx: RunContext, bucket: str) -> str | None:
     if (pab or {}).get("PublicAccessBlockConfiguration", {}).get("RestrictPublicBuckets"):
         return f"the public access block of bucket {bucket}"
     try:
-        account = str(call(ctx.client("sts"), "get_caller_identity", "the caller")["Account"])
+        account = account_of(ctx)
         got = call_or_none(ctx.client("s3control"), "get_public_access_block",
                            f"account {account}", AccountId=account,
                            missing=("NoSuchPublicAccessBlockConfiguration",))

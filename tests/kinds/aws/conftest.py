@@ -95,17 +95,20 @@ def through_the_twin(ctx: RunContext, moto_endpoint: str,
     what moto lacks (AssociateAlias, ListConflictingAliases) and refuses what AWS refuses
     (docs/moto-gaps.md). ``wait``: AWS's waits (deployments, invalidations, Route53
     changes), in real seconds; at nought, deployed and INSYNC at once."""
-    from runbook.sandbox import cfalias
+    from runbook.sandbox import cfalias, s3rules
     from runbook.sandbox.cfrules import CloudFrontRules
+    from runbook.sandbox.kit import Kit, moto_clients
     from runbook.sandbox.proxy import AwsProxy, Ids
     from runbook.sandbox.r53rules import Route53Rules
 
     acm = ctx.client("acm", region="us-east-1")
-    proxy = AwsProxy(moto_endpoint, Ids())
+    kit = Kit(AwsProxy(moto_endpoint, Ids()), moto_clients(moto_endpoint, "us-east-1"))
+    proxy = kit.proxy
     rules = CloudFrontRules(ctx.client("cloudfront"), acm, wait, wait)
-    rules.install(proxy)
-    Route53Rules(ctx.client("route53"), wait).install(proxy)
-    cfalias.install(proxy, acm, rules)
+    rules.install(kit)
+    Route53Rules(ctx.client("route53"), wait).install(kit)
+    s3rules.install(kit)
+    cfalias.install(kit, rules)
     proxy.start()
     try:
         yield replace(ctx, aws=settings(proxy.url), _session=None, _clients={})
