@@ -269,7 +269,7 @@ def viewer_certificate(d: Distribution, cert: Certificate | None, i: int,
             f"distribution {d.id} uses certificate {cert.ref!r} of {cert.region}: AWS could "
             "not hold it (CloudFront refuses it: InvalidViewerCertificate, a distribution's "
             "certificate must be in us-east-1)", where)]
-    from runbook.kinds.aws.common import covers
+    from runbook.certnames import covers
 
     missing = [a for a in d.aliases if not any(covers(n, a) for n in cert.domains)]
     if not missing:
