@@ -13,6 +13,7 @@ import pexpect
 import pytest
 
 from tests.sandbox.conftest import WORLD
+from tests.terminal import foreground_signals
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.slow
 def test_serve_prints_working_endpoints_and_stops_on_ctrl_c(tmp_path):
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
     child = pexpect.spawn(sys.executable, ["-m", "runbook", "sandbox", "serve", str(WORLD)],
-                          cwd=str(tmp_path), env=env, encoding="utf-8", timeout=60)
+                          cwd=str(tmp_path), env=env, encoding="utf-8", timeout=60,
+                          preexec_fn=foreground_signals)
     child.expect(r"AWS_ENDPOINT_URL=(http://127\.0\.0\.1:\d+)")
     endpoint = child.match.group(1)
     child.expect(r"dig @(127\.0\.0\.1) -p (\d+)")
