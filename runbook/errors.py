@@ -96,6 +96,9 @@ class KindError(RunbookError):
     """A check or action could not do its work (not: a check that ran and found a mismatch)."""
 
     exit_code = 3
+    # The resource it found missing ("bucket acme-docs-v2"), when that is why: the dry run
+    # then looks for an earlier step that creates it.
+    missing: str | None = None
 
 
 class AwsError(KindError):

@@ -75,6 +75,7 @@ class DistributionParams(Params):
 @register
 class DistributionCheck(Check[DistributionParams]):
     kind = "cloudfront.distribution"
+    uses_aws = True
     Params = DistributionParams
     summary = "a distribution's status, origin, aliases, certificate; the served version exists"
 
@@ -183,6 +184,7 @@ def _ours(masked: str, ids: list[str]) -> bool:
 @register
 class AliasFree(Check[AliasFreeParams]):
     kind = "cloudfront.alias_free"
+    uses_aws = True
     Params = AliasFreeParams
     summary = "no other distribution (this account, or others where AWS says) uses an alias"
 
@@ -255,6 +257,7 @@ class AliasFree(Check[AliasFreeParams]):
 @register
 class Update(Action[UpdateParams]):
     kind = "cloudfront.update"
+    uses_aws = True
     Params = UpdateParams
     summary = "change a distribution's origin, aliases, certificate...; wait until Deployed"
     outputs: ClassVar[dict[str, str]] = {
@@ -445,6 +448,7 @@ class InvalidateParams(Params):
 @register
 class Invalidate(Action[InvalidateParams]):
     kind = "cloudfront.invalidate"
+    uses_aws = True
     Params = InvalidateParams
     summary = "invalidate paths in a distribution's caches and wait for it to complete"
     reversible = False

@@ -48,6 +48,8 @@ class AwsApiError(AwsError):
         self.code = code
         self.operation = operation
         self.resource = resource
+        if code in NOT_FOUND or code in ("404", "NotFound", "NoSuchKey"):  # HeadX: a bare 404
+            self.missing = resource or None
 
 
 NOT_FOUND = frozenset({"NoSuchDistribution", "NoSuchBucket", "NoSuchHostedZone",
