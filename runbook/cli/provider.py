@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbook.engine.identity import uses_aws
 from runbook.engine.wiring import Wired, base_context
-from runbook.errors import RefusedError, StateError
+from runbook.errors import StateError
 from runbook.source import Source
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ def context_for(plan: Plan, run_id: str, operator: Operator | None,
     if env.aws.account or env.aws.role:  # before any other AWS call: the right account?
         from runbook.kinds.aws.account import check_account
 
-        ctx = check_account(ctx, account=env.aws.account, role=env.aws.role)
+        ctx = check_account(ctx, account=env.aws.account, role=env.aws.role,
+                            source=_aws_source(plan))
     if env.aws.profile and not env.sandbox:  # an SSO session that ends mid-run
         from runbook.cli.render import error_console
         from runbook.kinds.aws.sso import sso_warning
@@ -63,11 +64,12 @@ def aws_principal(plan: Plan, ctx: RunContext) -> dict[str, Any]:
 
     This is also the proof, before a run, a resume, a rollback or a dry run touches
     anything, that the environment's AWS settings work: a profile that does not exist, no
-    credentials, an expired SSO login or an unreachable endpoint is a RefusedError (exit 2)
+    credentials, an expired SSO login or an unreachable endpoint is an AccountError (exit 2)
     saying which and what to do, not a run whose every check fails with botocore's words.
     """
     if not uses_aws(plan):
         return {"status": "not looked up: the plan uses no AWS kinds"}
+    from runbook.kinds.aws.account import unusable
     from runbook.kinds.aws.common import AwsApiError, caller_identity
 
     if ctx.caller is not None:  # already asked (the environment's aws.account check)
@@ -75,9 +77,7 @@ def aws_principal(plan: Plan, ctx: RunContext) -> dict[str, Any]:
     try:
         return caller_identity(ctx)
     except AwsApiError as exc:
-        env = plan.environment
-        raise RefusedError(f"environment {env.name} cannot use AWS, so nothing was done: "
-                           f"{exc.message}", source=_aws_source(plan)) from exc
+        raise unusable(plan.environment.name, exc, _aws_source(plan)) from exc
 
 
 def _aws_source(plan: Plan) -> Source | None:

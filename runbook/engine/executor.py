@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from runbook.context import Operator, RunContext
-from runbook.engine import recovery
+from runbook.engine import baseline, recovery
 from runbook.engine.journal import AppliedStep, Journal, RunState
 from runbook.engine.kindcall import kind_call
 from runbook.engine.outcome import (
@@ -42,6 +42,7 @@ from runbook.engine.outcome import (
     RunOptions,
     Stop,
 )
+from runbook.engine.throwaway import ending
 from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.describe import build, describe, polling
@@ -100,6 +101,7 @@ class Executor:
         within = spec.within if poll and spec.within else 0.0
         try:
             check = build(spec, self.resolve(spec.params))
+            baseline.hand_back(self, spec, check)
             desc = (spec.name or check.describe()) + polling(spec)
         except (TemplateError, ValidationError, LookupError) as exc:
             check = None
@@ -192,6 +194,7 @@ class Executor:
 
     def finish(self, outcome: Outcome) -> Outcome:
         """Journal how the run ended (``run.finished``) and return it."""
+        outcome = ending(self.plan, outcome, applied=bool(self.state.applied))
         extra: dict[str, Any] = {}
         if outcome.still_applied:
             extra = {"still_applied": list(outcome.still_applied),
@@ -209,6 +212,7 @@ class Executor:
                 self._skip_stage(stage, f"--start-at {self.options.start_at}")
                 continue
             self.journal.write("stage.started", stage=stage.name, title=stage.title)
+            baseline.take(self, stage)
             if not skipping:
                 self._gate_checks(stage)
             self._gate(stage)
