@@ -96,9 +96,12 @@ class KindError(RunbookError):
     """A check or action could not do its work (not: a check that ran and found a mismatch)."""
 
     exit_code = 3
-    # The resource it found missing ("bucket acme-docs-v2"), when that is why: the dry run
-    # then looks for an earlier step that creates it.
-    missing: str | None = None
+
+    @property
+    def missing(self) -> str | None:
+        """The resource it found missing ("bucket acme-docs-v2"), when that is why: the
+        dry run then looks for an earlier step that creates it."""
+        return None
 
 
 class AwsError(KindError):

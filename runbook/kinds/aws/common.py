@@ -48,8 +48,11 @@ class AwsApiError(AwsError):
         self.code = code
         self.operation = operation
         self.resource = resource
-        if code in NOT_FOUND or code in ("404", "NotFound", "NoSuchKey"):  # HeadX: a bare 404
-            self.missing = resource or None
+
+    @property
+    def missing(self) -> str | None:
+        found = self.code in NOT_FOUND or self.code in ("404", "NotFound", "NoSuchKey")
+        return (self.resource or None) if found else None  # HeadBucket: a bare 404
 
 
 NOT_FOUND = frozenset({"NoSuchDistribution", "NoSuchBucket", "NoSuchHostedZone",
