@@ -94,3 +94,14 @@ stages:
     assert uses_aws(plan)
     without = load(PLANS / "team.yaml", env="qa").plan
     assert not uses_aws(without)
+
+
+def test_every_aws_kind_declares_that_it_uses_aws() -> None:
+    """A kind of the AWS family that forgot `uses_aws` would let a plan of it start without
+    proving its AWS settings or recording who made the changes."""
+    from runbook import kinds
+
+    every = {**kinds.checks(), **kinds.actions()}
+    forgot = sorted(name for name, cls in every.items()
+                    if cls.__module__.startswith("runbook.kinds.aws.") and not cls.uses_aws)
+    assert forgot == []
