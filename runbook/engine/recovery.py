@@ -27,7 +27,7 @@ from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.model import ActionSpec, CheckSpec, Plan, Step
 from runbook.plan.template import TemplateError
-from runbook.store import DEFAULT_LOCATION
+from runbook.store import state_option
 
 
 class Walker(Protocol):
@@ -120,7 +120,7 @@ def rollback(ex: Walker, why: str) -> Outcome:
 def _stopped(ex: Walker, problem: str) -> Outcome:
     still = tuple(ex.state.applied)
     store = ex.journal.store
-    state = "" if store.url == DEFAULT_LOCATION else f"--state {store.url} "
+    state = state_option(store)
     command = f"runbook rollback {state}{ex.ctx.run_id}"
     text = problem
     if still:

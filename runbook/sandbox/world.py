@@ -187,9 +187,6 @@ def load_world(path: Path) -> World:
     return world
 
 
-def as_dict(world: World) -> dict[str, Any]:
-    return world.model_dump()
-
 
 def dump_world(data: dict[str, Any], path: Path, *, header: str = "") -> None:
     """Write world-file data as YAML (block style, keys in the order given)."""
