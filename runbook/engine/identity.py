@@ -14,7 +14,6 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runbook.errors import RefusedError
 from runbook.source import Source
 
 if TYPE_CHECKING:
@@ -60,11 +59,12 @@ def aws_principal(plan: Plan, ctx: RunContext) -> dict[str, Any]:
 
     This is also the proof, before a run, a resume, a rollback or a dry run touches
     anything, that the environment's AWS settings work: a profile that does not exist, no
-    credentials, an expired SSO login or an unreachable endpoint is a RefusedError (exit 2)
+    credentials, an expired SSO login or an unreachable endpoint is an AccountError (exit 2)
     saying which and what to do, not a run whose every check fails with botocore's words.
     """
     if not uses_aws(plan):
         return {"status": "not looked up: the plan uses no AWS kinds"}
+    from runbook.kinds.aws.account import unusable
     from runbook.kinds.aws.common import AwsApiError, caller_identity
 
     if ctx.caller is not None:  # already asked (the environment's aws.account check)
@@ -72,9 +72,7 @@ def aws_principal(plan: Plan, ctx: RunContext) -> dict[str, Any]:
     try:
         return caller_identity(ctx)
     except AwsApiError as exc:
-        env = plan.environment
-        raise RefusedError(f"environment {env.name} cannot use AWS, so nothing was done: "
-                           f"{exc.message}", source=_aws_source(plan)) from exc
+        raise unusable(plan.environment.name, exc, _aws_source(plan)) from exc
 
 
 def _aws_source(plan: Plan) -> Source | None:

@@ -29,7 +29,8 @@ _loaded = False
 # module imports another for its registrations (tests/test_registry.py holds both).
 BUILTIN = ("shell", "manual", "wait", "wire.dns", "wire.http", "wire.tls", "wire.request",
            "aws.s3", "aws.s3copy", "aws.s3site", "aws.cloudfront", "aws.cfmove",
-           "aws.route53", "aws.r53record", "aws.acm", "aws.redirects", "aws.upload")
+           "aws.route53", "aws.r53record", "aws.acm", "aws.redirects", "aws.upload",
+           "aws.metrics", "wire.replay")
 
 
 class RegistryError(RunbookError):

@@ -9,6 +9,9 @@ Checks are read-only and say what they saw::
 
     class Check:  run(ctx) -> CheckResult
 
+A check may also read a ``baseline(ctx)`` when its stage starts; the executor journals
+it and hands it back as ``check.before`` on every later ``run`` of that stage.
+
 Actions change one thing and can put it back::
 
     snapshot(ctx) -> Snapshot              read-only: the state apply will change
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from runbook.kinds.sets import SetRules, in_set_order
 from runbook.source import Source
 
 if TYPE_CHECKING:
@@ -144,6 +148,17 @@ class Kind(ABC, Generic[P]):
 
 class Check(Kind[P]):
     role: ClassVar[str] = "check"
+    # What ``baseline`` read when the stage began (from the journal on resume); the
+    # executor sets it before every ``run``. None: the kind takes no baseline, or none
+    # could be taken.
+    before: dict[str, Any] | None = None
+
+    def baseline(self, ctx: RunContext) -> dict[str, Any] | None:
+        """Read-only: what to remember when the stage starts, for ``run`` to compare with
+        (``cloudfront.metrics``: the error rate in the window before the change). The
+        executor journals it, so a resumed run compares with the same baseline. Default:
+        None, the check keeps nothing."""
+        return None
 
     @abstractmethod
     def run(self, ctx: RunContext) -> CheckResult:
@@ -161,6 +176,8 @@ class Action(Kind[P]):
     irreversible_reason: ClassVar[str] = ""
     # True for actions that change nothing in the world (wait): no post checks needed.
     read_only: ClassVar[bool] = False
+    # Lists in the snapshot that AWS keeps as sets (kinds/sets.py): compared in one order.
+    sets: ClassVar[SetRules] = {}
 
     @classmethod
     def auto_rollback_gap(cls, params: Mapping[str, Any]) -> str | None:
@@ -200,8 +217,9 @@ class Action(Kind[P]):
 
     def unchanged(self, before: Snapshot, now: Snapshot) -> bool:
         """Do two snapshots record the same state? Kinds whose snapshot carries a version
-        stamp (an ETag that every write changes) compare without it."""
-        return before == now
+        stamp (an ETag that every write changes) compare without it. Lists named in
+        ``sets`` compare as sets."""
+        return bool(in_set_order(before, self.sets) == in_set_order(now, self.sets))
 
     def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
         """The rollback proof: re-read the resource and compare it with ``snapshot``.
@@ -209,7 +227,8 @@ class Action(Kind[P]):
         now = self.snapshot(ctx)
         if self.unchanged(snapshot, now):
             return None
-        where, then, seen = first_difference(snapshot, now)
+        where, then, seen = first_difference(in_set_order(snapshot, self.sets),
+                                             in_set_order(now, self.sets))
         return f"{where or 'the state'} reads {_short(seen)}, not {_short(then)} as before"
 
 

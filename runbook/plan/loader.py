@@ -213,7 +213,8 @@ class _Loader:
         chosen = env.name
         resolver = Resolver(self._variables(data, envs, chosen), chosen,
                             self._on_template_error(doc),
-                            var_path=lambda n: self._var_path(n, data, envs, chosen))
+                            var_path=lambda n: self._var_path(n, data, envs, chosen),
+                            elsewhere=_defined_elsewhere(data, envs, chosen))
         plan_vars = resolver.resolved_vars()
         raw_stages = data.get("stages")
         stages = self._stages(raw_stages, resolver, doc) if isinstance(raw_stages, list) else []
@@ -551,6 +552,28 @@ class _Loader:
             gap = cls.auto_rollback_gap(action.params)
             if gap:
                 self.problems.warn(f"step {sid!r}: rollback is auto, but {gap}", src)
+
+
+def _defined_elsewhere(data: dict[str, Any], envs: dict[str, Any], env: str) -> dict[str, str]:
+    """For each variable some environments define and ``env`` does not (nor the plan's
+    `vars`): one paragraph naming the environments that define it and those that do not."""
+    raw_top = data.get("vars")
+    top: dict[str, Any] = raw_top if isinstance(raw_top, dict) else {}
+    defines: dict[str, list[str]] = {}
+    for name, spec in envs.items():
+        env_vars = spec.get("vars") if isinstance(spec, dict) else None
+        for var in env_vars if isinstance(env_vars, dict) else {}:
+            defines.setdefault(str(var), []).append(name)
+    out: dict[str, str] = {}
+    for var, where in defines.items():
+        if var in top or env in where:
+            continue
+        lacking = [n for n in envs if n not in where]
+        out[var] = (f"variable ${{{var}}} is defined only in environment"
+                    f"{'s' if len(where) > 1 else ''} {', '.join(where)}, not in "
+                    f"{', '.join(lacking)}: give {' and '.join(lacking)} "
+                    f"`vars: {{{var}: ...}}`, or define it once in the plan's `vars`")
+    return out
 
 
 def _notify(raw: Any) -> tuple[Notify, ...]:

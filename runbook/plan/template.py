@@ -110,8 +110,12 @@ class Resolver:
 
     def __init__(self, variables: Mapping[str, Any], environment: str,
                  on_error: OnError, var_path: Callable[[str], Path_] | None = None,
-                 noun: str = "variable") -> None:
+                 noun: str = "variable", elsewhere: Mapping[str, str] | None = None) -> None:
         self._raw = dict(variables)
+        # names other environments define, with the paragraph that says which: a missing
+        # definition, not a typo, and said once rather than at every use
+        self._elsewhere = dict(elsewhere or {})
+        self._said: set[str] = set()
         self._noun = noun
         self._done: dict[str, Any] = {}
         self._active: list[str] = []
@@ -165,7 +169,11 @@ class Resolver:
         if ref.kind == "var":
             self.referenced.add(ref.text)
             found, value = self.var(ref.text, path)
-            if not found and ref.text not in self._failed:
+            if not found and ref.text in self._elsewhere:
+                if ref.text not in self._said:
+                    self._said.add(ref.text)
+                    self._on_error(self._elsewhere[ref.text], path)
+            elif not found and ref.text not in self._failed:
                 from runbook.suggest import did_you_mean
 
                 self._on_error(f"unknown {self._noun} ${{{ref.text}}}" +

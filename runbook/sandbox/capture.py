@@ -36,6 +36,7 @@ from runbook.kinds.aws.policy import oac_grantees
 from runbook.kinds.aws.policy import parse as parse_policy
 from runbook.kinds.aws.s3common import region_if_exists
 from runbook.plan.model import CheckSpec, Plan
+from runbook.sandbox import captureedge
 
 BODY_CAP = 64 * 1024  # bytes: a text object at most this large is copied whole
 MAX_BODIES = 50  # text objects copied whole, in all
@@ -195,6 +196,7 @@ def capture(plan: Plan, ctx: RunContext, *, body_cap: int = BODY_CAP,
         "distributions": [_world_distribution(d, refs) for d in dists],
         "zones": zones,
     }
+    world.update(captureedge.edge_parts(ctx, dists, notes))  # what the edge needs of them
     return Captured(world, notes)
 
 
@@ -303,6 +305,8 @@ def _buckets(ctx: RunContext, w: Wanted, body_cap: int, notes: list[str]) -> lis
         bucket["block_public_access"] = bool(cfg) and all(cfg.values())
         site = call_or_none(s3, "get_bucket_website", f"bucket {name}",
                             missing={"NoSuchWebsiteConfiguration"}, Bucket=name)
+        if captureedge.website(site):
+            bucket["website"] = captureedge.website(site)
         redirect = (site or {}).get("RedirectAllRequestsTo")
         if redirect:
             bucket["website_redirect"] = {"to": redirect["HostName"],
@@ -412,6 +416,7 @@ def describe(captured: Captured) -> list[str]:
         f"{len(w['distributions'])} distribution(s), {len(w['buckets'])} bucket(s) "
         f"({objects} object(s), {bodies} copied whole), {len(w['zones'])} zone(s) "
         f"({records} record set(s)), {len(w['certificates'])} certificate(s)",
+        *captureedge.describe(w),
         f"account {w['account']}, captured at {w['captured']['at']}",
     ]
     lines += [f"not copied: {n}" for n in captured.notes]

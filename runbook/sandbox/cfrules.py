@@ -226,7 +226,7 @@ class CloudFrontRules:
             dist_id = found.group(1).decode() if found else None
         if dist_id is None:
             return reply
-        sent = CONFIG_XML.search(call.body)
+        sent = CONFIG_XML.search(call.sent or call.body)
         with self._lock:
             st = self.dist(dist_id)
             # edges go on serving what was deployed until this change is

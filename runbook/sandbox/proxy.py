@@ -58,6 +58,8 @@ class Call:
     headers: dict[str, str]
     body: bytes
     match: re.Match[str] | None = None
+    # the body as the client sent it, when a check rewrote ``body`` into what moto takes
+    sent: bytes | None = None
 
     def header(self, name: str) -> str:
         return header(self.headers, name)

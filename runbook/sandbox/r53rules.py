@@ -8,12 +8,19 @@ applied:
 * a DELETE whose TTL, values or alias do not match the live record exactly (or whose
   record does not exist).
 
-And a change is PENDING for the world's propagation time before it is INSYNC.
+And a change is PENDING for the world's propagation time before it is INSYNC, with an id
+of its own (moto gives every change the same one).
+
+moto also refuses a CREATE it once journaled, even after the record was deleted (it looks
+at its change journal, then at any record sorting after the name). Route53 looks only at
+the zone: a CREATE the rules above accept is sent to moto as an UPSERT, which is the same
+change for a record that does not exist.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -94,6 +101,8 @@ class Route53Rules:
                 live.pop(key, None)
             else:
                 live[key] = rr
+        # every CREATE was proved new above: moto must not refuse it from its journal
+        call.body = _CREATE.sub(b"<Action>UPSERT</Action>", call.body)
         return None
 
     def _one(self, action: str, rr: RrSet, current: RrSet | None,
@@ -139,11 +148,12 @@ class Route53Rules:
     def pending(self, call: Call, reply: Reply) -> Reply:
         if reply[0] != 200:
             return reply
-        found = re.search(rb"<Id>(?:/change/)?(\w+)</Id>", reply[2])
-        if found:
-            with self._lock:
-                self.changes[found.group(1).decode()] = time.time() + self.sync_seconds
-        return self._status(reply)
+        change_id = _new_change_id()
+        body = _CHANGE_ID.sub(b"<Id>/change/" + change_id.encode() + b"</Id>", reply[2],
+                              count=1)
+        with self._lock:
+            self.changes[change_id] = time.time() + self.sync_seconds
+        return self._status((reply[0], reply[1], body))
 
     def status(self, call: Call, reply: Reply) -> Reply:
         return self._status(reply) if reply[0] == 200 else reply
@@ -155,6 +165,16 @@ class Route53Rules:
         out = re.sub(rb"<Status>\w+</Status>", b"<Status>" + state + b"</Status>", reply[2],
                      count=1)
         return reply[0], reply[1], out
+
+
+_CREATE = re.compile(rb"<Action>\s*CREATE\s*</Action>")
+_CHANGE_ID = re.compile(rb"<Id>(?:/change/)?\w+</Id>")
+_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _new_change_id() -> str:
+    """A change id shaped like Route53's (C and 13 letters or digits), one per change."""
+    return "C" + "".join(secrets.choice(_ID_CHARS) for _ in range(13))
 
 
 def _parse(el: ET.Element | None) -> RrSet | None:

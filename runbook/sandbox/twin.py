@@ -10,6 +10,7 @@ The engine only ever sees endpoints: nothing outside this package knows it is a 
 from __future__ import annotations
 
 import contextlib
+import copy
 import ssl
 import tempfile
 import threading
@@ -21,12 +22,14 @@ from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
-from runbook.sandbox import cfalias, s3rules
+from runbook.sandbox import cfadapt, cfalias, s3rules
 from runbook.sandbox import state as twinstate
+from runbook.sandbox.cfpolicies import Policies
 from runbook.sandbox.cfrules import CloudFrontRules
 from runbook.sandbox.dnsserver import DNSServer
 from runbook.sandbox.edge import Edge, EdgeState
 from runbook.sandbox.edgecache import EdgeCache
+from runbook.sandbox.edgeview import TwinView
 from runbook.sandbox.functions import Functions
 from runbook.sandbox.kit import KEYS, Kit, moto_clients
 from runbook.sandbox.proxy import AwsProxy, Ids
@@ -173,8 +176,12 @@ class Twin:
         functions = Functions(client("cloudfront", "us-east-1"))
         functions.install(kit)
         cfalias.install(kit, cf_rules)
+        cfadapt.install(kit)  # what CloudFront takes and moto refuses
+        policies = Policies(client("cloudfront", "us-east-1"), cf_rules)  # moto has none
+        policies.install(kit)
         cf_rules.restore(saved.get("cloudfront", {}))
         r53_rules.restore(saved.get("route53", {}))
+        policies.restore(saved.get("policies", {}))
         try:
             proxy.start()
         except OSError as exc:
@@ -194,9 +201,15 @@ class Twin:
         state = EdgeState(s3=client("s3"), cloudfront=client("cloudfront", "us-east-1",
                                                               proxy.url),
                           account=world.account, default_context=default,
-                          cache=EdgeCache(timing.scale))
+                          cache=EdgeCache(timing.scale), view=TwinView(client("s3")),
+                          custom_origins={o.domain.lower(): o.url or str(o.folder)
+                                          for o in world.origins})
+        view = state.view
+        assert view is not None
+        proxy.on_change = view.changed  # the edge reads again what a change may touch
         state.served = _served_by(cf_rules, ids, state.cloudfront)
         state.functions = functions  # the edge runs the functions the proxy holds
+        state.policies = policies  # and applies the policies it holds
         state.moto_id = lambda world_id: ids.to_moto.get(world_id, world_id)
         cf_rules.on_invalidate = lambda dist, paths, at: state.cache.invalidate(
             ids.to_world.get(dist, dist), paths, at)
@@ -217,10 +230,14 @@ class Twin:
                 assert ca is not None
                 seed(twin, client, ca)
                 cf_rules.settle()
+                view.changed()  # the seed wrote to moto directly
             proxy.info = lambda: {**vars(twin.endpoints()), "account": world.account}
             if twin.state_dir is not None:
                 twin.save()
-                proxy.on_change = twin._dirty.set
+                def changed() -> None:
+                    view.changed()
+                    twin._dirty.set()
+                proxy.on_change = changed
                 threading.Thread(target=twin._saver, daemon=True, name="twin-saver").start()
         except Exception:
             twin.stop()
@@ -243,6 +260,7 @@ class Twin:
                 "ids": self.ids.to_moto, "ids_everywhere": self.ids.everywhere,
                 "cloudfront": self.cloudfront.export(),
                 "route53": self.route53.export(),
+                "policies": self.edge.state.policies.export(),
                 "certificates": {k: list(v) for k, v in self.certificates.items()}})
 
     def _saver(self) -> None:
@@ -320,11 +338,16 @@ def _served_by(rules: CloudFrontRules, ids: Ids, cloudfront: Any) -> Any:
     shape = cloudfront.meta.service_model.operation_model("GetDistributionConfig").output_shape
     parser = botocore.parsers.create_parser("rest-xml")
 
+    parsed: dict[bytes, dict[str, Any]] = {}  # by the XML: parsing is most of a read
+
     def served(world_id: str) -> tuple[bool, dict[str, Any] | None]:
         known, xml = rules.served(ids.to_moto.get(world_id, world_id))
         if xml is None:
             return known, None
-        parsed = parser.parse({"body": ids.response(xml), "headers": {}, "status_code": 200},
-                              shape)
-        return True, parsed["DistributionConfig"]
+        if xml not in parsed:
+            if len(parsed) > 256:
+                parsed.clear()
+            parsed[xml] = parser.parse({"body": ids.response(xml), "headers": {},
+                                        "status_code": 200}, shape)["DistributionConfig"]
+        return True, copy.deepcopy(parsed[xml])
     return served

@@ -14,6 +14,7 @@ from tests.engine.clihelp import FINAL, INITIAL, setup_world, world_files
 
 pytestmark = pytest.mark.slow
 DOWN = "\x1b[B"
+UP = "\x1b[A"
 
 
 def spawn(folder: Path, *args: str) -> pexpect.spawn:
@@ -103,7 +104,7 @@ def test_ctrl_c_while_polling_then_roll_back(tmp_path):
     child.sendintr()
     child.expect("Interrupted. What now\\?")
     child.expect("leave things as they are")
-    child.send("\r")  # the first choice: roll back every applied step
+    child.send(UP + "\r")  # the pointer starts on "leave": up to "roll back"
     child.expect("step version rolled back and verified")
     assert finish(child) == 1
     assert world_files(tmp_path) == INITIAL

@@ -65,6 +65,10 @@ CASES: dict[str, tuple[list[str], int, int]] = {
     "bad-duplicate-stage-name": (["two stages are named 'go' (the first at line 4)"], 7, 11),
     "bad-duplicate-step-id": (["two steps have the id 'one' (the first at line 6)"], 8, 13),
     "bad-unknown-variable": (["unknown variable ${sitee}", "did you mean 'site'?"], 8, 22),
+    # defined in one environment only: said once, naming both, not taken for a typo
+    "bad-variable-in-some-environments": (
+        ["variable ${site_distribution} is defined only in environment sandbox, not in prod",
+         "or define it once in the plan's `vars`"], 11, 22),
     "bad-variable-cycle": (["refer to each other in a circle: a -> b -> a"], 5, 6),
     "bad-unclosed-template": (["a `${` that is never closed"], 8, 22),
     "bad-template-expression": (["${port + 1} is not a reference", "no expressions"], 8, 22),

@@ -92,7 +92,7 @@ def site_distribution(w: World, bucket: str, path: str, cert: str,
     """A site read through an origin access control, as Terraform makes it."""
     return distribution(w, {"DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
                             "OriginPath": path, "S3OriginConfig": {"OriginAccessIdentity": ""},
-                            "OriginAccessControlId": "E2OACSITE"}, cert, aliases)
+                            "OriginAccessControlId": w.oac()}, cert, aliases)
 
 
 def website_distribution(w: World, bucket: str, cert: str) -> dict[str, Any]:

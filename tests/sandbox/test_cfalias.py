@@ -207,3 +207,28 @@ def test_a_refusal_naming_markup_reaches_the_client_as_aws_sends_it(look):
     error = refused.value.response["Error"]
     assert error["Code"] == "InvalidArgument"
     assert error["Message"].endswith(f"doesn't cover the alias: {alias}")
+
+
+def test_the_tss_plan_rolls_back_its_alias_move_with_two_aliases(cli, tmp_path: Path, twin,
+                                                                 look):
+    # The plan's stage new-address gives the site's distribution a second alias (the new
+    # name) before the old name moves away; AssociateAlias puts the old name back at the
+    # end of the list. The aliases are a set to CloudFront: the rollback is proved.
+    state = str(tmp_path / "state")
+    cf = look.client("cloudfront")
+
+    def aliases(dist: str) -> list[str]:
+        return list(cf.get_distribution_config(Id=dist)["DistributionConfig"]["Aliases"]
+                    .get("Items", []))
+
+    run = cli("run", TSS, "--env", "sandbox-stage", "--yes", "--state-dir", state)
+    assert run.code == 0, run.stdout + run.stderr
+    assert aliases("E2STAGEEXAMPLE") == [NEW]
+    back = cli("rollback", "last", "--yes", "--state-dir", state)
+    assert back.code == 1, back.stdout + back.stderr  # rolled back, as asked
+    assert "6 step(s) rolled back and verified" in back.stdout
+    assert "step move-old-name rolled back and verified" in back.stdout
+    assert "not proved" not in back.stdout + back.stderr
+    assert aliases("E2STAGEEXAMPLE") == [OLD] and aliases("E4STAGEREDIRECT") == []
+    served = look.get(OLD)
+    assert served.status_code == 200 and "stage v1.42.0" in served.text

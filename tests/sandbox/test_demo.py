@@ -33,9 +33,9 @@ def test_demo_in_a_terminal(cli, tmp_path):
         if env_name == "sandbox":
             child.expect("sandbox is protected. Type its name to start:")
             child.sendline("sandbox")
-        child.expect(f"Add {site} to .*\\(y/N\\)")
+        child.expect(f"Add {site} to .*\\(y/n\\)")
         child.send("y")
-        child.expect("Move .* to the redirect and point its DNS there\\? .*\\(y/N\\)")
+        child.expect("Move .* to the redirect and point its DNS there\\? .*\\(y/n\\)")
         child.send("y")
         child.expect(r"succeeded\S*: every step applied and verified")  # \S*: bold's codes
     child.expect("runbook report")

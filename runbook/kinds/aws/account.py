@@ -13,14 +13,23 @@ from dataclasses import replace
 from typing import Any
 
 from runbook.context import RunContext
-from runbook.errors import RunbookError
-from runbook.kinds.aws.common import call, caller_identity
+from runbook.errors import RefusedError
+from runbook.kinds.aws.common import AwsApiError, call, caller_identity
+from runbook.source import Source
 
 
-class AccountError(RunbookError):
-    """The credentials are not for the environment's account."""
+class AccountError(RefusedError):
+    """The credentials are not for the environment's account, or cannot reach STS."""
 
     exit_code = 2
+
+
+def unusable(environment: str, exc: AwsApiError, source: Source | None) -> AccountError:
+    """The environment's AWS settings do not work (no credentials, a profile that does
+    not exist, an unreachable endpoint...): bad input, exit 2, naming the environment's
+    line. The same paragraph whether or not the environment names its account."""
+    return AccountError(f"environment {environment} cannot use AWS, so nothing was done: "
+                        f"{exc.message}", source=source)
 
 
 def _assume(ctx: RunContext, role: str) -> RunContext:
@@ -47,14 +56,20 @@ def _assume(ctx: RunContext, role: str) -> RunContext:
     return replace(ctx, _session=boto3.Session(botocore_session=core), _clients={})
 
 
-def check_account(ctx: RunContext, *, account: str | None, role: str | None) -> RunContext:
+def check_account(ctx: RunContext, *, account: str | None, role: str | None,
+                  source: Source | None = None) -> RunContext:
     """``ctx`` (with the role's credentials when ``role`` is given), once STS has said the
-    credentials are for ``account``. Raises :class:`AccountError` otherwise."""
-    if role:
-        ctx = _assume(ctx, role)
-    if not account:
-        return ctx
-    who = caller_identity(ctx)
+    credentials are for ``account``. Raises :class:`AccountError` otherwise, and when the
+    settings cannot reach STS at all (see :func:`unusable`); ``source`` is the
+    environment's line."""
+    try:
+        if role:
+            ctx = _assume(ctx, role)
+        if not account:
+            return ctx
+        who = caller_identity(ctx)
+    except AwsApiError as exc:
+        raise unusable(ctx.environment or "?", exc, source) from exc
     ctx = replace(ctx, caller=who)  # the run's principal: STS is asked once
     got = who["account"]
     if got != account.strip():
@@ -66,5 +81,5 @@ def check_account(ctx: RunContext, *, account: str | None, role: str | None) -> 
             f"but {via} belong to account {got} ({who['arn']}). Nothing was "
             "changed and nothing was asked of AWS beyond who this is. Log in to the right "
             "account (e.g. `aws sso login --profile NAME`), or fix `aws.profile` / "
-            "`aws.account`.")
+            "`aws.account`.", source=source)
     return ctx

@@ -62,6 +62,8 @@ class MoveAlias(Action[MoveAliasParams]):
         "domain_name": "the target distribution's *.cloudfront.net name",
         "txt_record": "the TXT record AWS requires (_<alias>)",
     }
+    # AssociateAlias appends the name it moves in: a distribution's aliases are a set.
+    sets = {"source_aliases": None, "target_aliases": None}
 
     def describe(self) -> str:
         p = self.params

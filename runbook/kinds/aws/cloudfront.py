@@ -46,6 +46,7 @@ from runbook.kinds.aws.common import (
 )
 from runbook.kinds.aws.s3common import head
 from runbook.kinds.base import Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot
+from runbook.kinds.sets import CLOUDFRONT_SETS, in_set_order, same_sets
 
 
 def _deployed(ctx: RunContext, dist_id: str) -> tuple[bool, str]:
@@ -406,11 +407,13 @@ class Update(Action[UpdateParams]):
             self._invalidate(ctx, self._read(ctx)[1], "restore")
 
     def unchanged(self, before: Snapshot, now: Snapshot) -> bool:
-        return bool(before["config"] == now["config"])  # every write changes the ETag
+        # every write changes the ETag; aliases, origins... are sets to CloudFront
+        return same_sets(before["config"], now["config"], CLOUDFRONT_SETS)
 
     def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
         target = applied.get("base_config") or snapshot["config"]
-        changes = deep_diff(target, self._read(ctx)[0])
+        changes = deep_diff(in_set_order(target, CLOUDFRONT_SETS),
+                            in_set_order(self._read(ctx)[0], CLOUDFRONT_SETS))
         if not changes:
             return None
         shown = "; ".join(f"{p} is {n!r}, was {o!r}" for p, o, n in changes[:3])
@@ -419,7 +422,8 @@ class Update(Action[UpdateParams]):
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         if "config" not in applied:
             return None
-        changes = deep_diff(applied["config"], self._read(ctx)[0])
+        changes = deep_diff(in_set_order(applied["config"], CLOUDFRONT_SETS),
+                            in_set_order(self._read(ctx)[0], CLOUDFRONT_SETS))
         return describe_drift(f"distribution {self.params.id}", changes) if changes else None
 
 

@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from runbook.kinds.aws.common import bucket_arn
+from runbook.kinds.sets import POLICY_SETS, in_set_order
 
 SERVICE = "cloudfront.amazonaws.com"
 OAI_USER = "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity "
@@ -85,7 +86,7 @@ def canonical(policy: Mapping[str, Any] | None) -> Any:
                                 for k, v in one["Principal"].items()}
         statements.append(one)
     out["Statement"] = statements
-    return out
+    return in_set_order(out, POLICY_SETS)
 
 
 def _list(value: Any) -> list[Any]:

@@ -12,6 +12,7 @@ from runbook.durations import Duration
 from runbook.errors import KindError
 from runbook.kinds.aws.common import CLOUDFRONT_ZONE_ID, bare, call, fqdn, read_distribution
 from runbook.kinds.base import Change, Params
+from runbook.kinds.sets import RECORD_SETS, in_set_order
 
 
 class AliasSpec(BaseModel):
@@ -104,8 +105,8 @@ def view(rr: dict[str, Any] | None) -> dict[str, Any] | None:
         t = rr["AliasTarget"]
         return {"alias": {"dns_name": bare(t["DNSName"]), "zone_id": t["HostedZoneId"],
                           "evaluate_health": bool(t.get("EvaluateTargetHealth"))}}
-    values = sorted(v["Value"] for v in rr.get("ResourceRecords", []))
-    return {"ttl": rr.get("TTL"), "values": values}
+    values = [v["Value"] for v in rr.get("ResourceRecords", [])]
+    return dict(in_set_order({"ttl": rr.get("TTL"), "values": values}, RECORD_SETS))
 
 
 def alias_target(ctx: RunContext, alias: AliasSpec) -> dict[str, Any]:

@@ -382,6 +382,13 @@ class Redirects(Action[RedirectsParams]):
         elif store is not None:
             self._sync(ctx, store["arn"], dict(snapshot["keys"]))
 
+    # one association per event type: CloudFront keeps them as a set
+    sets = {"associations": "EventType"}
+
+    def unchanged(self, before: Snapshot, now: Snapshot) -> bool:
+        # every write changes the function's and the store's ETags: compare without them
+        return super().unchanged(_unstamped(before), _unstamped(now))
+
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         if "keys_digest" not in applied:
             return None
@@ -399,6 +406,14 @@ class Redirects(Action[RedirectsParams]):
             return None
         return (f"distribution {self.params.id}'s redirects changed since this run applied "
                 f"them: {'; '.join(what)}")
+
+
+def _unstamped(snapshot: Snapshot) -> Snapshot:
+    out = {k: v for k, v in snapshot.items() if k != "keys_etag"}
+    for part in ("store", "function"):
+        if isinstance(out.get(part), dict):
+            out[part] = {k: v for k, v in out[part].items() if k != "etag"}
+    return out
 
 
 def _text(blob: Any) -> str:

@@ -172,7 +172,8 @@ class CloudFrontCanRead(Check[CanReadParams]):
         if reading.denied_by:
             problems.append(f"{reading.denied_by} of the policy of {p.bucket} denies "
                             "s3:GetObject without conditions")
-        if oac_id is not None and not oac_id and not oai_id:
+        if oac_id is not None and not oac_id and not oai_id and not reading.public:
+            # unsigned requests are anonymous: only a public grant answers them
             problems.append(f"the origin {origin.get('Id')} has no origin access control "
                             "or identity: CloudFront's requests are unsigned, and a private "
                             "bucket answers them 403")

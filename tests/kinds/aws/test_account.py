@@ -77,3 +77,31 @@ def test_a_role_of_another_account_is_refused(cli: Any, tmp_path: Path, keys: No
     assert r.code == 2, r.stdout + r.stderr
     assert f"but role {role} belong to account 111111111111" in r.stderr
     assert "site-role" not in _buckets(world)
+
+
+@pytest.mark.parametrize("cause", ["no credentials", "missing profile", "unreachable"])
+def test_settings_that_cannot_reach_aws_are_bad_input_with_or_without_account(
+        cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str,
+        cause: str) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
+                 "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    endpoint, extra = moto_endpoint, ""
+    if cause == "missing profile":
+        extra = ", profile: nowhere"
+    if cause == "unreachable":
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        endpoint = "http://127.0.0.1:9"  # discard: nothing listens
+    said = []
+    for account in ("", ', account: "123456789012"'):
+        plan = _plan(tmp_path, endpoint, "site-bad", extra + account)
+        r = cli("run", plan, "--env", "stage", "--yes", "--state-dir",
+                str(tmp_path / "state"))
+        assert r.code == 2, r.stdout + r.stderr
+        assert "environment stage cannot use AWS, so nothing was done" in r.stderr
+        assert f"{plan}, line 6" in r.stderr  # the environment's settings
+        said.append(r.stderr.replace(account, ""))
+    assert said[0] == said[1]  # the same paragraph either way

@@ -1,0 +1,37 @@
+"""A run against a world-file twin (a throwaway one, gone with the process) interrupted
+with Ctrl-C: its final line and its report say what is true, not a command that refuses."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.sandbox.test_served import PLAN, WORLD, finish, spawn
+
+pytestmark = pytest.mark.slow
+
+
+def test_ctrl_c_against_a_throwaway_twin_says_it_is_gone(tmp_path: Path) -> None:
+    (tmp_path / "world.yaml").write_text(WORLD)
+    (tmp_path / "plan.yaml").write_text(textwrap.dedent(PLAN).replace(
+        'sandbox: {serve: "http://127.0.0.1:PORT"}', "sandbox: world.yaml"))
+    child = spawn(tmp_path, "run", "plan.yaml", "--env", "twin", "--yes")
+    child.expect("attempt")  # the post check polls: v2 is not in the bucket
+    child.sendintr()
+    child.expect("Interrupted. What now\\?")
+    child.sendintr()  # a second Ctrl-C: leave things as they are
+    child.expect(r"this twin \(of world.yaml\) lived in this process and is gone with it")
+    child.expect("To rehearse resume and rollback, serve the twin")
+    assert finish(child) == 130
+    said = child.before or ""
+    assert "`runbook resume` goes on" not in said
+    report = run_cli("report", "last", cwd=tmp_path)
+    assert report.code == 0, report.stderr
+    text = " ".join(report.stdout.split())
+    assert "is gone with it" in text
+    assert "runbook rollback" not in text and "runbook resume" not in text
+    resume = run_cli("resume", "last", "--yes", cwd=tmp_path)  # and indeed it cannot
+    assert resume.code != 0 and "lived only as long as the process" in resume.stderr
