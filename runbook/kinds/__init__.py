@@ -26,11 +26,11 @@ _actions: dict[str, type[Action[Any]]] = {}
 _loaded = False
 
 # Every module that registers built-in kinds, and the only way they are loaded: no kinds
-# module imports another for its registrations (tests/test_registry.py holds both).
+# module imports another for its registrations (tests/kinds/test_registry.py holds both).
 BUILTIN = ("shell", "manual", "wait", "wire.dns", "wire.http", "wire.tls", "wire.request",
            "aws.s3", "aws.s3copy", "aws.s3site", "aws.cloudfront", "aws.cfmove",
            "aws.route53", "aws.r53record", "aws.acm", "aws.redirects", "aws.upload",
-           "aws.metrics", "wire.replay")
+           "aws.metrics", "wire.replay", "aws.cfstaged")
 
 
 class RegistryError(RunbookError):
