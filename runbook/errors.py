@@ -10,6 +10,7 @@ with ``raise Ours(...) from exc`` and never escape untranslated.
     ├── KindError                a check or action could not do its work (translated)
     │   ├── AwsError             an AWS API error: names the operation and resource
     │   └── NetworkError         DNS / HTTP / TLS transport trouble
+    │       └── WireError        a request the wire kinds could not make, with its outcome
     ├── StateError               the journal or run store is unusable
     │   ├── LockHeldError        another run holds the plan+environment lock
     │   └── NoSuchRunError       a run id the store does not hold
@@ -59,12 +60,6 @@ class RunbookError(Exception):
         if self.source is None:
             return self.message
         return f"{self.message.rstrip('.')} — {self.source}"
-
-    def with_source(self, source: Source | None) -> RunbookError:
-        """Attach the plan line that asked for the work, keeping one already set."""
-        if self.source is None and source is not None:
-            self.source = source
-        return self
 
 
 class PlanError(RunbookError):

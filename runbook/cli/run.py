@@ -386,7 +386,7 @@ def locks(lock: Annotated[str | None, typer.Argument(
                     v.info.run_id, f"probably stale: {v.stale}" if v.stale else "alive"]
                    for v in views])
     if any(v.stale for v in views):
-        from runbook.engine.runs import state_option
+        from runbook.store import state_option
 
         con.print(f"clear a stale lock with `runbook unlock {state_option(store)}--lock-id "
                   "ID` (add --reason \"...\"; it goes in the run's journal)", markup=False)

@@ -92,8 +92,7 @@ def demo(
     """
     from runbook.cli.render import stdout_console
     from runbook.cli.run import _interactive, run_cmd
-    from runbook.engine.runs import state_option
-    from runbook.store import open_store
+    from runbook.store import open_store, state_option
 
     plan = shipped_plans() / DEMO_PLAN
     store = open_store(state_dir)

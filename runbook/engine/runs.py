@@ -17,7 +17,7 @@ from typing import Any
 
 from runbook.context import Operator
 from runbook.durations import format_duration
-from runbook.engine.executor import Display, Executor, NullDisplay, Outcome, RunOptions
+from runbook.engine.executor import Display, Executor, Outcome, RunOptions
 from runbook.engine.identity import Identity
 from runbook.engine.journal import Journal, RunState, crash_point, replay
 from runbook.engine.outcome import FINISHED, OK, SUCCEEDED, WITH_SKIPS, Answers
@@ -32,11 +32,9 @@ from runbook.errors import (
 )
 from runbook.plan.model import Plan
 from runbook.source import Source
-from runbook.store import DEFAULT_LOCATION, LockInfo, Store, no_run
-from runbook.store.locks import DEFAULT_STALE_AFTER, Heartbeat, LockView, inspect, pid_alive
+from runbook.store import LockInfo, Store, no_run, state_option
+from runbook.store.locks import DEFAULT_STALE_AFTER, Heartbeat, LockView, inspect
 from runbook.store.locks import process_gone as lock_is_stale
-
-__all__ = ["Identity", "NullDisplay", "lock_is_stale", "pid_alive"]
 
 
 def new_run_id(plan: Plan) -> str:
@@ -54,11 +52,6 @@ def describe_lock(info: LockInfo, store: Store | None = None,
         return LockView(info, None, None, "its process is gone" if lock_is_stale(info)
                         else None).describe()
     return inspect(store, info, stale_after).describe()
-
-
-def state_option(store: Store) -> str:
-    """The ``--state`` a command needs to reach this store again ("" for the default)."""
-    return "" if store.url == DEFAULT_LOCATION else f"--state {store.url} "
 
 
 def acquire(store: Store, plan: Plan, run_id: str, ident: Identity,

@@ -281,9 +281,6 @@ def viewer_certificate(d: Distribution, cert: Certificate | None, i: int,
         "certificate doesn't cover the alternate domain name)", where)]
 
 
-def as_dict(world: World) -> dict[str, Any]:
-    return world.model_dump()
-
 
 def dump_world(data: dict[str, Any], path: Path, *, header: str = "") -> None:
     """Write world-file data as YAML (block style, keys in the order given)."""

@@ -485,6 +485,3 @@ class Invalidate(Action[InvalidateParams]):
                                     timeout=p.timeout, every=p.every)
         return {"invalidation_id": inv_id, "status": status}
 
-
-# cloudfront.move_alias lives in its own module; importing it here registers it.
-from runbook.kinds.aws.cfmove import MoveAlias as MoveAlias  # noqa: E402

@@ -296,6 +296,17 @@ class Record(Action[RecordParams]):
         return {"fqdn": name, "change_id": change_id, "record": written[p.type],
                 "aaaa": written.get("AAAA"), "old_answer_ttl": self._old_ttl(snapshot)}
 
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """The records written are read back; ``change_id`` is the one output only the
+        change call gives (Route53 lists no changes, it answers one by its id), so it is
+        '' here: the post checks read the records themselves, not the change."""
+        name, zone_id = snapshot["fqdn"], snapshot["zone_id"]
+        at = records_at(ctx, zone_id, name)
+        types = self._types(snapshot)
+        return {"fqdn": name, "change_id": "", "record": view(at.get(self.params.type)),
+                "aaaa": view(at.get("AAAA")) if "AAAA" in types else None,
+                "old_answer_ttl": self._old_ttl(snapshot)}
+
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         name, zone_id = snapshot["fqdn"], snapshot["zone_id"]
         batch: list[tuple[str, dict[str, Any]]] = []

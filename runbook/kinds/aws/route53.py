@@ -20,7 +20,6 @@ from runbook.kinds.aws.r53common import (
     view,
     zone_of,
 )
-from runbook.kinds.aws.r53record import Record as Record
 from runbook.kinds.base import Check, CheckResult
 
 

@@ -207,6 +207,15 @@ class Upload(Action[UploadParams]):
                 raise KindError(f"could not delete {len(errors)} objects from {p.bucket}: "
                                 f"{errors[0].get('Key')}: {errors[0].get('Message')}")
 
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """The counts and ETags apply returns follow from the files and the snapshot: the
+        plan apply made from them (it compared the same files with the same objects)."""
+        local = self._local(ctx)
+        added, changed, removed = self._plan(local, snapshot["remote"], self.params.delete)
+        todo = added + changed
+        return {"uploaded": len(todo), "deleted": len(removed), "prefix": self._prefix,
+                "etags": {k: local[k]["md5"] for k in todo}}
+
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         p, s3 = self.params, ctx.client("s3")
         now = self._remote(ctx)
