@@ -29,6 +29,9 @@ class AwsSettings:
     secret_access_key: str | None = None
     # Attempts in all, the first included (botocore's total_max_attempts).
     max_attempts: int = 8
+    # Seconds to connect and to wait for an answer (the state store wants both short).
+    connect_timeout: float = 10
+    read_timeout: float = 60
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,8 @@ class RunContext:
 
         cfg = Config(retries={"total_max_attempts": self.aws.max_attempts,
                                       "mode": "adaptive"},
-                     connect_timeout=10, read_timeout=60)
+                     connect_timeout=self.aws.connect_timeout,
+                     read_timeout=self.aws.read_timeout)
         kw: dict[str, Any] = {"config": cfg}
         if region:
             kw["region_name"] = region

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.status import Status
 
 from runbook.cli.diffs import block, inline, one_line
+from runbook.cli.reportdata import answered
 from runbook.durations import format_duration
 from runbook.engine.executor import Preview
 from runbook.kinds.base import Diff
@@ -175,6 +176,8 @@ class LiveView:
             p(f"  [red]{e['phase']} failed: {escape(e['error'])}[/]{where}")
         elif t == "step.skipped":
             p(f"  [yellow]step {step} skipped: {escape(e['reason'])}[/]")
+        elif t == "decision" and answered(e):
+            p(f"  step {step}: decision: [bold]{e['choice']}[/] ({escape(answered(e) or '')})")
         elif t == "decision":
             why = f" ({escape(e['reason'])})" if e.get("reason") else ""
             p(f"  decision: [bold]{e['choice']}[/]{why}")

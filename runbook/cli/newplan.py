@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runbook.certnames import covers
 from runbook.cli import newmove
+from runbook.context import RunContext
 
 HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -35,14 +37,7 @@ class Dist:
         return f"{self.id}  {names}" + (f"  ({self.comment})" if self.comment else "")
 
     def covers(self, host: str) -> bool:
-        return any(_covers(d, host) for d in self.cert_domains)
-
-
-def _covers(pattern: str, host: str) -> bool:
-    if pattern.startswith("*."):
-        head, _, rest = host.partition(".")
-        return bool(head) and rest == pattern[2:]
-    return pattern == host
+        return any(covers(d, host) for d in self.cert_domains)
 
 
 @dataclass
@@ -86,42 +81,49 @@ def from_world(path: Path) -> Facts:
                  [z.name for z in world.zones], [b.name for b in world.buckets], versions)
 
 
-def from_aws() -> Facts:
+def from_aws(ctx: RunContext | None = None) -> Facts:
     """Distributions, their certificates, hosted zones and buckets of the account the
-    environment's credentials reach. Raises the SDK's errors; the caller says what
-    failed and goes on with questions alone."""
-    import boto3
+    credentials reach (the shell's AWS settings unless ``ctx`` says otherwise), read as
+    the AWS kinds read: AwsApiError, one paragraph, when AWS cannot be read; the caller
+    says so and goes on with questions alone."""
+    from runbook.context import AwsSettings
+    from runbook.kinds.aws.common import bucket_of, call, call_or_none, is_website_domain, pages
 
-    session = boto3.session.Session()
-    region = session.region_name
-    cf = session.client("cloudfront", region_name="us-east-1")
-    acm = session.client("acm", region_name="us-east-1")  # CloudFront's certificates
+    # two quick attempts: an unreachable endpoint is reported at once, then typed around
+    ctx = ctx or RunContext(aws=AwsSettings(max_attempts=2))
+    cf = ctx.client("cloudfront", "us-east-1")
+    acm = ctx.client("acm", "us-east-1")  # CloudFront's certificates
     dists: list[Dist] = []
     arns: dict[str, list[str]] = {}
-    for page in cf.get_paginator("list_distributions").paginate():
-        for d in page.get("DistributionList", {}).get("Items", []):
-            target = d["DefaultCacheBehavior"]["TargetOriginId"]
-            origin = next((o for o in d["Origins"]["Items"] if o["Id"] == target),
-                          d["Origins"]["Items"][0])
-            domain = origin["DomainName"]
-            bucket = domain.split(".s3.", 1)[0] if ".s3." in domain else None
-            arn = d.get("ViewerCertificate", {}).get("ACMCertificateArn")
-            if arn and arn not in arns:
-                cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
-                arns[arn] = list(cert.get("SubjectAlternativeNames") or [cert["DomainName"]])
-            dists.append(Dist(d["Id"], d.get("Comment", ""), list(d["Aliases"].get("Items", [])),
-                              bucket, origin.get("OriginPath", "").strip("/"),
-                              None if bucket else domain, arns.get(arn or "", [])))
-    r53 = session.client("route53")
-    zones = [z["Name"].rstrip(".") for page in r53.get_paginator("list_hosted_zones").paginate()
-             for z in page["HostedZones"]]
-    s3 = session.client("s3", region_name=region or "us-east-1")
-    buckets = [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
+    for d in pages(cf, "list_distributions", "DistributionList.Items", "distributions"):
+        target = d["DefaultCacheBehavior"]["TargetOriginId"]
+        origin = next((o for o in d["Origins"]["Items"] if o["Id"] == target),
+                      d["Origins"]["Items"][0])
+        domain = origin["DomainName"]
+        bucket = None if is_website_domain(domain) else bucket_of(domain)
+        arn = d.get("ViewerCertificate", {}).get("ACMCertificateArn")
+        if arn and arn not in arns:
+            cert = call(acm, "describe_certificate", f"certificate {arn}",
+                        CertificateArn=arn)["Certificate"]
+            arns[arn] = list(cert.get("SubjectAlternativeNames") or [cert["DomainName"]])
+        dists.append(Dist(d["Id"], d.get("Comment", ""), list(d["Aliases"].get("Items", [])),
+                          bucket, origin.get("OriginPath", "").strip("/"),
+                          None if bucket else domain, arns.get(arn or "", [])))
+    zones = [z["Name"].rstrip(".") for z in pages(ctx.client("route53"), "list_hosted_zones",
+                                                  "HostedZones", "hosted zones")]
+    session = ctx.boto_session()
+    region = session.region_name
+    s3 = ctx.client("s3", region or "us-east-1")
+    buckets = [b["Name"] for b in call(s3, "list_buckets", "buckets").get("Buckets", [])]
 
     def versions(bucket: str) -> list[str]:
+        from runbook.kinds.aws.common import AwsApiError
+
         try:
-            listed = s3.list_objects_v2(Bucket=bucket, Delimiter="/", MaxKeys=1000)
-        except Exception:  # no access to this one bucket: the version is typed instead
+            listed = call_or_none(s3, "list_objects_v2", f"bucket {bucket}",
+                                  missing=("NoSuchBucket",), Bucket=bucket, Delimiter="/",
+                                  MaxKeys=1000) or {}
+        except AwsApiError:  # no access to this one bucket: the version is typed instead
             return []
         return sorted((p["Prefix"].rstrip("/") for p in listed.get("CommonPrefixes", [])),
                       reverse=True)

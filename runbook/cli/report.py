@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from runbook.cli.diffs import inline, one_line, plain
-from runbook.cli.reportdata import Summary, redirect_failures, summarize, titles
+from runbook.cli.reportdata import Summary, answered, redirect_failures, summarize, titles
 from runbook.durations import format_duration
 from runbook.engine.identity import describe_principal
 from runbook.engine.journal import replay
@@ -113,6 +113,8 @@ def _line(e: dict[str, Any], names: dict[str, str] | None = None) -> str | None:
         return f"{step}: {e['phase']} **failed**: {e['error']}"
     if t == "step.skipped":
         return f"{step}: **skipped**: {e['reason']}"
+    if t == "decision" and answered(e):
+        return f"{step}: decision: **{e['choice']}** ({answered(e)})"
     if t == "decision":
         why = f" - {e['reason']}" if e.get("reason") else ""
         return f"decision: **{e['choice']}**{why}" + (f" ({e['failure']})" if e.get("failure")

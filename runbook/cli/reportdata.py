@@ -112,3 +112,17 @@ def redirect_failures(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 out.append({"seq": e.get("seq"), "phase": e.get("phase"),
                             "step": e.get("step"), "check": e.get("description"), **f})
     return out
+
+
+def answered(e: dict[str, Any]) -> str | None:
+    """Who said whether an interrupted step ran, and how: "answered in a terminal by
+    alice@laptop", or "assumed with --assume by ci@runner: the log shows it ran"; None
+    for a decision that is not such an answer."""
+    given = e.get("given")
+    if given is None:
+        return None
+    by = e.get("by") or {}
+    who = f"{by.get('user', '?')}@{by.get('host', '?')}"
+    if given == "terminal":
+        return f"answered in a terminal by {who}"
+    return f"assumed with {given} by {who}: {e.get('because') or 'no reason given'}"

@@ -177,8 +177,22 @@ def run_cmd(
     raise typer.Exit(outcome.exit_code)
 
 
+def _assumed(items: list[str] | None) -> dict[str, bool]:
+    """``--assume STEP=ran|not-run``, repeatable: step id -> it ran."""
+    from runbook.errors import UsageError
+
+    out: dict[str, bool] = {}
+    for item in items or []:
+        step, sep, value = item.partition("=")
+        if not sep or not step.strip() or value.strip() not in ("ran", "not-run"):
+            raise UsageError(f"--assume {item!r}: write STEP=ran or STEP=not-run")
+        out[step.strip()] = value.strip() == "ran"
+    return out
+
+
 def _continue(run_id: str, mode: str, state_dir: str | None, yes: bool,
-              on_failure: str | None) -> None:
+              on_failure: str | None, assume: list[str] | None = None,
+              reason: str | None = None) -> None:
     from runbook.engine.executor import RunOptions
     from runbook.engine.runs import continue_run
     from runbook.errors import UsageError
@@ -189,12 +203,14 @@ def _continue(run_id: str, mode: str, state_dir: str | None, yes: bool,
     fmode = on_failure or ("ask" if interactive and not yes else "rollback")
     if fmode not in ("ask", "rollback", "stop"):
         raise UsageError(f"--on-failure {fmode!r}: choose ask, rollback or stop")
+    assumed = _assumed(assume)
     session = _session(state_dir, yes=yes, interactive=interactive)
     from runbook.cli.ids import resolve_run
 
     run_id = resolve_run(session.store, run_id)
     options = RunOptions(yes=yes, on_failure=fmode)  # type: ignore[arg-type]
-    outcome = continue_run(session, run_id, mode=mode, options=options)
+    outcome = continue_run(session, run_id, mode=mode, options=options, assume=assumed,
+                           reason=reason)
     if not outcome.journaled:
         typer.echo(outcome.message)
     raise typer.Exit(outcome.exit_code)
@@ -203,22 +219,32 @@ def _continue(run_id: str, mode: str, state_dir: str | None, yes: bool,
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="answer gates yes (for CI)")]
 FailOpt = Annotated[str | None, typer.Option(metavar="ask|rollback|stop",
                                             help="what to do when a check fails")]
+AssumeOpt = Annotated[list[str] | None, typer.Option(
+    "--assume", metavar="STEP=ran|not-run",
+    help="whether a step killed between its intent and its outcome ran, when its kind keeps "
+    "no snapshot to tell (what a terminal asks as \"Did it run?\"); repeatable; needs "
+    "--reason")]
+ReasonOpt = Annotated[str | None, typer.Option(
+    metavar="TEXT", help="what you saw that answers --assume (goes in the journal and the "
+    "report, with who gave it)")]
 
 
 @app.command()
 @guarded
 def resume(run_id: RunArg,
-           yes: YesOpt = False, on_failure: FailOpt = None, state_dir: StateOpt = None) -> None:
+           yes: YesOpt = False, on_failure: FailOpt = None, assume: AssumeOpt = None,
+           reason: ReasonOpt = None, state_dir: StateOpt = None) -> None:
     """Go on with a run that stopped or was killed, from its journal alone."""
-    _continue(run_id, "resume", state_dir, yes, on_failure)
+    _continue(run_id, "resume", state_dir, yes, on_failure, assume, reason)
 
 
 @app.command()
 @guarded
 def rollback(run_id: RunArg,
-             yes: YesOpt = False, state_dir: StateOpt = None) -> None:
+             yes: YesOpt = False, assume: AssumeOpt = None, reason: ReasonOpt = None,
+             state_dir: StateOpt = None) -> None:
     """Undo every step a run applied, newest first, each proved against its snapshot."""
-    _continue(run_id, "rollback", state_dir, yes, "stop")
+    _continue(run_id, "rollback", state_dir, yes, "stop", assume, reason)
 
 
 def _format(value: str, allowed: tuple[str, ...]) -> str:

@@ -159,12 +159,14 @@ def _facts(world: Path | None, con: Any) -> Any:
         return from_world(world)
     con.print("reading distributions, zones, certificates and buckets from AWS...",
               markup=False)
+    from runbook.errors import AwsError
+
     try:
         return from_aws()
-    except Exception as exc:  # no credentials, no network: ask everything instead
-        con.print(f"could not read AWS ({type(exc).__name__}: {exc}); type the names instead "
-                  "(or give --world FILE to read a sandbox world)", markup=False,
-                  highlight=False, soft_wrap=True)
+    except AwsError as exc:  # no credentials, no network: ask everything instead
+        con.print(f"could not read AWS: {exc.message} Type the names instead (or give "
+                  "--world FILE to read a sandbox world).", markup=False, highlight=False,
+                  soft_wrap=True)
         import os
 
         return Facts("answers typed by hand (AWS could not be read)",

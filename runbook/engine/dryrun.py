@@ -16,9 +16,8 @@ from runbook.engine.identity import aws_principal
 from runbook.errors import RunbookError
 from runbook.kinds.aws.common import NOT_FOUND
 from runbook.kinds.base import CheckResult
-from runbook.plan.describe import describe
-from runbook.plan.model import CheckSpec, Step
-from runbook.plan.template import TemplateError, references
+from runbook.plan.model import CheckSpec
+from runbook.plan.template import references
 
 # what AWS answers for a resource that is not there (HeadBucket answers a bare 404)
 _MISSING = NOT_FOUND | {"404", "NotFound", "NoSuchKey"}
@@ -60,8 +59,8 @@ def dry_run(executor: Executor) -> DryRun:
             for spec in step.pre:
                 out.checks.append(_run(executor, spec, f"{step.id}: pre", later, stage.name,
                                        step.id))
-            preview, failure = _preview(executor, step)
-            after = _made_earlier(failure, out.previews)
+            preview = executor.preview(step)
+            after = _made_earlier(preview.cause, out.previews)
             if after is not None:
                 out.after[step.id] = after
                 preview = replace(preview, error=None)
@@ -72,22 +71,6 @@ def dry_run(executor: Executor) -> DryRun:
     out.could_start = all(c.result is not None and c.result.ok for c in out.checks
                           if c.spec in first_specs)
     return out
-
-
-def _preview(executor: Executor, step: Step) -> tuple[Preview, RunbookError | None]:
-    """The executor's preview, keeping the error that stopped it (its code and resource
-    say whether an earlier step explains it)."""
-    try:
-        action, _ = executor.action_for(step.action)
-    except TemplateError as exc:
-        return Preview(step, describe(step.action), waiting_for=str(exc)), None
-    except RunbookError as exc:
-        return Preview(step, describe(step.action), error=str(exc)), exc
-    try:
-        snap = action.snapshot(executor.ctx)
-        return Preview(step, action.describe(), diff=action.diff(executor.ctx, snap)), None
-    except RunbookError as exc:
-        return Preview(step, action.describe(), error=str(exc)), exc
 
 
 def _made_earlier(failure: RunbookError | None, earlier: list[Preview]) -> str | None:

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 
 from runbook.context import Operator, RunContext
-from runbook.engine import recovery
+from runbook.engine import baseline, recovery
 from runbook.engine.journal import AppliedStep, Journal, RunState
+from runbook.engine.kindcall import kind_call
 from runbook.engine.outcome import (
     BAD_INPUT,
     INTERRUPTED,
@@ -31,6 +33,7 @@ from runbook.engine.outcome import (
     SKIPPED,
     SUCCEEDED,
     WITH_SKIPS,
+    Answers,
     Display,
     FailureMode,
     NullDisplay,
@@ -60,6 +63,7 @@ class Executor:
     options: RunOptions = field(default_factory=RunOptions)
     display: Display = field(default_factory=NullDisplay)
     state: RunState = field(default_factory=RunState)
+    answers: Answers = field(default_factory=Answers)  # --assume: given before being asked
     notifier: Any = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +101,7 @@ class Executor:
         within = spec.within if poll and spec.within else 0.0
         try:
             check = build(spec, self.resolve(spec.params))
+            baseline.hand_back(self, spec, check)
             desc = (spec.name or check.describe()) + polling(spec)
         except (TemplateError, ValidationError, LookupError) as exc:
             check = None
@@ -129,17 +134,22 @@ class Executor:
     # ---- previews (gates and dry runs) -----------------------------------------------
 
     def preview(self, step: Step) -> Preview:
+        """What the step's action would change now (gates and the dry run): its snapshot
+        and diff, or why they cannot be known (``waiting_for``, ``error`` and ``cause``)."""
         try:
             action, _ = self.action_for(step.action)
         except TemplateError as exc:
             return Preview(step, describe(step.action), waiting_for=str(exc))
         except RunbookError as exc:
-            return Preview(step, describe(step.action), error=str(exc))
+            return Preview(step, describe(step.action), error=str(exc), cause=exc)
+        call = partial(kind_call, step.id, step.action)
+        text = describe(step.action)
         try:
-            snap = action.snapshot(self.ctx)
-            return Preview(step, action.describe(), diff=action.diff(self.ctx, snap))
+            text = call("describe", action.describe)
+            snap = call("snapshot", partial(action.snapshot, self.ctx))
+            return Preview(step, text, diff=call("diff", partial(action.diff, self.ctx, snap)))
         except RunbookError as exc:
-            return Preview(step, action.describe(), error=str(exc))
+            return Preview(step, text, error=str(exc), cause=exc)
 
     # ---- the run ---------------------------------------------------------------------
 
@@ -149,14 +159,29 @@ class Executor:
         return self._drive(self._walk)
 
     def _drive(self, body: Callable[[], None]) -> Outcome:
-        """Run ``body`` to the end of the run and journal how it ended."""
+        """Run ``body`` to the end of the run and journal how it ended: the journal of a
+        run always ends with ``run.finished``, whatever stopped it."""
         try:
             body()
         except Stop as stop:
-            return self._finish(stop.outcome)
+            return self.finish(stop.outcome)
         except KeyboardInterrupt:
-            return self._finish(self._interrupted())
-        return self._finish(self._walked())
+            return self.finish(self._interrupted())
+        except Exception as exc:  # past every phase's own handling: still an outcome
+            return self.finish(self._broken(exc))
+        return self.finish(self._walked())
+
+    def _broken(self, exc: Exception) -> Outcome:
+        """An error no phase handled (a store that failed, a bug of runbook's own)."""
+        what = str(exc) if isinstance(exc, RunbookError) else (
+            f"runbook hit an internal error: {type(exc).__name__}: {exc}. This is a bug in "
+            "runbook")
+        applied = list(self.state.applied)
+        self.journal.write("failed", phase="run", error=what)
+        left = (f"; applied steps were left as they are ({', '.join(applied)}): look, then "
+                "`runbook resume` or `runbook rollback` goes on" if applied else
+                "; nothing was left applied")
+        return Outcome(LOOK, "stopped", what + left)
 
     def _walked(self) -> Outcome:
         """The end of a walk: "succeeded" only when no step was skipped."""
@@ -167,7 +192,8 @@ class Executor:
         return Outcome(SKIPPED, WITH_SKIPS, f"finished, but {len(skipped)} step(s) were not "
                                             f"verified: skipped {names}")
 
-    def _finish(self, outcome: Outcome) -> Outcome:
+    def finish(self, outcome: Outcome) -> Outcome:
+        """Journal how the run ended (``run.finished``) and return it."""
         outcome = ending(self.plan, outcome, applied=bool(self.state.applied))
         extra: dict[str, Any] = {}
         if outcome.still_applied:
@@ -186,6 +212,7 @@ class Executor:
                 self._skip_stage(stage, f"--start-at {self.options.start_at}")
                 continue
             self.journal.write("stage.started", stage=stage.name, title=stage.title)
+            baseline.take(self, stage)
             if not skipping:
                 self._gate_checks(stage)
             self._gate(stage)
@@ -218,7 +245,7 @@ class Executor:
             failed = [r for r in results if not r.ok]
             if not failed:
                 return
-            choice = self._failure(f"{len(failed)} check(s) of stage {stage.name} failed",
+            choice = self.failure(f"{len(failed)} check(s) of stage {stage.name} failed",
                                    None, can_skip=False)
             if choice != "retry":
                 return
@@ -231,9 +258,11 @@ class Executor:
         question = stage.confirm if isinstance(stage.confirm, str) else \
             f"Go on with stage {stage.name}" + (f" ({stage.title})" if stage.title else "") + "?"
         yes = self.operator.confirm(question, default=False)
+        errors = {p.step.id: p.error for p in previews if p.error}
         self.journal.write("gate", stage=stage.name, question=question,
                            answer="yes" if yes else "no",
-                           diffs={p.step.id: p.diff.to_json() for p in previews if p.diff})
+                           diffs={p.step.id: p.diff.to_json() for p in previews if p.diff},
+                           **({"errors": errors} if errors else {}))
         if not yes:
             self._declined(f"the gate of stage {stage.name} was declined")
         self.state.gates.add(stage.name)
@@ -265,7 +294,7 @@ class Executor:
                 results = self.run_checks(step.pre, phase="pre", stage=stage.name, step=step.id)
                 bad = [r for r in results if not r.ok]
                 if bad:
-                    choice = self._failure(f"{len(bad)} pre check(s) of step {step.id} failed",
+                    choice = self.failure(f"{len(bad)} pre check(s) of step {step.id} failed",
                                            step)
                     if choice == "retry":
                         continue
@@ -275,7 +304,7 @@ class Executor:
             if phase == "action":
                 error = self._apply(stage, step)
                 if error is not None:
-                    choice = self._failure(f"the action of step {step.id} failed: {error}", step)
+                    choice = self.failure(f"the action of step {step.id} failed: {error}", step)
                     if choice == "retry":
                         phase = "pre"
                         continue
@@ -287,7 +316,7 @@ class Executor:
                                           step=step.id)
                 bad = [r for r in results if not r.ok]
                 if bad:
-                    choice = self._failure(f"{len(bad)} post check(s) of step {step.id} "
+                    choice = self.failure(f"{len(bad)} post check(s) of step {step.id} "
                                            "failed", step)
                     if choice == "retry":
                         continue
@@ -300,31 +329,27 @@ class Executor:
 
     def _apply(self, stage: Stage, step: Step) -> str | None:
         """Snapshot, journal the intent, apply, journal the outputs. Returns an error or None."""
+        call = partial(kind_call, step.id, step.action)
         try:
             action, params = self.action_for(step.action)
-            snapshot = action.snapshot(self.ctx)
-            diff = action.diff(self.ctx, snapshot)
+            text = call("describe", action.describe)
+            snapshot = call("snapshot", partial(action.snapshot, self.ctx))
+            diff = call("diff", partial(action.diff, self.ctx, snapshot))
         except RunbookError as exc:
             self.journal.write("failed", step=step.id, phase="snapshot", error=str(exc),
                                source=str(step.action.source))
             return str(exc)
         self.journal.write("intent", step=step.id, stage=stage.name, kind=step.action.kind,
-                           description=action.describe(), params=params, snapshot=snapshot,
+                           description=text, params=params, snapshot=snapshot,
                            diff=diff.to_json())
         self.state.applied.pop(step.id, None)
         self.state.applied[step.id] = AppliedStep(step.id, snapshot, params, None)
         try:
-            outputs = action.apply(self.ctx, snapshot)
+            outputs = call("apply", partial(action.apply, self.ctx, snapshot))
         except RunbookError as exc:
             self.journal.write("failed", step=step.id, phase="action", error=str(exc),
                                source=str(step.action.source))
             return str(exc)
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # a kind's bug must still leave a journal behind
-            self.journal.write("failed", step=step.id, phase="action",
-                               error=f"{type(exc).__name__}: {exc}")
-            return f"{type(exc).__name__}: {exc}"
         self.journal.write("applied", step=step.id, stage=stage.name, outputs=outputs)
         self.state.applied[step.id].outputs = outputs
         self.state.outputs[step.id] = outputs
@@ -332,7 +357,7 @@ class Executor:
 
     # ---- failure ---------------------------------------------------------------------
 
-    def _failure(self, what: str, step: Step | None, *, can_skip: bool = True) -> str:
+    def failure(self, what: str, step: Step | None, *, can_skip: bool = True) -> str:
         mode = self.options.on_failure
         reason: str | None = None
         if mode == "ask" and self.operator.interactive:
@@ -390,7 +415,7 @@ class Executor:
             bad = [r for r in self.run_checks(tuple(specs), phase="soak", stage=stage.name,
                                               poll=False) if not r.ok]
             if bad:
-                self._failure(f"{len(bad)} check(s) failed while soaking stage {stage.name} "
+                self.failure(f"{len(bad)} check(s) failed while soaking stage {stage.name} "
                               f"(round {rounds})", None, can_skip=False)
                 continue  # retry: soak on
             left = end - ctx.clock()
@@ -406,6 +431,16 @@ class Executor:
     def rollback(self, why: str) -> Outcome:
         """Undo every applied step, newest first, each proved against its snapshot."""
         return recovery.rollback(self, why)
+
+    def rollback_run(self, why: str) -> Outcome:
+        """``runbook rollback``: undo every applied step, and journal how it ended."""
+        def body() -> None:
+            if not self.state.applied:
+                raise Stop(Outcome(ROLLED_BACK, "rolled_back",
+                                   "nothing was applied; nothing to roll back"))
+            raise Stop(self.rollback(why))
+
+        return self._drive(body)
 
     def resume(self) -> Outcome:
         def body() -> None:

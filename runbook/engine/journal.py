@@ -10,7 +10,8 @@ step.skipped, check, intent, applied, verified, failed, decision, interrupted,
 rollback.started, rollback.restored, rollback.verified (the restore is proved: the
 resource reads back as its snapshot and the step's ``verify`` checks pass), rollback.undone
 (undone, not proved: the kind keeps no snapshot), rollback.drift, rollback.failed,
-rollback.skipped, resume.check, lock.taken_over, soak.
+rollback.skipped, resume.check, lock.taken_over, soak, baseline (what a check read when its
+stage started, engine/baseline.py).
 """
 
 from __future__ import annotations
@@ -28,8 +29,15 @@ from runbook.store import Store
 
 SCHEMA_VERSION = 1
 # Test-only fault injection: kill -9 this process right after writing the event named by
-# "TYPE", "TYPE:STEP" or "seq:N" (the N-th event of the run).
+# "TYPE", "TYPE:STEP" or "seq:N" (the N-th event of the run), or at a named point
+# ("lock": a run has taken its lock and written no event yet).
 CRASH_ENV = "RUNBOOK_CRASH_AFTER"
+
+
+def crash_point(name: str) -> None:
+    """Test-only: kill -9 this process here when RUNBOOK_CRASH_AFTER names this point."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def utc_now() -> str:
@@ -105,6 +113,7 @@ class RunState:
     stages_done: set[str] = field(default_factory=set)
     steps_done: set[str] = field(default_factory=set)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)  # engine/baseline.py
     last_seq: int = 0
 
     @property
@@ -133,6 +142,8 @@ def replay(events: list[dict[str, Any]]) -> RunState:
             state.gates.add(e.get("stage", ""))
         elif t == "stage.done":
             state.stages_done.add(e.get("stage", ""))
+        elif t == "baseline":
+            state.baselines[str(e.get("key", ""))] = e.get("data") or {}
         elif t == "intent":
             state.applied.pop(step, None)
             state.applied[step] = AppliedStep(step, e.get("snapshot") or {},

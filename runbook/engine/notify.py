@@ -9,6 +9,7 @@ cannot be reached never stops the run: the miss is shown as progress and kept in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,8 +91,8 @@ class Notifier:
                 self._post(hook, payload)
 
     def _post(self, hook: Notify, payload: dict[str, Any]) -> None:
-        import httpx
-
+        from runbook.kinds.wire.common import exchange
+        from runbook.kinds.wire.net import WireError
         from runbook.plan.template import redact
 
         try:
@@ -101,15 +102,16 @@ class Notifier:
             self._miss(f"a notify webhook was not called: {exc}")
             return
         shown = redact(url.split("?", 1)[0], self.ctx.secrets)
-        try:
-            with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
-                got = client.post(url, json=payload, headers=headers)
-            if got.status_code >= 400:
-                self._miss(f"the notify webhook {shown} answered {got.status_code} to "
+        sent = {"Content-Type": "application/json", **headers}
+        try:  # as every HTTP request of runbook: the environment's proxy, CAs, resolvers
+            got = exchange(self.ctx, "POST", url, timeout=TIMEOUT, headers=sent,
+                           content=json.dumps(payload).encode())
+            if got.status >= 400:
+                self._miss(f"the notify webhook {shown} answered {got.status} to "
                            f"{payload['event']}")
-        except httpx.HTTPError as exc:
+        except WireError as exc:
             self._miss(f"the notify webhook {shown} could not be reached for "
-                       f"{payload['event']}: {type(exc).__name__}")
+                       f"{payload['event']}: {exc.outcome}")
 
     def _miss(self, message: str) -> None:
         self.missed.append(message)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
+from runbook.errors import RunbookError
 from runbook.kinds.base import Diff
 from runbook.plan.model import Stage, Step
 
@@ -29,6 +31,21 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
+class Answers:
+    """What a person says before being asked: whether an interrupted step ran.
+
+    A step killed between its intent and its outcome whose kind keeps no snapshot cannot
+    be decided from the evidence. In a terminal, resume and rollback ask "Did it run?";
+    without one, ``--assume STEP=ran|not-run --reason TEXT`` gives the answer ahead. Both
+    are journaled as a ``decision`` with who gave it (``by``).
+    """
+
+    ran: Mapping[str, bool] = field(default_factory=dict)  # step id -> it ran
+    reason: str = ""
+    by: Mapping[str, Any] = field(default_factory=dict)  # Identity.to_json() of the person
+
+
+@dataclass(frozen=True)
 class Preview:
     """What a step's action would change, for gates and dry runs."""
 
@@ -37,6 +54,7 @@ class Preview:
     diff: Diff | None = None
     waiting_for: str | None = None  # "the output of step alias": cannot be known yet
     error: str | None = None
+    cause: RunbookError | None = field(default=None, compare=False)  # the error, whole
 
 
 class Display(Protocol):

@@ -17,12 +17,14 @@ by resume and by rollback: the live snapshot against the intent's.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal, Protocol
 
 from runbook import kinds
 from runbook.context import Operator, RunContext
 from runbook.engine.journal import AppliedStep, Journal, RunState
-from runbook.engine.outcome import LOOK, ROLLED_BACK, Outcome, Stop
+from runbook.engine.kindcall import kind_call
+from runbook.engine.outcome import LOOK, ROLLED_BACK, Answers, Outcome, Stop
 from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.model import ActionSpec, CheckSpec, Plan, Step
@@ -38,12 +40,13 @@ class Walker(Protocol):
     journal: Journal
     operator: Operator
     state: RunState
+    answers: Answers
 
     def action_for(self, spec: ActionSpec) -> tuple[Action[Any], dict[str, Any]]: ...
 
     def run_checks(self, specs: tuple[CheckSpec, ...], **kw: Any) -> list[CheckResult]: ...
 
-    def _failure(self, what: str, step: Step | None, *, can_skip: bool = True) -> str: ...
+    def failure(self, what: str, step: Step | None, *, can_skip: bool = True) -> str: ...
 
 
 Verdict = Literal["verified", "undone", "nothing"]
@@ -52,37 +55,75 @@ Verdict = Literal["verified", "undone", "nothing"]
 class _Stuck(Exception):
     """This step's rollback cannot go on (or cannot be proved): stop here."""
 
+    def __init__(self, problem: str, *, asked: bool = False) -> None:
+        super().__init__(problem)
+        self.asked = asked  # the problem says how to answer the question that stopped it
+
 
 # ---- did an interrupted action happen? -------------------------------------------------
 
 
 def happened(ex: Walker, step: Step, rec: AppliedStep) -> tuple[bool | None, str]:
     """(True/False, why) when the live snapshot tells; (None, why) when it cannot."""
+    call = partial(kind_call, step.id, step.action)
     try:
         action, _ = ex.action_for(step.action)
-        if not action.provable():
+        if not call("provable", action.provable):
             return None, (f"step {step.id} was interrupted between its intent and its "
                           f"outcome, and its kind ({step.action.kind}) keeps no snapshot "
                           "to compare with, so runbook cannot tell whether it ran")
-        now = action.snapshot(ex.ctx)
+        now = call("snapshot", partial(action.snapshot, ex.ctx))
+        same = call("unchanged", partial(action.unchanged, rec.snapshot, now))
     except (RunbookError, TemplateError) as exc:
         return None, (f"step {step.id} was interrupted between its intent and its outcome, "
                       f"and its state cannot be read to tell whether it ran: {exc}")
-    if action.unchanged(rec.snapshot, now):
+    if same:
         return False, "the state matches the snapshot: the action did not run"
     return True, "the state differs from the snapshot: the action ran"
 
 
+def _settle(ex: Walker, step: Step, rec: AppliedStep) -> tuple[bool | None, str]:
+    """``happened``, journaled. An answer given ahead is not used when the evidence tells."""
+    ran, why = happened(ex, step, rec)
+    if ran is not None and step.id in ex.answers.ran:
+        why += f" (--assume {step.id} is not used: the evidence tells)"
+    ex.journal.write("resume.check", step=step.id, happened=ran, detail=why)
+    return ran, why
+
+
 def _ask_happened(ex: Walker, step: Step, why: str, *, doing: str) -> str:
-    """A person decides: "ran", "not-ran" or "stop" (without a terminal: stop)."""
+    """A person decides: "ran", "not-run" or "stop". The answer given ahead with
+    ``--assume`` first; else the terminal's; without a terminal: stop."""
+    given = ex.answers.ran.get(step.id)
+    if given is not None:
+        choice = "ran" if given else "not-run"
+        ex.journal.write("decision", step=step.id, choice=choice, reason=why,
+                         given="--assume", because=ex.answers.reason, by=dict(ex.answers.by))
+        return choice
     if not ex.operator.interactive:
         return "stop"
     choice = ex.operator.choose(
         f"{why}. Did it run?",
-        [("ran", f"it ran: {doing}"), ("not-ran", "it did not run"),
+        [("ran", f"it ran: {doing}"), ("not-run", "it did not run"),
          ("stop", "stop; I will look")]) or "stop"
-    ex.journal.write("decision", step=step.id, choice=choice, reason=why)
+    ex.journal.write("decision", step=step.id, choice=choice, reason=why, given="terminal",
+                     by=dict(ex.answers.by))
     return choice
+
+
+def undecided(ex: Walker, step: Step, mode: str) -> str:
+    """What a person does about a step nobody can tell about, both ways: said once, in
+    the final line (the evidence itself is in the ``resume.check`` line above it)."""
+    command = f"runbook {mode} {_state_option(ex)}{ex.ctx.run_id}"
+    return (f"runbook cannot tell whether step {step.id} ran. Look at it, then say: in a "
+            f"terminal, `{command}` asks \"Did it run?\"; without one, give the answer with "
+            f"`{command} --yes --assume {step.id}=ran --reason \"what you saw\"` (or "
+            f"{step.id}=not-run)")
+
+
+def _state_option(ex: Walker) -> str:
+    store = ex.journal.store
+    return "" if store.url == DEFAULT_LOCATION else f"--state {store.url} "
 
 
 # ---- rollback --------------------------------------------------------------------
@@ -101,7 +142,7 @@ def rollback(ex: Walker, why: str) -> Outcome:
                 raise _Stuck(f"step {rec.step} is not in the plan")
             verdicts[rec.step] = _rollback_step(ex, step, rec)
         except _Stuck as stuck:
-            return _stopped(ex, str(stuck))
+            return _stopped(ex, str(stuck), asked=stuck.asked)
     if not pending:
         return Outcome(ROLLED_BACK, "rolled_back", f"{why}; nothing had been changed")
     proved = [s for s, v in verdicts.items() if v == "verified"]
@@ -117,22 +158,25 @@ def rollback(ex: Walker, why: str) -> Outcome:
                    f"{why}; " + "; ".join(parts))
 
 
-def _stopped(ex: Walker, problem: str) -> Outcome:
+def _stopped(ex: Walker, problem: str, *, asked: bool = False) -> Outcome:
+    """The outcome of a rollback that stopped; ``asked``: the problem already says how to
+    go on (a question only a person can answer)."""
     still = tuple(ex.state.applied)
-    store = ex.journal.store
-    state = "" if store.url == DEFAULT_LOCATION else f"--state {store.url} "
-    command = f"runbook rollback {state}{ex.ctx.run_id}"
+    command = f"runbook rollback {_state_option(ex)}{ex.ctx.run_id}"
     text = problem
-    if still:
+    if still and asked:
+        text += f". Still applied: {', '.join(still)}"
+    elif still:
         text += (f". Still applied: {', '.join(still)}. Once you have looked, "
                  f"`{command}` goes on")
     return Outcome(LOOK, "rollback_failed", text, still_applied=still,
                    next_command=command if still else None)
 
 
-def _fail(ex: Walker, step: Step, error: str, problem: str | None = None) -> _Stuck:
+def _fail(ex: Walker, step: Step, error: str, problem: str | None = None, *,
+          asked: bool = False) -> _Stuck:
     ex.journal.write("rollback.failed", step=step.id, error=error)
-    return _Stuck(problem or f"rolling back step {step.id} failed: {error}")
+    return _Stuck(problem or f"rolling back step {step.id} failed: {error}", asked=asked)
 
 
 def _rollback_step(ex: Walker, step: Step, rec: AppliedStep) -> Verdict:
@@ -160,9 +204,12 @@ def _rollback_step(ex: Walker, step: Step, rec: AppliedStep) -> Verdict:
             if rb.mode == "actions":
                 for spec in rb.actions:
                     undo, _ = ex.action_for(spec)
-                    undo.apply(ex.ctx, undo.snapshot(ex.ctx))
+                    call = partial(kind_call, step.id, spec)
+                    before = call("snapshot", partial(undo.snapshot, ex.ctx))
+                    call("apply", partial(undo.apply, ex.ctx, before))
             else:
-                action.restore(ex.ctx, rec.snapshot, rec.outputs or {})
+                kind_call(step.id, step.action, "restore",
+                          partial(action.restore, ex.ctx, rec.snapshot, rec.outputs or {}))
         except (TemplateError, RunbookError) as exc:
             raise _fail(ex, step, str(exc)) from exc
         ex.journal.write("rollback.restored", step=step.id)
@@ -173,12 +220,12 @@ def _rollback_step(ex: Walker, step: Step, rec: AppliedStep) -> Verdict:
 def _never_ran(ex: Walker, step: Step, rec: AppliedStep) -> bool:
     """In flight when the run died: skip the undo of an action that never ran; ask (or
     stop) when the evidence cannot tell."""
-    ran, why = happened(ex, step, rec)
-    ex.journal.write("resume.check", step=step.id, happened=ran, detail=why)
+    ran, why = _settle(ex, step, rec)
     if ran is None:
         choice = _ask_happened(ex, step, why, doing="undo it")
         if choice == "stop":
-            raise _fail(ex, step, why, f"{why}; look at it, then roll back again")
+            raise _fail(ex, step, "whether it ran is not known: a person must say",
+                        undecided(ex, step, "rollback"), asked=True)
         ran = choice == "ran"
     if ran:
         return False
@@ -192,7 +239,8 @@ def _guard_drift(ex: Walker, step: Step, rec: AppliedStep, action: Action[Any]) 
     if rec.outputs is None:
         return  # interrupted mid-change: nothing recorded to compare with
     try:
-        drift = action.drifted(ex.ctx, rec.outputs)
+        drift = kind_call(step.id, step.action, "drifted",
+                          partial(action.drifted, ex.ctx, rec.outputs))
     except RunbookError as exc:
         raise _fail(ex, step, f"cannot read it to guard against drift: {exc}") from exc
     if drift is None:
@@ -210,10 +258,15 @@ def _guard_drift(ex: Walker, step: Step, rec: AppliedStep, action: Action[Any]) 
 
 def _prove(ex: Walker, step: Step, rec: AppliedStep, action: Action[Any]) -> Verdict:
     """Re-read and compare with the snapshot; then the step's verify checks."""
-    provable = action.provable()
+    call = partial(kind_call, step.id, step.action)
+    try:
+        provable = call("provable", action.provable)
+    except RunbookError as exc:
+        raise _fail(ex, step, str(exc)) from exc
     if provable:
         try:
-            differs = action.restored(ex.ctx, rec.snapshot, rec.outputs or {})
+            differs = call("restored", partial(action.restored, ex.ctx, rec.snapshot,
+                                               rec.outputs or {}))
         except RunbookError as exc:
             differs = f"it cannot be read back: {exc}"
         if differs is not None:
@@ -264,23 +317,35 @@ def settle_in_flight(ex: Walker) -> None:
     step = ex.plan.step(rec.step)
     if step is None:
         return
-    ran, why = happened(ex, step, rec)
-    ex.journal.write("resume.check", step=step.id, happened=ran, detail=why)
+    ran, why = _settle(ex, step, rec)
     if ran is None:
         choice = _ask_happened(ex, step, why, doing="check it with its post checks")
         if choice == "stop":
-            raise Stop(Outcome(LOOK, "stopped", f"{why}; look at it, then resume or roll "
-                                                "back again"))
+            raise Stop(Outcome(LOOK, "stopped", undecided(ex, step, "resume")))
         ran = choice == "ran"
     if not ran:
         del ex.state.applied[step.id]
         return
-    action, _ = ex.action_for(step.action)
-    outputs = action.recover(ex.ctx, rec.snapshot)
+    outputs = _recover(ex, step, rec)
     ex.journal.write("applied", step=step.id, stage=step.stage, outputs=outputs, recovered=True)
     rec.outputs = outputs
     ex.state.outputs[step.id] = outputs
     # verify_unverified runs its post checks next, as they would have run
+
+
+def _recover(ex: Walker, step: Step, rec: AppliedStep) -> dict[str, Any]:
+    """The outputs of an action that ran but whose ``applied`` was never journaled. A
+    failure is the step's failure (retry, roll back or stop), as one of its apply is."""
+    while True:
+        try:
+            action, _ = ex.action_for(step.action)
+            return kind_call(step.id, step.action, "recover",
+                             partial(action.recover, ex.ctx, rec.snapshot))
+        except RunbookError as exc:
+            ex.journal.write("failed", step=step.id, phase="recover", error=str(exc),
+                             source=str(step.action.source))
+            ex.failure(f"step {step.id} ran, but what it made cannot be recovered: {exc}",
+                       step, can_skip=False)  # comes back only to retry
 
 
 def verify_unverified(ex: Walker) -> None:
@@ -299,7 +364,7 @@ def verify_unverified(ex: Walker) -> None:
             ]
             if (
                 not bad
-                or ex._failure(
+                or ex.failure(
                     f"{len(bad)} post check(s) of step {step.id} failed after resume", step
                 )
                 != "retry"

@@ -10,17 +10,18 @@ import datetime as dt
 import json
 import secrets as _secrets
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, Operator, RunContext
+from runbook.durations import format_duration
 from runbook.engine.executor import Display, Executor, NullDisplay, Outcome, RunOptions
 from runbook.engine.identity import Identity, aws_principal
-from runbook.engine.journal import Journal, RunState, replay
-from runbook.engine.outcome import FINISHED, OK, ROLLED_BACK, SUCCEEDED, WITH_SKIPS
+from runbook.engine.journal import Journal, RunState, crash_point, replay
+from runbook.engine.outcome import FINISHED, OK, SUCCEEDED, WITH_SKIPS, Answers
 from runbook.errors import (
     LockHeldError,
     NoSuchRunError,
@@ -61,14 +62,17 @@ def state_option(store: Store) -> str:
 
 
 def acquire(store: Store, plan: Plan, run_id: str, ident: Identity,
-            takeover_run: str | None = None) -> tuple[LockInfo, LockInfo | None]:
+            takeover_run: str | None = None) -> tuple[LockInfo, LockView | None]:
     """Take the plan's lock: (our lock, the dead one taken over, if any).
 
-    The lock names its run id and pid from the moment it is taken. A lock whose process
-    is gone (same host) and whose run never wrote an event was left by a run killed while
-    starting: it changed nothing, so the next run takes it over (and journals that)
-    instead of waiting for a person to `unlock` a lock nobody can see in `runs`. So is
-    the lock of a dead run whose journal says it finished (killed before it unlocked).
+    The lock names its run id and pid from the moment it is taken. A lock whose holder is
+    provably gone (its process is dead on this host, or its lease ran out: no event and
+    no heartbeat for longer than DEFAULT_STALE_AFTER, while a live run beats every minute)
+    and whose run never wrote an event was left by a run killed while starting: it
+    changed nothing, so the next run takes it over (and journals that) instead of waiting
+    for a person to `unlock` a lock nobody can see in `runs`. So is the lock of a gone
+    run whose journal says it finished (killed before it unlocked), and a resume or
+    rollback takes back the lock of its own run.
     """
     key = lock_key(plan.name, plan.environment.name)
     info = LockInfo(_secrets.token_hex(6), key, run_id, ident.user, ident.host, ident.pid,
@@ -77,16 +81,31 @@ def acquire(store: Store, plan: Plan, run_id: str, ident: Identity,
     if holder is None:
         return info, None
     own = takeover_run and holder.run_id == takeover_run  # resuming a killed run
-    if lock_is_stale(holder) and (own or _ended(store, holder.run_id)):
-        if store.unlock(key, holder.lock_id) and store.lock(info) is None:
-            return info, (None if own else holder)
-        holder = store.lock_holder(key) or holder
     view = inspect(store, holder)
+    if view.gone and (own or _ended(store, holder.run_id)):
+        if store.unlock(key, holder.lock_id) and store.lock(info) is None:
+            return info, (None if own else view)
+        holder = store.lock_holder(key) or holder
+        view = inspect(store, holder)
     raise LockHeldError(
         f"plan {plan.name} on {plan.environment.name} is locked by {view.describe()}. "
         + (f"If you are sure nobody is running it, clear it with `runbook unlock "
            f"{state_option(store)}--lock-id {holder.lock_id}`" if view.stale else
-           "Wait for that run to finish; `runbook locks` shows every lock held"))
+           "Wait for that run to finish; `runbook locks` shows every lock held. A run "
+           "killed before its first event leaves a lock the next run takes over once its "
+           f"holder shows no sign of life for {format_duration(DEFAULT_STALE_AFTER)}"))
+
+
+def taken_over(store: Store, dead: LockView) -> dict[str, Any]:
+    """The ``lock.taken_over`` event's fields: whose lock, and why it was free to take."""
+    had = "had finished" if store.last_event(dead.info.run_id) else "never wrote an event"
+    gone = dead.gone or "its holder is gone"
+    if "no sign of life" in gone:
+        gone = f"its lease ran out ({gone})"
+    i = dead.info
+    return {"lock_id": i.lock_id, "key": i.key, "run_id": i.run_id,
+            "holder": {"user": i.user, "host": i.host, "pid": i.pid, "since": i.since},
+            "reason": f"{gone} and its run {had}"}
 
 
 def _ended(store: Store, run_id: str) -> bool:
@@ -98,7 +117,7 @@ def _ended(store: Store, run_id: str) -> bool:
 def release_dead_lock(store: Store, plan: Plan, run_id: str) -> None:
     """A finished run killed before it unlocked: its lock goes (nothing is running)."""
     holder = store.lock_holder(lock_key(plan.name, plan.environment.name))
-    if holder is not None and holder.run_id == run_id and lock_is_stale(holder):
+    if holder is not None and holder.run_id == run_id and inspect(store, holder).gone:
         store.unlock(holder.key, holder.lock_id)
 
 
@@ -267,6 +286,7 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
     ctx = session.context(plan, run_id, plan_dir)
     principal = aws_principal(plan, ctx)
     lock, dead = acquire(session.store, plan, run_id, ident)
+    crash_point("lock")
     with _holding(session.store, lock, run_id):
         session.store.create_run(run_id)
         session.store.put(run_id, "plan.json", json.dumps(
@@ -288,12 +308,7 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
                       stages=[s.name for s in plan.stages],
                       steps=[s.id for s in plan.steps()], world=world)
         if dead is not None:
-            had = "had finished" if session.store.last_event(dead.run_id) else \
-                "never wrote an event"
-            journal.write("lock.taken_over", lock_id=dead.lock_id, key=dead.key,
-                          run_id=dead.run_id, holder={"user": dead.user, "host": dead.host,
-                                                      "pid": dead.pid, "since": dead.since},
-                          reason=f"its process is gone and its run {had}")
+            journal.write("lock.taken_over", **taken_over(session.store, dead))
         executor = Executor(plan, ctx, journal, session.operator, options, session.display,
                             RunState(run_id=run_id))
         outcome = executor.run()
@@ -310,11 +325,42 @@ def load_run(store: Store, run_id: str) -> tuple[Plan, dict[str, Any], list[dict
     return plan, meta, store.events(run_id)
 
 
+def check_assumed(plan: Plan, state: RunState, assume: Mapping[str, bool],
+                  reason: str | None) -> str:
+    """The reason for answers given ahead (``--assume``); UsageError when they do not fit
+    this run: only a step interrupted between its intent and its outcome is in question."""
+    if not assume:
+        if reason is not None:
+            raise UsageError("--reason goes with --assume STEP=ran|not-run: it says why you "
+                             "know whether an interrupted step ran")
+        return ""
+    if reason is None or not reason.strip():
+        raise UsageError("--assume needs --reason \"what you saw\": it goes in the journal "
+                         "and the report, with who gave it")
+    flight = state.in_flight
+    for step_id in assume:
+        if plan.step(step_id) is None:
+            from runbook.suggest import did_you_mean
+
+            raise UsageError(f"--assume {step_id}: the plan has no such step"
+                             f"{did_you_mean(step_id, [s.id for s in plan.steps()])}")
+        if flight is None or flight.step != step_id:
+            now = (f"only step {flight.step} was interrupted between its intent and its "
+                   "outcome" if flight is not None else
+                   "no step was interrupted between its intent and its outcome")
+            raise UsageError(f"--assume {step_id}: whether step {step_id} ran is not in "
+                             f"question in run {state.run_id}: {now}")
+    return reason.strip()
+
+
 def continue_run(session: Session, run_id: str, *, mode: str,
-                 options: RunOptions | None = None) -> Outcome:
-    """``mode`` "resume" goes on from where the run stopped; "rollback" undoes it."""
+                 options: RunOptions | None = None, assume: Mapping[str, bool] | None = None,
+                 reason: str | None = None) -> Outcome:
+    """``mode`` "resume" goes on from where the run stopped; "rollback" undoes it.
+    ``assume``: whether interrupted steps ran, said ahead (``--assume``), with ``reason``."""
     plan, meta, events = load_run(session.store, run_id)
     state = replay(events)
+    because = check_assumed(plan, state, assume or {}, reason)
     if mode == "resume" and state.finished and state.outcome in FINISHED:
         # nothing to do and nothing to look at: say so, write nothing
         release_dead_lock(session.store, plan, run_id)
@@ -354,13 +400,11 @@ def continue_run(session: Session, run_id: str, *, mode: str,
                       operator=ident.to_json(aws_principal(plan, ctx)),
                       lock_id=lock.lock_id)
         state.finished = None
-        executor = Executor(plan, ctx, journal, session.operator, opts, session.display, state)
+        executor = Executor(plan, ctx, journal, session.operator, opts, session.display, state,
+                            answers=Answers(dict(assume or {}), because, ident.to_json()))
         if mode == "resume":
             return executor.resume()
-        if not state.applied:
-            return executor._finish(Outcome(ROLLED_BACK, "rolled_back",
-                                            "nothing was applied; nothing to roll back"))
-        return executor._finish(executor.rollback(f"rollback of run {run_id} asked for"))
+        return executor.rollback_run(f"rollback of run {run_id} asked for")
 
 
 # ---- lock hygiene --------------------------------------------------------------------------

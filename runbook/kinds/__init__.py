@@ -27,7 +27,8 @@ _loaded = False
 # The modules that register built-in kinds (their helpers register nothing).
 BUILTIN = ("shell", "manual", "wait", "wire.dns", "wire.http", "wire.tls",
            "aws.s3", "aws.s3copy", "aws.s3site", "aws.cloudfront", "aws.route53", "aws.acm",
-           "aws.redirects", "aws.upload", "wire.request")
+           "aws.redirects", "aws.upload", "wire.request", "aws.metrics",
+           "wire.replay")
 
 
 class RegistryError(RunbookError):

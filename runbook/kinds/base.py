@@ -9,6 +9,9 @@ Checks are read-only and say what they saw::
 
     class Check:  run(ctx) -> CheckResult
 
+A check may also read a ``baseline(ctx)`` when its stage starts; the executor journals
+it and hands it back as ``check.before`` on every later ``run`` of that stage.
+
 Actions change one thing and can put it back::
 
     snapshot(ctx) -> Snapshot              read-only: the state apply will change
@@ -145,6 +148,17 @@ class Kind(ABC, Generic[P]):
 
 class Check(Kind[P]):
     role: ClassVar[str] = "check"
+    # What ``baseline`` read when the stage began (from the journal on resume); the
+    # executor sets it before every ``run``. None: the kind takes no baseline, or none
+    # could be taken.
+    before: dict[str, Any] | None = None
+
+    def baseline(self, ctx: RunContext) -> dict[str, Any] | None:
+        """Read-only: what to remember when the stage starts, for ``run`` to compare with
+        (``cloudfront.metrics``: the error rate in the window before the change). The
+        executor journals it, so a resumed run compares with the same baseline. Default:
+        None, the check keeps nothing."""
+        return None
 
     @abstractmethod
     def run(self, ctx: RunContext) -> CheckResult:

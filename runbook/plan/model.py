@@ -58,10 +58,12 @@ class EnvironmentDoc(_Doc):
                           "{serve: URL} (a twin started by `runbook sandbox serve`), with "
                           "time_scale: real seconds per plan second (default: the world's)")
     proxy: str | None = Field(
-        None, description="proxy URL for http checks (http://[user:pass@]host:port), or "
+        None, description="proxy URL for every HTTP request: http checks, http.request, "
+        "notify webhooks (http://[user:pass@]host:port), or "
         "`none`; overrides HTTPS_PROXY/HTTP_PROXY/ALL_PROXY (NO_PROXY still applies)")
     client_cert: str | None = Field(
-        None, description="client certificate (PEM) for http checks, relative to the plan")
+        None, description="client certificate (PEM) for every HTTP request (http checks, "
+        "http.request, notify webhooks), relative to the plan")
     client_key: str | None = Field(
         None, description="the client certificate's key (PEM), when not in client_cert")
 

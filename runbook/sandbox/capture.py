@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from runbook.context import RunContext
 from runbook.kinds.aws.common import (
     AwsApiError,
+    account_of,
     bucket_of,
     call,
     call_or_none,
@@ -30,11 +31,12 @@ from runbook.kinds.aws.common import (
     items,
     pages,
     region_of_arn,
-    translate,
 )
 from runbook.kinds.aws.policy import oac_grantees
 from runbook.kinds.aws.policy import parse as parse_policy
+from runbook.kinds.aws.s3common import region_if_exists
 from runbook.plan.model import CheckSpec, Plan
+from runbook.sandbox import captureedge
 
 BODY_CAP = 64 * 1024  # bytes: a text object at most this large is copied whole
 MAX_BODIES = 50  # text objects copied whole, in all
@@ -176,8 +178,7 @@ def capture(plan: Plan, ctx: RunContext, *, body_cap: int = BODY_CAP,
     w = wanted(plan)
     now = now or dt.datetime.now(dt.UTC)
     notes: list[str] = []
-    ident = call(ctx.client("sts"), "get_caller_identity", "the caller")
-    account = str(ident.get("Account", ""))
+    account = account_of(ctx)
     dists = _distributions(ctx, w, notes)
     certs = _certificates(ctx, w, now, notes)
     buckets = _buckets(ctx, w, body_cap, notes)
@@ -195,6 +196,7 @@ def capture(plan: Plan, ctx: RunContext, *, body_cap: int = BODY_CAP,
         "distributions": [_world_distribution(d, refs) for d in dists],
         "zones": zones,
     }
+    world.update(captureedge.edge_parts(ctx, dists, notes))  # what the edge needs of them
     return Captured(world, notes)
 
 
@@ -281,19 +283,10 @@ def _buckets(ctx: RunContext, w: Wanted, body_cap: int, notes: list[str]) -> lis
     out = []
     bodies = 0
     for name in sorted(w.buckets):
-        s3 = ctx.client("s3")
-        try:
-            # HeadBucket's header names the region (GetBucketLocation says EU for some)
-            head = s3.head_bucket(Bucket=name)
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("404", "NoSuchBucket", "NotFound"):
-                notes.append(f"bucket {name} does not exist")
-                continue
-            raise translate(exc, service="s3", operation="HeadBucket",
-                            resource=f"bucket {name}") from exc
-        region = head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(
-            "x-amz-bucket-region") or ctx.aws.region or "us-east-1"
+        region = region_if_exists(ctx, name)
+        if region is None:
+            notes.append(f"bucket {name} does not exist")
+            continue
         s3 = ctx.client("s3", region)
         bucket: dict[str, Any] = {"name": name, "region": region}
         policy = call_or_none(s3, "get_bucket_policy", f"bucket {name}",
@@ -312,6 +305,8 @@ def _buckets(ctx: RunContext, w: Wanted, body_cap: int, notes: list[str]) -> lis
         bucket["block_public_access"] = bool(cfg) and all(cfg.values())
         site = call_or_none(s3, "get_bucket_website", f"bucket {name}",
                             missing={"NoSuchWebsiteConfiguration"}, Bucket=name)
+        if captureedge.website(site):
+            bucket["website"] = captureedge.website(site)
         redirect = (site or {}).get("RedirectAllRequestsTo")
         if redirect:
             bucket["website_redirect"] = {"to": redirect["HostName"],
@@ -421,6 +416,7 @@ def describe(captured: Captured) -> list[str]:
         f"{len(w['distributions'])} distribution(s), {len(w['buckets'])} bucket(s) "
         f"({objects} object(s), {bodies} copied whole), {len(w['zones'])} zone(s) "
         f"({records} record set(s)), {len(w['certificates'])} certificate(s)",
+        *captureedge.describe(w),
         f"account {w['account']}, captured at {w['captured']['at']}",
     ]
     lines += [f"not copied: {n}" for n in captured.notes]

@@ -1,6 +1,4 @@
-"""CloudFront's AssociateAlias and ListConflictingAliases in the twin (moto has neither),
-and a refusal moto does not make: S3's of a CreateBucket whose LocationConstraint is not
-the region the request was sent to. (Route53's refusals are in r53rules.py.)
+"""CloudFront's AssociateAlias and ListConflictingAliases in the twin (moto has neither).
 
 AssociateAlias (``PUT /2020-05-31/distribution/{Target}/associate-alias?Alias=NAME``)
 moves an alternate domain name to the target distribution in one step. As on AWS it is
@@ -25,40 +23,34 @@ distribution to have a certificate that covers the name (else InvalidArgument).
 from __future__ import annotations
 
 import re
-import secrets
 import threading
 import urllib.parse
 from typing import Any
 
-from runbook.kinds.aws.common import bare, covers, fqdn
-
-# What this module needs of the twin: ``Twin`` below. (The proxy's own type is ``Any`` here:
-# naming it would make an import loop.)
-AwsProxy = Any
+from runbook.certnames import covers
+from runbook.kinds.aws.common import bare, fqdn
+from runbook.sandbox.kit import Call, Kit, Reply, Route, aws_error
 
 
 class Twin:
     """The parts of the twin these operations use: CloudFront through the proxy itself (so
     a move is an update like any other: ETag, certificate check, deployment time), ACM,
-    moto's address, the ids and the list of refusals."""
+    Route53 and STS straight to moto, the ids and the list of refusals."""
 
-    def __init__(self, proxy: Any, acm: Any) -> None:
-        self.proxy = proxy
-        self.acm = acm
-        self.moto = proxy.moto
-        self.ids = proxy.ids
-        self.refusals = proxy.refusals
-        self.rules: Any = None
+    def __init__(self, kit: Kit, rules: Any) -> None:
+        self.kit = kit
+        self.acm = kit.client("acm", "us-east-1")
+        self.route53 = kit.client("route53", "us-east-1")
+        self.sts = kit.client("sts", "us-east-1")
+        self.ids = kit.proxy.ids
+        self.refusals = kit.proxy.refusals
+        self.rules = rules  # cfrules.CloudFrontRules
         self._cf: Any = None
 
     @property
     def cf(self) -> Any:
         if self._cf is None:  # the proxy's address is known once it serves
-            import boto3
-
-            self._cf = boto3.client("cloudfront", endpoint_url=self.proxy.url,
-                                    region_name="us-east-1", aws_access_key_id="sandbox",
-                                    aws_secret_access_key="sandbox")
+            self._cf = self.kit.through_proxy("cloudfront")
         return self._cf
 
     def cert_domains(self, arn: str) -> list[str] | None:
@@ -70,56 +62,39 @@ class Twin:
         return [cert.get("DomainName", ""), *(cert.get("SubjectAlternativeNames") or [])]
 
 
-def install(proxy: Any, acm: Any, rules: Any) -> None:
-    """AssociateAlias and ListConflictingAliases as answers of the proxy, S3's region
-    check as one of its checks (Route53's refusals are r53rules');
-    ``rules`` (cfrules.CloudFrontRules) lets a moving name be held by both distributions
-    for the moment of the move."""
-    from runbook.sandbox.proxy import Route
+def install(kit: Kit, rules: Any) -> None:
+    """AssociateAlias and ListConflictingAliases as answers of the proxy; ``rules``
+    (cfrules.CloudFrontRules) lets a moving name be held by both distributions for the
+    moment of the move."""
+    twin = Twin(kit, rules)
 
-    twin = Twin(proxy, acm)
-    twin.rules = rules
-
-    def move(call: Any) -> Answer:
+    def move(call: Call) -> Reply:
+        assert call.match is not None
         query = urllib.parse.parse_qs(call.query)
         return associate(twin, call.match.group(1), bare(query.get("Alias", [""])[0]))
 
-    def conflicting(call: Any) -> Answer:
+    def conflicting(call: Call) -> Reply:
         query = urllib.parse.parse_qs(call.query)
         return conflicts(twin, query.get("DistributionId", [""])[0],
                          bare(query.get("Alias", [""])[0]))
 
-    proxy.answers += [Route("PUT", ASSOCIATE, move), Route("GET", CONFLICTS, conflicting)]
-    proxy.checks.append(Route("PUT", BUCKET_PATH, lambda call: create_bucket_region(
-        call.query, call.headers, call.body)))
+    kit.proxy.answers += [Route("PUT", ASSOCIATE, move), Route("GET", CONFLICTS, conflicting)]
 
 
 ASSOCIATE = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/associate-alias$")
 CONFLICTS = re.compile(r"^/2020-05-31/conflicting-alias$")
 NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
-
-Answer = tuple[int, dict[str, str], bytes]
 _MOVES = threading.Lock()  # one move at a time, as CloudFront serialises a name's moves
 
 
-def _error(proxy: AwsProxy, status: int, code: str, message: str) -> Answer:
+def _error(proxy: Twin, status: int, code: str, message: str) -> Reply:
     proxy.refusals.append(f"{code}: {message}")
-    body = (f'<?xml version="1.0"?><ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type>'
-            f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>"
-            f"{secrets.token_hex(8)}</RequestId></ErrorResponse>")
-    return status, {"Content-Type": "text/xml"}, body.encode()
+    return aws_error(status, code, message)
 
 
-def _route53(proxy: AwsProxy) -> Any:
-    import boto3
-
-    return boto3.client("route53", endpoint_url=f"http://{proxy.moto}", region_name="us-east-1",
-                        aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
-
-
-def txt_values(proxy: AwsProxy, name: str) -> list[str]:
+def txt_values(proxy: Twin, name: str) -> list[str]:
     """The values of the TXT record ``name`` in whichever zone of the account holds it."""
-    r53, name = _route53(proxy), fqdn(name)
+    r53, name = proxy.route53, fqdn(name)
     out: list[str] = []
     for zone in r53.list_hosted_zones().get("HostedZones", []):
         zname = fqdn(zone["Name"])
@@ -133,7 +108,7 @@ def txt_values(proxy: AwsProxy, name: str) -> list[str]:
     return out
 
 
-def _config(proxy: AwsProxy, dist_id: str) -> tuple[dict[str, Any], str] | None:
+def _config(proxy: Twin, dist_id: str) -> tuple[dict[str, Any], str] | None:
     try:
         got = proxy.cf.get_distribution_config(Id=dist_id)
     except proxy.cf.exceptions.NoSuchDistribution:
@@ -145,7 +120,7 @@ def _aliases(config: dict[str, Any]) -> list[str]:
     return [bare(a) for a in (config.get("Aliases") or {}).get("Items") or []]
 
 
-def _set_aliases(proxy: AwsProxy, dist_id: str, names: list[str]) -> None:
+def _set_aliases(proxy: Twin, dist_id: str, names: list[str]) -> None:
     got = _config(proxy, dist_id)
     assert got is not None
     config, etag = got
@@ -154,13 +129,13 @@ def _set_aliases(proxy: AwsProxy, dist_id: str, names: list[str]) -> None:
     proxy.cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=config)
 
 
-def _covered(proxy: AwsProxy, config: dict[str, Any], alias: str) -> bool:
+def _covered(proxy: Twin, config: dict[str, Any], alias: str) -> bool:
     arn = (config.get("ViewerCertificate") or {}).get("ACMCertificateArn")
     domains = proxy.cert_domains(arn) if arn else None
     return bool(domains) and any(covers(d, alias) for d in domains or [])
 
 
-def associate(proxy: AwsProxy, target: str, alias: str) -> Answer:
+def associate(proxy: Twin, target: str, alias: str) -> Reply:
     with _MOVES:
         got = _config(proxy, target)
         if got is None:
@@ -192,7 +167,7 @@ def associate(proxy: AwsProxy, target: str, alias: str) -> Answer:
     return 200, {}, b""
 
 
-def _summaries(proxy: AwsProxy) -> list[dict[str, Any]]:
+def _summaries(proxy: Twin) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for page in proxy.cf.get_paginator("list_distributions").paginate():
         out += page.get("DistributionList", {}).get("Items", []) or []
@@ -210,7 +185,7 @@ def _hide(value: str) -> str:
     return "*" * max(len(value) - 6, 0) + value[-6:]
 
 
-def conflicts(proxy: AwsProxy, dist_id: str, alias: str) -> Answer:
+def conflicts(proxy: Twin, dist_id: str, alias: str) -> Reply:
     got = _config(proxy, dist_id)
     if got is None:
         return _error(proxy, 404, "NoSuchDistribution",
@@ -230,36 +205,5 @@ def conflicts(proxy: AwsProxy, dist_id: str, alias: str) -> Answer:
     return 200, {"Content-Type": "text/xml"}, body.encode()
 
 
-def _account(proxy: AwsProxy) -> str:
-    import boto3
-
-    sts = boto3.client("sts", endpoint_url=f"http://{proxy.moto}", region_name="us-east-1",
-                       aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
-    return str(sts.get_caller_identity()["Account"])
-
-
-BUCKET_PATH = re.compile(r"^/([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/?$")
-SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9\-]+)/s3/")
-CONSTRAINT = re.compile(rb"<LocationConstraint>([^<]*)</LocationConstraint>")
-
-
-def create_bucket_region(query: str, headers: dict[str, str], body: bytes) -> Answer | None:
-    """S3's IllegalLocationConstraintException: a bucket is created through an endpoint of
-    its own region (us-east-1 for none)."""
-    if query not in ("", "x-id=CreateBucket"):  # PUT /bucket?policy and the like
-        return None
-    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-    scope = SCOPE.search(auth)
-    if scope is None:
-        return None
-    found = CONSTRAINT.search(body)
-    wanted = found.group(1).decode() if found and found.group(1) else "us-east-1"
-    sent_to = scope.group(1)
-    if wanted == sent_to:
-        return None
-    message = (f"The {wanted} location constraint is incompatible for the region specific "
-               "endpoint this request was sent to.")
-    xml = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>'
-           f"IllegalLocationConstraintException</Code><Message>{message}</Message>"
-           f"<RequestId>{secrets.token_hex(8)}</RequestId></Error>")
-    return 400, {"Content-Type": "application/xml"}, xml.encode()
+def _account(proxy: Twin) -> str:
+    return str(proxy.sts.get_caller_identity()["Account"])

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook.kinds.aws.common import bare, covers
-from runbook.sandbox.proxy import AwsProxy, Call, Reply, Route, aws_error
+from runbook.certnames import covers
+from runbook.sandbox.kit import Call, Kit, Reply, Route, aws_error
 
 DIST_CONFIG = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/config$")
 DIST = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)$")
@@ -70,7 +70,8 @@ class CloudFrontRules:
     # names AssociateAlias is moving right now: held by two distributions for a moment
     moving: set[str] = field(default_factory=set)
 
-    def install(self, proxy: AwsProxy) -> None:
+    def install(self, kit: Kit) -> None:
+        proxy = kit.proxy
         self.proxy = proxy
         proxy.checks += [Route("PUT", DIST_CONFIG, self.check_update),
                          Route("POST", DIST_LIST, self.check_create),
@@ -183,8 +184,7 @@ class CloudFrontRules:
                              f"{BAD_CERT}: {arn} (expired {not_after:%Y-%m-%d})")
         domains = [cert.get("DomainName", ""), *(cert.get("SubjectAlternativeNames") or [])]
         # a wildcard alias needs the same wildcard in the certificate
-        missing = [a for a in aliases if not any(covers(d, a) or bare(d) == bare(a)
-                                                 for d in domains if d)]
+        missing = [a for a in aliases if not any(covers(d, a) for d in domains if d)]
         if missing:
             return aws_error(400, "InvalidViewerCertificate",
                              "The certificate that is attached to your distribution doesn't "
@@ -226,7 +226,7 @@ class CloudFrontRules:
             dist_id = found.group(1).decode() if found else None
         if dist_id is None:
             return reply
-        sent = CONFIG_XML.search(call.body)
+        sent = CONFIG_XML.search(call.sent or call.body)
         with self._lock:
             st = self.dist(dist_id)
             # edges go on serving what was deployed until this change is

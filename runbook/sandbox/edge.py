@@ -2,40 +2,52 @@
 distributions the way CloudFront would.
 
 It picks the distribution by Host (and by TLS server name) among the aliases and the
-``dXXXX.cloudfront.net`` names, presents a certificate only for the names that
-distribution's ACM certificate covers, and reads objects from the origin bucket under the
-origin path. It answers 403 when the bucket policy does not let that distribution read
-(the seed's first outage) and 403 for a key that is not there (S3 without ListBucket: the
-seed's second outage), serves the default root object, and answers S3 website endpoints
-with their RedirectAllRequestsTo redirect.
+``dXXXX.cloudfront.net`` names (an exact alias before a wildcard one, across
+distributions), and presents a certificate only for the names that distribution's ACM
+certificate covers. A request then goes through one sequence, each step a call:
 
-It picks the most specific alias across distributions (an exact alias before a wildcard
-one), signs origin requests only as the origin is set up (a bucket policy granting by OAC
-serves nothing to an origin without one, and one granting an OAI nothing to an origin
-that uses another or an OAC), and caches per distribution (``edgecache``), so a change
-without an invalidation serves the old copy as CloudFront would.
+1. the cache behaviour whose path pattern matches (``edgeconfig``);
+2. the viewer protocol policy (plain HTTP redirected, refused, or served);
+3. the behaviour's viewer-request CloudFront Function (``functions``);
+4. the cache (``edgecache``, keyed as the cache policy says: ``cachepolicy``), else the
+   behaviour's origin or origin group (``origins``) with what the policies forward, and
+   the custom error response for an origin's error (``edgeconfig``);
+5. the answer dressed on its way out: the response headers policy (``headerspolicy``),
+   compression (``compress``);
 
-It reads the twin's state on every request it does not answer from its cache: the
-distributions as the API (the proxy) lists them, each with the configuration that is
-deployed (while a change is InProgress, the one before it, as CloudFront's edges serve),
-and S3 as it is now.
+so a change without an invalidation serves the old copy as CloudFront would.
+
+It serves the configuration that is deployed (while a change is InProgress, the one
+before it, as CloudFront's edges serve) and reads the rest of the twin (the distribution
+list, bucket policies and websites) through ``edgeview``, which keeps what it read until
+the proxy sees a change.
 """
 
 from __future__ import annotations
 
+import functools
 import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook.kinds.aws.common import bucket_of, covers, is_website_domain
-from runbook.kinds.aws.policy import read as read_policy
+from runbook.certnames import covers
+from runbook.kinds.aws.common import bucket_of, is_website_domain
+from runbook.sandbox import cachepolicy, headerspolicy
+from runbook.sandbox.compress import compress
 from runbook.sandbox.edgecache import EdgeCache
+from runbook.sandbox.edgeconfig import (
+    Target,
+    behaviour_for,
+    error_page,
+    target_for,
+    viewer_protocol,
+)
+from runbook.sandbox.edgeview import TwinView
 from runbook.sandbox.httpserver import Reply, Request, WebServer
+from runbook.sandbox.origins import Fetched, Origins, Outgoing
 
-FORBIDDEN_XML = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-                 '<Message>Access Denied</Message></Error>')
 NOT_CONFIGURED = ("<html><h1>403 ERROR</h1><h2>The request could not be satisfied.</h2>"
                   "Bad request. We can't connect to the server for this app or website at "
                   "this time.</html>")
@@ -58,6 +70,10 @@ class EdgeState:
     functions: Any = None  # the proxy's sandbox.functions.Functions: viewer functions run
     # world distribution id -> moto's (CloudFront Functions are kept under moto's ids)
     moto_id: Callable[[str], str] = lambda world_id: world_id
+    view: TwinView | None = None  # what the edge read of the twin, until the twin changes
+    # custom origin domain -> where the world points it: a loopback URL or a folder
+    custom_origins: dict[str, str] = field(default_factory=dict)
+    policies: Any = None  # the proxy's sandbox.cfpolicies.Policies: managed and custom ones
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,10 @@ class Edge:
     def __init__(self, state: EdgeState) -> None:
         self.state = state
         self._lock = threading.Lock()
+        if state.view is None:
+            state.view = TwinView(state.s3)
+        self.view = state.view
+        self.origins = Origins(state.s3, self.view, state.custom_origins)
         assert state.default_context is not None
         self.https = _EdgeServer(self, tls=state.default_context)
         self.http = _EdgeServer(self)
@@ -114,24 +134,34 @@ class Edge:
 
     # ---- distributions ---------------------------------------------------------------
 
-    def distributions(self) -> list[Dist]:
+    def _listing(self) -> list[tuple[str, str]]:
+        """(world id, domain name) of every distribution, as the API lists them."""
         out = []
         pages = self.state.cloudfront.get_paginator("list_distributions").paginate()
         for page in pages:
             for d in page.get("DistributionList", {}).get("Items", []) or []:
-                world_id = d["Id"]
-                known, config = self.state.served(world_id) if self.state.served else (
-                    False, None)
-                if not known:
-                    config = self.state.cloudfront.get_distribution_config(Id=world_id)[
-                        "DistributionConfig"]
-                if config is None:
-                    continue  # created, not deployed yet: no edge knows it
-                aliases = (config.get("Aliases") or {}).get("Items") or []
-                out.append(Dist(world_id,
-                                f"arn:aws:cloudfront::{self.state.account}:distribution/{world_id}",
-                                d["DomainName"].lower(), [a.lower() for a in aliases], config,
-                                self.state.moto_id(world_id)))
+                out.append((str(d["Id"]), str(d["DomainName"]).lower()))
+        return out
+
+    def _config(self, world_id: str) -> dict[str, Any]:
+        got: dict[str, Any] = self.state.cloudfront.get_distribution_config(Id=world_id)
+        return dict(got["DistributionConfig"])
+
+    def distributions(self) -> list[Dist]:
+        out = []
+        for world_id, domain in self.view.remember(("distributions",), self._listing):
+            known, config = self.state.served(world_id) if self.state.served else (
+                False, None)
+            if not known:
+                config = self.view.remember(("config", world_id),
+                                            functools.partial(self._config, world_id))
+            if config is None:
+                continue  # created, not deployed yet: no edge knows it
+            aliases = (config.get("Aliases") or {}).get("Items") or []
+            out.append(Dist(world_id,
+                            f"arn:aws:cloudfront::{self.state.account}:distribution/{world_id}",
+                            domain, [a.lower() for a in aliases], config,
+                            self.state.moto_id(world_id)))
         return out
 
     def find(self, host: str) -> Dist | None:
@@ -163,86 +193,94 @@ class Edge:
     # ---- requests --------------------------------------------------------------------
 
     def serve(self, req: Request, *, https: bool) -> Reply:
-        host = req.host
-        if is_website_domain(host):
-            bucket = bucket_of(host)
-            return self.website(bucket or "", req)
-        dist = self.find(host)
+        """One request from a viewer to its answer: what sees every request and its
+        answer (metrics, access logs) goes here."""
+        reply = self.answer(req, https=https)
+        return reply
+
+    def answer(self, req: Request, *, https: bool) -> Reply:
+        """The request path, in CloudFront's order (the module's docstring)."""
+        if is_website_domain(req.host):  # an S3 website endpoint, asked directly
+            return self.origins.website(bucket_of(req.host) or "", req.host, req.path)
+        dist = self.find(req.host)
         if dist is None or not dist.config.get("Enabled", True):
             return Reply(403, NOT_CONFIGURED, {"X-Cache": "Error from cloudfront"})
-        behaviour = dist.config.get("DefaultCacheBehavior") or {}
-        if not https and behaviour.get("ViewerProtocolPolicy") in ("redirect-to-https",
-                                                                    "https-only"):
-            return Reply(301, b"", {"Location": f"https://{host}{req.path}"})
+        behaviour = behaviour_for(dist.config, req.path.partition("?")[0])
+        refused = viewer_protocol(behaviour, req, https=https)
+        if refused is not None:
+            return refused
         if self.state.functions is not None:  # hook: CloudFront Functions (functions.py)
             made, req = self.state.functions.edge(dist.moto_id, dist.domain, dist.id, req)
             if made is not None:
                 return made  # type: ignore[no-any-return]
-        origins = (dist.config.get("Origins") or {}).get("Items") or []
-        target = behaviour.get("TargetOriginId")
-        origin = next((o for o in origins if o.get("Id") == target), origins[0] if origins
-                      else None)
-        if origin is None:
-            return Reply(502, "no origin", {"X-Cache": "Error from cloudfront"})
-        domain = str(origin.get("DomainName", ""))
-        bucket = bucket_of(domain)
-        if bucket is None:
-            return Reply(502, f"the sandbox edge cannot reach custom origin {domain}")
+        reply = self.respond(dist, behaviour, req)
+        return self.dress(behaviour, req, reply)
+
+    def dress(self, behaviour: dict[str, Any], req: Request, reply: Reply) -> Reply:
+        """What CloudFront does to an answer on its way out: the behaviour's response
+        headers policy, and compression when the behaviour asks for it."""
+        policy_id = str(behaviour.get("ResponseHeadersPolicyId") or "")
+        policy = self.policy("ResponseHeadersPolicy", policy_id) if policy_id else None
+        if policy is not None:
+            reply = headerspolicy.apply(policy, req.headers, reply)
+        if behaviour.get("Compress"):
+            enabled = cachepolicy.rules_for(behaviour, self.policy).encodings \
+                if behaviour.get("CachePolicyId") else None
+            reply = compress(reply, req.headers, enabled)
+        return reply
+
+    def policy(self, noun: str, policy_id: str) -> dict[str, Any] | None:
+        if self.state.policies is None:
+            return None
+        found: dict[str, Any] | None = self.state.policies.config(noun, policy_id)
+        return found
+
+    def respond(self, dist: Dist, behaviour: dict[str, Any], req: Request) -> Reply:
+        """From the cache, else from the behaviour's origin (with the custom error
+        response for its error), kept in the cache as CloudFront keeps it."""
         cache = self.state.cache
-        ckey = cache.key(dist.id, host, req.path, behaviour)
+        rules = cachepolicy.rules_for(behaviour, self.policy)
+        path, _, query = req.path.partition("?")
+        ckey = cache.key(dist.id, req.host, path, *cachepolicy.key_parts(rules, query,
+                                                                           req.headers))
         hit = cache.get(ckey)
         if hit is not None:
             return Reply(hit.status, hit.body, {**hit.headers, "X-Cache": "Hit from cloudfront"})
-        if is_website_domain(domain):
-            reply, control = self.website(bucket, req), None
-        else:
-            path = req.path.split("?", 1)[0]
-            if path in ("", "/"):
-                path = "/" + str(dist.config.get("DefaultRootObject") or "")
-            key = (str(origin.get("OriginPath") or "").strip("/") + path).lstrip("/")
-            reply, control = self.from_bucket(dist, origin, bucket, key)
-        cache.put(ckey, reply, reply.status, control, behaviour)
+        if path in ("", "/"):
+            path = "/" + str(dist.config.get("DefaultRootObject") or "")
+        out = cachepolicy.outgoing(rules, path, query, req.headers)
+        fetched, error_ttl = self.from_origin(dist, behaviour, out)
+        reply = fetched.reply
+        cache.put(ckey, reply, reply.status, fetched.cache_control, rules.ttl,
+                  error_ttl=error_ttl)
         return reply
 
-    def from_bucket(self, dist: Dist, origin: dict[str, Any], bucket: str,
-                    key: str) -> tuple[Reply, str | None]:
-        s3 = self.state.s3
-        try:
-            policy_text = s3.get_bucket_policy(Bucket=bucket)["Policy"]
-        except Exception:  # no policy, or no bucket: CloudFront just gets AccessDenied
-            policy_text = None
-        import json
+    def from_origin(self, dist: Dist, behaviour: dict[str, Any],
+                    out: Outgoing) -> tuple[Fetched, float | None]:
+        """What the origin answers, and how long to cache an error (None: the default)."""
+        target = target_for(dist.config, behaviour)
+        fetched = self.from_target(dist, target, out)
+        status = fetched.reply.status
+        page = error_page(dist.config, status) if status >= 400 else None
+        if page is None:
+            return fetched, None
+        if page.path:  # the page is read through the behaviour its own path matches
+            shown = self.from_target(dist, target_for(
+                dist.config, behaviour_for(dist.config, page.path)), Outgoing(page.path))
+            if shown.reply.status < 400:
+                headers = {**shown.reply.headers, "X-Cache": "Error from cloudfront"}
+                fetched = Fetched(Reply(page.status, shown.reply.body, headers))
+        return fetched, page.ttl
 
-        policy = json.loads(policy_text) if policy_text else None
-        # CloudFront signs for the origin as it is set up: with its OAC, or as its OAI
-        oac = bool(origin.get("OriginAccessControlId"))
-        oai = str((origin.get("S3OriginConfig") or {}).get("OriginAccessIdentity") or "")
-        reading = read_policy(policy, bucket=bucket, key=key, distribution_arn=dist.arn,
-                              oai_ids=[oai.rsplit("/", 1)[-1]] if oai and not oac else [],
-                              signs_with_oac=oac)
-        headers = {"X-Cache": "Error from cloudfront", "Content-Type": "application/xml"}
-        if reading.granted_by is None or reading.denied_by is not None:
-            return Reply(403, FORBIDDEN_XML, headers), None
-        try:
-            obj = s3.get_object(Bucket=bucket, Key=key)
-        except Exception:  # NoSuchKey: without ListBucket, S3 says AccessDenied
-            return Reply(403, FORBIDDEN_XML, headers), None
-        body = obj["Body"].read()
-        control = obj.get("CacheControl")
-        out = {"Content-Type": obj.get("ContentType") or "text/html",
-               "X-Cache": "Miss from cloudfront", "Via": f"1.1 {dist.domain} (CloudFront)"}
-        if control:
-            out["Cache-Control"] = control
-        return Reply(200, body, out), control
-
-    def website(self, bucket: str, req: Request) -> Reply:
-        try:
-            site = self.state.s3.get_bucket_website(Bucket=bucket)
-        except Exception:
-            return Reply(404, "<h1>404 Not Found</h1>NoSuchWebsiteConfiguration")
-        to = site.get("RedirectAllRequestsTo")
-        if to:
-            protocol = to.get("Protocol") or "http"
-            return Reply(301, b"", {"Location": f"{protocol}://{to['HostName']}{req.path}",
-                                    "Server": "AmazonS3"})
-        return Reply(404, "<h1>404 Not Found</h1>the sandbox serves redirect websites only")
+    def from_target(self, dist: Dist, target: Target | None, out: Outgoing) -> Fetched:
+        """The answer of the target's origin; of an origin group, the secondary's when
+        the primary answers a status of the group's failover criteria."""
+        if target is None or not target.origins:
+            return Fetched(Reply(502, "no origin", {"X-Cache": "Error from cloudfront"}))
+        fetched = Fetched(Reply(502, "no origin"))
+        for origin in target.origins:
+            fetched = self.origins.fetch(origin, out, dist_arn=dist.arn,
+                                         dist_domain=dist.domain)
+            if fetched.reply.status not in target.failover:
+                break
+        return fetched

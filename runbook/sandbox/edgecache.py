@@ -1,12 +1,14 @@
 """The edge's cache, per distribution, as CloudFront keeps one.
 
-The key is the distribution, the host and the path, and the query string when the cache
-behaviour forwards it (legacy ``ForwardedValues.QueryString``; the managed CachingOptimized
-policy leaves it out). An object lives for its ``Cache-Control`` max-age (``s-maxage``
-first; ``no-cache``/``no-store``/``private``: not cached) bounded by the behaviour's
-Min/Max TTL, or the behaviour's DefaultTTL without one; errors for ten seconds (CloudFront's
-error caching minimum TTL). Times are twin seconds: the world's ``timing.scale`` turns them
-into real ones, as it does deployments.
+The key is the distribution, the host and the path, and what the behaviour's cache policy
+(or legacy ``ForwardedValues``) puts in it: query strings, headers, cookies
+(``cachepolicy``). An object lives for its ``Cache-Control`` max-age (``s-maxage``
+first; ``no-cache``/``no-store``/``private``: the minimum TTL) within the Min/Max TTL
+(the cache policy's, or the behaviour's), or the DefaultTTL without one; errors for ten
+seconds (CloudFront's error caching minimum TTL), or a custom error response's
+ErrorCachingMinTTL. Times are
+twin seconds: the world's ``timing.scale`` turns them into real ones, as it does
+deployments.
 
 An invalidation removes what its paths match (``/*`` at the end matches a prefix) once it
 is Completed, not before: a plan that does not wait for it may still see the old copy.
@@ -20,13 +22,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 ERROR_TTL = 10.0
-DEFAULT_TTL = 86400.0
 CACHED = {200, 301, 302, 307, 308, 403, 404}
 
-Key = tuple[str, str, str, str]
+Key = tuple[str, str, str, str, str]  # distribution, host, path, query, headers/cookies
 
 
 @dataclass
@@ -43,11 +42,10 @@ class EdgeCache:
     _purges: list[tuple[str, list[str], float]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def key(self, dist: str, host: str, path: str, behaviour: dict[str, Any]) -> Key:
-        base, _, query = path.partition("?")
-        if not _query_in_key(behaviour):
-            query = ""
-        return dist, host.lower(), base, query
+    def key(self, dist: str, host: str, path: str, query: str = "", extra: str = "") -> Key:
+        """``query`` and ``extra``: what the behaviour's cache policy puts in the key
+        (``cachepolicy.key_parts``)."""
+        return dist, host.lower(), path, query, extra
 
     def get(self, key: Key) -> Any | None:
         now = time.time()
@@ -60,15 +58,23 @@ class EdgeCache:
             return entry.value
 
     def put(self, key: Key, value: Any, status: int, cache_control: str | None,
-            behaviour: dict[str, Any]) -> None:
+            ttl: tuple[float, float, float], *, error_ttl: float | None = None) -> None:
+        """Keep ``value``; ``error_ttl``: a custom error response's ErrorCachingMinTTL,
+        which holds for what it answers (an SPA fallback's 200 included)."""
+        if error_ttl is not None:
+            if error_ttl > 0:
+                now = time.time()
+                with self._lock:
+                    self._entries[key] = _Entry(value, now, now + error_ttl * self.scale)
+            return
         if status not in CACHED:
             return
-        ttl = ERROR_TTL if status >= 400 else _ttl(cache_control, behaviour)
-        if ttl <= 0:
+        lives = ERROR_TTL if status >= 400 else _ttl(cache_control, ttl)
+        if lives <= 0:
             return
         now = time.time()
         with self._lock:
-            self._entries[key] = _Entry(value, now, now + ttl * self.scale)
+            self._entries[key] = _Entry(value, now, now + lives * self.scale)
 
     def invalidate(self, dist: str, paths: list[str], done_at: float) -> None:
         with self._lock:
@@ -92,21 +98,10 @@ def _matches(pattern: str, path: str) -> bool:
     return path == pattern
 
 
-def _query_in_key(behaviour: dict[str, Any]) -> bool:
-    policy = behaviour.get("CachePolicyId") or ""
-    if policy:
-        return False  # the managed policies runbook meets leave the query out of the key
-    return bool((behaviour.get("ForwardedValues") or {}).get("QueryString"))
-
-
-def _ttl(cache_control: str | None, behaviour: dict[str, Any]) -> float:
-    policy = behaviour.get("CachePolicyId") or ""
-    if policy == CACHING_DISABLED:
-        return 0.0
-    low = float(behaviour.get("MinTTL") or 0)
-    high = float(behaviour.get("MaxTTL") or 31536000)
-    default = float(behaviour.get("DefaultTTL") or (DEFAULT_TTL if policy or
-                                                     "DefaultTTL" not in behaviour else 0))
+def _ttl(cache_control: str | None, ttl: tuple[float, float, float]) -> float:
+    """How long an object lives: its Cache-Control max-age (``s-maxage`` first) within
+    [min, max]; without one the default; ``no-cache``/``no-store``/``private``: the min."""
+    low, default, high = ttl
     if cache_control:
         cc = cache_control.lower()
         if re.search(r"\b(no-cache|no-store|private)\b", cc):

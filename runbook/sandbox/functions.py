@@ -29,10 +29,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 from runbook.sandbox.httpserver import Reply, Request
-
-Answer = tuple[int, dict[str, str], bytes]
+from runbook.sandbox.kit import Kit, Route, aws_error, header
+from runbook.sandbox.kit import Reply as Answer  # the proxy's reply (Reply: the edge's)
 
 NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
 FUNCTION = re.compile(r"^/2020-05-31/function(?:/([^/?]+))?(/describe|/publish|/test)?/?$")
@@ -73,20 +74,9 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def _xml_error(status: int, code: str, message: str) -> Answer:
-    body = (f'<?xml version="1.0"?><ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type>'
-            f"<Code>{code}</Code><Message>{_esc(message)}</Message></Error>"
-            f"<RequestId>{secrets.token_hex(8)}</RequestId></ErrorResponse>")
-    return status, {"Content-Type": "text/xml"}, body.encode()
-
-
 def _json_error(status: int, code: str, message: str) -> Answer:
     return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, \
         json.dumps({"message": message}).encode()
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _find(root: ET.Element, name: str) -> ET.Element | None:
@@ -144,11 +134,12 @@ class Functions:
 
     # ---- in the proxy ----------------------------------------------------------------
 
-    def install(self, proxy: Any) -> None:
+    def install(self, kit: Kit) -> None:
         """This API as answers of the proxy, and its part of CloudFront's distribution calls
         (associations moto drops) in the proxy's tables."""
         from runbook.sandbox.cfrules import DIST, DIST_CONFIG, DIST_LIST
-        from runbook.sandbox.proxy import Route
+
+        proxy = kit.proxy
 
         def answer(call: Any) -> Answer | None:
             return self.handle(call.method, call.target, call.headers, call.body)
@@ -179,15 +170,14 @@ class Functions:
         """The answer to a Functions or KeyValueStore data-plane call; None: not ours."""
         parts = urlsplit(path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        if_match = next((v for k, v in headers.items() if k.lower() == "if-match"), None)
+        if_match = header(headers, "If-Match") or None
         m = FUNCTION.match(parts.path)
         if m:
             with self._lock:
                 return self._function(method, m.group(1), m.group(2) or "", query,
                                       if_match, body)
         m = KVS_DATA.match(parts.path)
-        if m and "cloudfront-keyvaluestore" in headers.get("Authorization", "") + \
-                headers.get("authorization", ""):
+        if m and "cloudfront-keyvaluestore" in header(headers, "Authorization"):
             with self._lock:
                 return self._keys(method, unquote(m.group(1)), bool(m.group(2)),
                                   unquote(m.group(3)) if m.group(3) else None, query,
@@ -208,20 +198,20 @@ class Functions:
                 f"<Quantity>{n}</Quantity><Items>{items}</Items></FunctionList>").encode()
         fn = self.functions.get(name)
         if fn is None:
-            return _xml_error(404, "NoSuchFunctionExists", f"The function {name} does not "
+            return aws_error(404, "NoSuchFunctionExists", f"The function {name} does not "
                               "exist.")
         stage_name = query.get("Stage", "DEVELOPMENT")
         chosen = fn.live if stage_name == "LIVE" else fn.development
         if method == "GET":
             if chosen is None:
-                return _xml_error(404, "NoSuchFunctionExists",
+                return aws_error(404, "NoSuchFunctionExists",
                                   f"The function {name} has not been published.")
             if verb == "/describe":
                 return self._summary_answer(fn, stage_name, {"ETag": chosen.etag})
             return 200, {"Content-Type": "application/octet-stream", "ETag": chosen.etag}, \
                 chosen.code
         if if_match != fn.development.etag:
-            return _xml_error(412, "PreconditionFailed", "The If-Match version is missing "
+            return aws_error(412, "PreconditionFailed", "The If-Match version is missing "
                               "or not valid for the resource.")
         if method == "PUT" and not verb:
             return self._update(fn, body)
@@ -232,11 +222,11 @@ class Functions:
         if method == "DELETE" and not verb:
             users = self._users(fn.arn)
             if users:
-                return _xml_error(409, "FunctionInUse", f"Cannot delete function {name}: it "
+                return aws_error(409, "FunctionInUse", f"Cannot delete function {name}: it "
                                   f"is associated with distribution(s) {', '.join(users)}.")
             del self.functions[name]
             return 204, {}, b""
-        return _xml_error(400, "UnsupportedOperation", f"the sandbox does not do {method} "
+        return aws_error(400, "UnsupportedOperation", f"the sandbox does not do {method} "
                           f"{verb or 'on'} function {name}")
 
     def _parse(self, body: bytes) -> tuple[tuple[str, dict[str, Any], bytes] | None,
@@ -245,7 +235,7 @@ class Functions:
         try:
             root = ET.fromstring(body)
         except ET.ParseError as exc:
-            return None, _xml_error(400, "MalformedInput", str(exc))
+            return None, aws_error(400, "MalformedInput", str(exc))
         cfg = _find(root, "FunctionConfig")
         arns = [e.text or "" for e in root.iterfind(".//{*}KeyValueStoreARN")]
         config = {"Comment": _text(cfg, "Comment"), "Runtime": _text(cfg, "Runtime"),
@@ -258,17 +248,17 @@ class Functions:
 
     def _refuse_code(self, code: bytes, config: dict[str, Any]) -> Answer | None:
         if len(code) > FUNCTION_SIZE:
-            return _xml_error(413, "FunctionSizeLimitExceeded", f"The function code is "
+            return aws_error(413, "FunctionSizeLimitExceeded", f"The function code is "
                               f"{len(code)} bytes; the maximum is {FUNCTION_SIZE}.")
         if config["KeyValueStoreARNs"] and config["Runtime"] != "cloudfront-js-2.0":
-            return _xml_error(400, "InvalidArgument", "A function that uses a KeyValueStore "
+            return aws_error(400, "InvalidArgument", "A function that uses a KeyValueStore "
                               "needs runtime cloudfront-js-2.0.")
         if len(config["KeyValueStoreARNs"]) > 1:
-            return _xml_error(400, "InvalidArgument", "A function can be associated with at "
+            return aws_error(400, "InvalidArgument", "A function can be associated with at "
                               "most one KeyValueStore.")
         problem = _Engine.compile_error(code.decode("utf-8", "replace"))
         if problem:
-            return _xml_error(400, "InvalidArgument", f"The function code does not compile: "
+            return aws_error(400, "InvalidArgument", f"The function code does not compile: "
                               f"{problem}")
         return None
 
@@ -279,7 +269,7 @@ class Functions:
             return refused
         name, config, code = parsed
         if name in self.functions:
-            return _xml_error(409, "FunctionAlreadyExists", f"Function {name} already exists.")
+            return aws_error(409, "FunctionAlreadyExists", f"Function {name} already exists.")
         now = _now()
         fn = Function(name, f"arn:aws:cloudfront::{self.account}:function/{name}", now,
                       Stage(code, config, secrets.token_hex(7).upper(), now))
@@ -310,7 +300,7 @@ class Functions:
         attr = f' xmlns="{ns}"' if ns else ""
         return (f"<FunctionSummary{attr}><Name>{fn.name}</Name>"
                 f"<Status>{'DEPLOYED' if fn.live else 'UNPUBLISHED'}</Status>"
-                f"<FunctionConfig><Comment>{_esc(st.config['Comment'])}</Comment>"
+                f"<FunctionConfig><Comment>{escape(st.config['Comment'])}</Comment>"
                 f"<Runtime>{st.config['Runtime']}</Runtime><KeyValueStoreAssociations>"
                 f"<Quantity>{len(arns)}</Quantity>"
                 + (f"<Items>{kvs}</Items>" if arns else "") +
@@ -409,12 +399,12 @@ class Functions:
             for _, assoc in behaviours:
                 for a in assoc:
                     if a["FunctionARN"] not in live:
-                        return _xml_error(400, "InvalidFunctionAssociation",
+                        return aws_error(400, "InvalidFunctionAssociation",
                                           f"The function ARN {a['FunctionARN']} is not valid "
                                           "or the function is not published.")
                 types = [a["EventType"] for a in assoc]
                 if len(types) != len(set(types)):
-                    return _xml_error(400, "InvalidFunctionAssociation", "Only one function "
+                    return aws_error(400, "InvalidFunctionAssociation", "Only one function "
                                       "can be associated with each event type.")
         return None
 

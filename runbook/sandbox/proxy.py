@@ -13,8 +13,10 @@ The proxy puts that back, one operation at a time, through three tables:
 * ``after``: rewrites of moto's reply (deployment and change status, ETags, the fields moto
   drops).
 
-Other parts of the twin add their own routes to these tables (``Route``), so a new
-operation is one line here, not a branch in ``handle``.
+Other parts of the twin add their own routes to these tables (``Route``) in their
+``install(kit)``, built with the one kit of kit.py (reply type, error bodies, header
+lookup, the twin's client factory), so a new operation is one line there, not a branch in
+``handle``.
 
 It also presents the world file's distribution ids (E1PRODEXAMPLE) in place of moto's
 random ones in the CloudFront API only, so a plan written for an account runs unchanged
@@ -27,7 +29,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +39,13 @@ CF_API = "/2020-05-31/"
 R53_API = "/2013-04-01/"
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 
-Reply = tuple[int, dict[str, str], bytes]
+Reply = tuple[int, dict[str, str], bytes]  # status, headers, body: every table's reply
+
+
+def header(headers: dict[str, str], name: str, default: str = "") -> str:
+    """The value of header ``name`` (HTTP header names are case-insensitive)."""
+    name = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == name), default)
 
 
 @dataclass
@@ -51,6 +58,11 @@ class Call:
     headers: dict[str, str]
     body: bytes
     match: re.Match[str] | None = None
+    # the body as the client sent it, when a check rewrote ``body`` into what moto takes
+    sent: bytes | None = None
+
+    def header(self, name: str) -> str:
+        return header(self.headers, name)
 
     @property
     def target(self) -> str:
@@ -89,18 +101,6 @@ class Ids:
         for world, moto in (self.to_moto if table is None else table).items():
             data = data.replace(moto.encode(), world.encode())
         return data
-
-
-def aws_error(status: int, code: str, message: str,
-              namespace: str = "http://cloudfront.amazonaws.com/doc/2020-05-31/") -> Reply:
-    body = (f'<?xml version="1.0"?><ErrorResponse xmlns="{namespace}"><Error><Type>Sender'
-            f'</Type><Code>{code}</Code><Message>{_escape(message)}</Message></Error>'
-            f'<RequestId>{secrets.token_hex(8)}</RequestId></ErrorResponse>')
-    return status, {"Content-Type": "text/xml"}, body.encode()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class AwsProxy:
@@ -149,8 +149,7 @@ class AwsProxy:
                 # a HEAD answer has no body but tells the length of the one GET would get
                 size = str(len(out))
                 if self.command == "HEAD":
-                    size = next((str(v) for k, v in headers.items()
-                                 if k.lower() == "content-length"), "0")
+                    size = header(headers, "Content-Length", "0")
                 self.send_header("Content-Length", size)
                 self.end_headers()
                 if self.command != "HEAD":

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.kinds.aws.common import CLOUDFRONT_ZONE_ID, fqdn
-from runbook.sandbox.proxy import AwsProxy, Call, Reply, Route, aws_error
+from runbook.sandbox.kit import Call, Kit, Reply, Route, aws_error
 
 CHANGE_RRSETS = re.compile(r"^/2013-04-01/hostedzone/([A-Za-z0-9]+)/rrset/?$")
 GET_CHANGE = re.compile(r"^/2013-04-01/change/([A-Za-z0-9]+)$")
@@ -63,7 +63,8 @@ class Route53Rules:
     changes: dict[str, float] = field(default_factory=dict)  # change id -> INSYNC at
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def install(self, proxy: AwsProxy) -> None:
+    def install(self, kit: Kit) -> None:
+        proxy = kit.proxy
         proxy.checks.append(Route("POST", CHANGE_RRSETS, self.check_batch))
         proxy.after += [Route("POST", CHANGE_RRSETS, self.pending),
                         Route("GET", GET_CHANGE, self.status)]

@@ -4,7 +4,6 @@ configuration as sent), zones and records into Route53."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from typing import Any
@@ -68,10 +67,17 @@ def seed(twin: Any, client: Any, ca: Any) -> None:
         if b.versioning:
             s3.put_bucket_versioning(Bucket=b.name,
                                      VersioningConfiguration={"Status": "Enabled"})
-        if b.website_redirect:
+        if b.website is not None:
+            s3.put_bucket_website(Bucket=b.name, WebsiteConfiguration=b.website)
+        elif b.website_redirect:
             s3.put_bucket_website(Bucket=b.name, WebsiteConfiguration={
                 "RedirectAllRequestsTo": {"HostName": b.website_redirect.to,
                                           "Protocol": b.website_redirect.protocol}})
+    nouns = {"cache": "CachePolicy", "origin_request": "OriginRequestPolicy",
+             "response_headers": "ResponseHeadersPolicy"}
+    for pol in world.policies:  # before the distributions that name them
+        twin.edge.state.policies.add(nouns[pol.kind], pol.config, pol.id)
+    renames = _edge_functions(twin, client)  # captured ARNs -> the twin's
     # through the proxy, which keeps each configuration as sent (moto drops OAC ids, TTLs)
     cf = client("cloudfront", "us-east-1", twin.proxy.url)
     domains: dict[str, str] = {}
@@ -79,7 +85,8 @@ def seed(twin: Any, client: Any, ca: Any) -> None:
         made = None
         if d.config:  # a captured distribution: its whole configuration, as AWS gave it
             try:
-                made = cf.create_distribution(DistributionConfig=_captured_config(d, arns))
+                made = cf.create_distribution(DistributionConfig=_captured_config(d, arns,
+                                                                                  renames))
             except Exception:  # a field moto does not take: the world's own fields serve
                 made = None
         if made is None:
@@ -121,6 +128,40 @@ def seed(twin: Any, client: Any, ca: Any) -> None:
                                             ChangeBatch={"Changes": changes})
 
 
+def _edge_functions(twin: Any, client: Any) -> dict[str, str]:
+    """A world's KeyValueStores (with their keys) and functions (published, so the
+    distributions can name them); returns the captured ARNs -> the twin's. A function's
+    code that names its store by id gets the twin's id of that store."""
+    from runbook.sandbox.functions import Store
+
+    world, functions = twin.world, twin.edge.state.functions
+    renames: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    for st in world.key_value_stores:
+        made = client("cloudfront", "us-east-1").create_key_value_store(Name=st.name)[
+            "KeyValueStore"]
+        functions.stores[made["Id"]] = Store(keys=dict(st.keys))
+        if st.arn:
+            renames[st.arn] = made["ARN"]
+            ids[st.arn.rsplit("/", 1)[-1]] = made["Id"]
+    cf = client("cloudfront", "us-east-1", twin.proxy.url)
+    for fn in world.functions:
+        code = fn.code
+        for old, new in ids.items():
+            code = code.replace(old, new)
+        config: dict[str, Any] = {"Comment": fn.comment, "Runtime": fn.runtime}
+        stores = [renames.get(a, a) for a in fn.key_value_stores]
+        if stores:
+            config["KeyValueStoreAssociations"] = {
+                "Quantity": len(stores), "Items": [{"KeyValueStoreARN": a} for a in stores]}
+        made = cf.create_function(Name=fn.name, FunctionConfig=config,
+                                  FunctionCode=code.encode())
+        cf.publish_function(Name=fn.name, IfMatch=made["ETag"])
+        if fn.arn:
+            renames[fn.arn] = made["FunctionSummary"]["FunctionMetadata"]["FunctionARN"]
+    return renames
+
+
 SYNTH_CAP = 1 << 20  # bytes: a synthesised body stops here; its real size is in metadata
 
 
@@ -132,10 +173,14 @@ def synthesised(key: str, size: int) -> bytes:
     return (line * (size // len(line) + 1))[:size]
 
 
-def _captured_config(d: Any, arns: dict[str, str]) -> dict[str, Any]:
+def _captured_config(d: Any, arns: dict[str, str],
+                     renames: dict[str, str] | None = None) -> dict[str, Any]:
     """A captured DistributionConfig, made again: its caller reference ours, its
-    certificate the twin's import of the captured one."""
-    config = copy.deepcopy(d.config)
+    certificate the twin's import of the captured one, its functions' ARNs the twin's."""
+    text = json.dumps(d.config)
+    for old, new in (renames or {}).items():
+        text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
+    config = json.loads(text)
     config["CallerReference"] = f"world-{d.id}"
     viewer = config.get("ViewerCertificate") or {}
     if viewer.get("ACMCertificateArn") and d.certificate in arns:

@@ -10,6 +10,7 @@ The engine only ever sees endpoints: nothing outside this package knows it is a 
 from __future__ import annotations
 
 import contextlib
+import copy
 import ssl
 import tempfile
 import threading
@@ -21,13 +22,16 @@ from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
-from runbook.sandbox import cfalias
+from runbook.sandbox import cfadapt, cfalias, s3rules
 from runbook.sandbox import state as twinstate
+from runbook.sandbox.cfpolicies import Policies
 from runbook.sandbox.cfrules import CloudFrontRules
 from runbook.sandbox.dnsserver import DNSServer
 from runbook.sandbox.edge import Edge, EdgeState
 from runbook.sandbox.edgecache import EdgeCache
+from runbook.sandbox.edgeview import TwinView
 from runbook.sandbox.functions import Functions
+from runbook.sandbox.kit import KEYS, Kit, moto_clients
 from runbook.sandbox.proxy import AwsProxy, Ids
 from runbook.sandbox.r53rules import Route53Rules
 from runbook.sandbox.resolvercache import CachingResolver
@@ -35,7 +39,7 @@ from runbook.sandbox.seed import seed
 from runbook.sandbox.world import World
 from runbook.sandbox.zones import EDGE_IP, ZoneSource
 
-KEYS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+
 class SandboxError(RunbookError):
     exit_code = 2
 
@@ -125,8 +129,6 @@ class Twin:
         server_mod = _need("moto.server")
         import logging
 
-        import boto3
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
         moto = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
@@ -156,9 +158,7 @@ class Twin:
                 "it was saved by another version of runbook or moto, or is damaged. Start "
                 "with an empty --state folder (the world file seeds it again)") from exc
 
-        def client(service: str, region: str | None = None, url: str = moto_url) -> Any:
-            return boto3.client(service, endpoint_url=url,  # type: ignore[call-overload]
-                                region_name=region or world.region, **KEYS)
+        client = moto_clients(moto_url, world.region)
 
         timing = world.timing
         ids = Ids(dict(saved.get("ids", {})), dict(saved.get("ids_everywhere", {})))
@@ -167,16 +167,21 @@ class Twin:
                                    timing.deploy * timing.scale,
                                    timing.invalidation * timing.scale)
         r53_rules = Route53Rules(client("route53", "us-east-1"), timing.route53 * timing.scale)
-        cf_rules.install(proxy)
-        r53_rules.install(proxy)
+        kit = Kit(proxy, client)
+        cf_rules.install(kit)
+        r53_rules.install(kit)
+        s3rules.install(kit)
         # what moto lacks beside the rules: CloudFront Functions and KeyValueStores
-        # (functions.py), AssociateAlias, ListConflictingAliases and S3's region check
-        # (cfalias.py)
+        # (functions.py), AssociateAlias and ListConflictingAliases (cfalias.py)
         functions = Functions(client("cloudfront", "us-east-1"))
-        functions.install(proxy)
-        cfalias.install(proxy, client("acm", "us-east-1"), cf_rules)
+        functions.install(kit)
+        cfalias.install(kit, cf_rules)
+        cfadapt.install(kit)  # what CloudFront takes and moto refuses
+        policies = Policies(client("cloudfront", "us-east-1"), cf_rules)  # moto has none
+        policies.install(kit)
         cf_rules.restore(saved.get("cloudfront", {}))
         r53_rules.restore(saved.get("route53", {}))
+        policies.restore(saved.get("policies", {}))
         try:
             proxy.start()
         except OSError as exc:
@@ -196,9 +201,15 @@ class Twin:
         state = EdgeState(s3=client("s3"), cloudfront=client("cloudfront", "us-east-1",
                                                               proxy.url),
                           account=world.account, default_context=default,
-                          cache=EdgeCache(timing.scale))
+                          cache=EdgeCache(timing.scale), view=TwinView(client("s3")),
+                          custom_origins={o.domain.lower(): o.url or str(o.folder)
+                                          for o in world.origins})
+        view = state.view
+        assert view is not None
+        proxy.on_change = view.changed  # the edge reads again what a change may touch
         state.served = _served_by(cf_rules, ids, state.cloudfront)
         state.functions = functions  # the edge runs the functions the proxy holds
+        state.policies = policies  # and applies the policies it holds
         state.moto_id = lambda world_id: ids.to_moto.get(world_id, world_id)
         cf_rules.on_invalidate = lambda dist, paths, at: state.cache.invalidate(
             ids.to_world.get(dist, dist), paths, at)
@@ -219,10 +230,14 @@ class Twin:
                 assert ca is not None
                 seed(twin, client, ca)
                 cf_rules.settle()
+                view.changed()  # the seed wrote to moto directly
             proxy.info = lambda: {**vars(twin.endpoints()), "account": world.account}
             if twin.state_dir is not None:
                 twin.save()
-                proxy.on_change = twin._dirty.set
+                def changed() -> None:
+                    view.changed()
+                    twin._dirty.set()
+                proxy.on_change = changed
                 threading.Thread(target=twin._saver, daemon=True, name="twin-saver").start()
         except Exception:
             twin.stop()
@@ -245,6 +260,7 @@ class Twin:
                 "ids": self.ids.to_moto, "ids_everywhere": self.ids.everywhere,
                 "cloudfront": self.cloudfront.export(),
                 "route53": self.route53.export(),
+                "policies": self.edge.state.policies.export(),
                 "certificates": {k: list(v) for k, v in self.certificates.items()}})
 
     def _saver(self) -> None:
@@ -322,11 +338,16 @@ def _served_by(rules: CloudFrontRules, ids: Ids, cloudfront: Any) -> Any:
     shape = cloudfront.meta.service_model.operation_model("GetDistributionConfig").output_shape
     parser = botocore.parsers.create_parser("rest-xml")
 
+    parsed: dict[bytes, dict[str, Any]] = {}  # by the XML: parsing is most of a read
+
     def served(world_id: str) -> tuple[bool, dict[str, Any] | None]:
         known, xml = rules.served(ids.to_moto.get(world_id, world_id))
         if xml is None:
             return known, None
-        parsed = parser.parse({"body": ids.response(xml), "headers": {}, "status_code": 200},
-                              shape)
-        return True, parsed["DistributionConfig"]
+        if xml not in parsed:
+            if len(parsed) > 256:
+                parsed.clear()
+            parsed[xml] = parser.parse({"body": ids.response(xml), "headers": {},
+                                        "status_code": 200}, shape)["DistributionConfig"]
+        return True, copy.deepcopy(parsed[xml])
     return served

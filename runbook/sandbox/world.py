@@ -30,14 +30,19 @@
           - {name: trainee.tis-selfservice.nhs.uk, type: A, alias: E1PRODEXAMPLE}
           - {name: www.tis-selfservice.nhs.uk, type: CNAME,
              values: [trainee.tis-selfservice.nhs.uk]}
+    origins:                            # custom origins: where the edge reaches them
+      - {domain: api.example.test, url: "http://127.0.0.1:8080"}
+      - {domain: static.example.test, folder: site/}
+    policies:                           # custom CloudFront policies, by the ids behaviours name
+      - {kind: cache, id: 4d1c..., config: {Name: api, MinTTL: 0, ...}}
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from runbook.errors import PlanError, Problem
 from runbook.plan.yamlio import load_file
@@ -86,6 +91,9 @@ class Bucket(_M):
     policy: dict[str, Any] | None = None
     versioning: bool = False
     website_redirect: WebsiteRedirect | None = None
+    # the website configuration as S3 takes it (IndexDocument, ErrorDocument,
+    # RoutingRules or RedirectAllRequestsTo); a captured bucket keeps its own here
+    website: dict[str, Any] | None = None
     # How Terraform makes a site bucket; a bucket made by hand in the console may differ.
     ownership: str = "BucketOwnerEnforced"
     block_public_access: bool = True
@@ -111,6 +119,51 @@ class Distribution(_M):
                                                 "Cache-Control (CloudFront's default)")
     oac: bool = Field(True, description="the S3 origin signs with an origin access control")
     oai: str | None = Field(None, description="or reads as this origin access identity")
+
+
+class CustomOrigin(_M):
+    """Where the twin's edge reaches a custom origin (a distribution origin's
+    ``DomainName`` that is not S3): a server on loopback, or a folder served as files."""
+
+    domain: str
+    url: str | None = Field(None, pattern=r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?",
+                            description="a loopback server, e.g. http://127.0.0.1:8080")
+    folder: str | None = Field(None, description="a folder (relative to the world file)")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> CustomOrigin:
+        if (self.url is None) == (self.folder is None):
+            raise ValueError("a custom origin is either a `url` or a `folder`")
+        return self
+
+
+class PolicySpec(_M):
+    """A custom CloudFront policy, as the API gives it, under its id (a captured one keeps
+    the id distributions name)."""
+
+    kind: Literal["cache", "origin_request", "response_headers"]
+    id: str
+    config: dict[str, Any]
+
+
+class FunctionSpec(_M):
+    """A CloudFront Function as captured (its LIVE stage): the twin creates and publishes
+    it, and distributions that name ``arn`` use it."""
+
+    name: str
+    arn: str | None = None
+    runtime: str = "cloudfront-js-2.0"
+    comment: str = ""
+    code: str
+    key_value_stores: list[str] = Field(default_factory=list, description="store ARNs")
+
+
+class StoreSpec(_M):
+    """A KeyValueStore and its keys; ``arn`` as captured (functions name it)."""
+
+    name: str
+    arn: str | None = None
+    keys: dict[str, str] = Field(default_factory=dict)
 
 
 class RecordSpec(_M):
@@ -153,6 +206,10 @@ class World(_M):
     buckets: list[Bucket] = Field(default_factory=list)
     distributions: list[Distribution] = Field(default_factory=list)
     zones: list[ZoneSpec] = Field(default_factory=list)
+    origins: list[CustomOrigin] = Field(default_factory=list)
+    policies: list[PolicySpec] = Field(default_factory=list)
+    functions: list[FunctionSpec] = Field(default_factory=list)
+    key_value_stores: list[StoreSpec] = Field(default_factory=list)
     timing: Timing = Field(default_factory=Timing)
 
 
@@ -184,6 +241,10 @@ def load_world(path: Path) -> World:
                                         doc.at(("zones", zi, "records", ri, "alias"))))
     if problems:
         raise PlanError(problems)
+    if any(o.folder for o in world.origins):  # folders are relative to the world file
+        world = world.model_copy(update={"origins": [
+            o.model_copy(update={"folder": str((path.parent / o.folder).resolve())})
+            if o.folder else o for o in world.origins]})
     return world
 
 

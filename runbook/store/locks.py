@@ -1,9 +1,12 @@
 """Lock hygiene: how old a lock is, whether its run still shows signs of life, and the
 heartbeat that a live run leaves so that a long wait at a gate does not look dead.
 
-A lock is *probably stale* when its process is gone (same host, dead pid) or when its
-run has shown no sign of life (an event or a heartbeat) for longer than ``stale_after``.
-"Probably" is deliberate: only a person breaks a lock, by its id (``runbook unlock``).
+A lock is *probably stale* when its process is gone (same host, dead pid), when its run
+has shown no sign of life (an event or a heartbeat) for longer than ``stale_after`` (its
+lease ran out), or when the lock cannot be read. Only a person breaks a lock that may
+guard changes, by its id (``runbook unlock``); the next run takes over by itself only a
+lock whose holder is provably gone (``LockView.gone``: the first two) and whose run
+changed nothing or finished (``engine/runs.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from runbook.store.base import LockInfo, Store
 DEFAULT_STALE_AFTER = 15 * 60.0
 HEARTBEAT_FILE = "heartbeat.json"
 HEARTBEAT_EVERY = 60.0
+UNREADABLE = "the lock object cannot be read"
 
 
 def parse_time(text: str) -> dt.datetime | None:
@@ -56,6 +60,13 @@ class LockView:
     age: float | None           # seconds since the lock was taken
     quiet: float | None         # seconds since the run's last event or heartbeat
     stale: str | None           # why it is probably stale; None: it looks alive
+
+    @property
+    def gone(self) -> str | None:
+        """Why the holder is provably gone: its process is dead (same host), or its lease
+        ran out (no event or heartbeat for longer than ``stale_after``, while a live run
+        beats every minute). None otherwise; an unreadable lock is only probably stale."""
+        return None if self.stale == UNREADABLE else self.stale
 
     def describe(self) -> str:
         i = self.info
@@ -104,7 +115,7 @@ def inspect(store: Store, info: LockInfo, stale_after: float = DEFAULT_STALE_AFT
         stale = (f"its run has shown no sign of life for {format_duration(quiet // 1)} "
                  f"(more than {format_duration(stale_after)})")
     elif info.lock_id in ("unreadable", "unknown"):
-        stale = "the lock object cannot be read"
+        stale = UNREADABLE
     return LockView(info, age, quiet, stale)
 
 

@@ -12,8 +12,10 @@ and nothing is ever read, changed and written back. Locks use the same condition
 create; they are released by a delete conditional on the lock object's ETag, so a
 release can never remove a lock that someone else has taken since.
 
-botocore's errors are translated by :func:`runbook.kinds.aws.common.translate`, the same
-wording as the AWS kinds, and wrapped in :class:`StateError` naming the bucket and key.
+The client, the error codes and their translation are the AWS kinds' own
+(:mod:`runbook.kinds.aws.common`: ``RunContext.client``, ``error_code``, ``translate``,
+``credential_trouble``), the same wording as the AWS kinds, wrapped in :class:`StateError`
+naming the bucket and key.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from runbook.errors import NoSuchRunError, StateError, UsageError
+from runbook.kinds.aws.common import credential_trouble, error_code, is_botocore, translate
 from runbook.store.base import LockInfo, Store, no_run
 
 if TYPE_CHECKING:
@@ -53,29 +56,24 @@ def parse_url(url: str) -> tuple[str, str]:
 
 
 def make_client(endpoint_url: str | None = None) -> S3Client:
-    """An S3 client for the state bucket, from the operator's own AWS set-up.
+    """An S3 client for the state bucket, from the operator's own AWS set-up, made as
+    every AWS client of runbook is (``RunContext.client``).
 
     ``RUNBOOK_STATE_PROFILE``, ``RUNBOOK_STATE_REGION`` and ``RUNBOOK_STATE_ENDPOINT_URL``
     point it elsewhere than the plain AWS_* variables: the state bucket often lives in a
-    tooling account, not in the account a plan's environment changes.
+    tooling account, not in the account a plan's environment changes. A profile that does
+    not exist is reported at the first call, translated as any other error.
     """
-    import boto3
-    from botocore.config import Config
+    from runbook.context import AwsSettings, RunContext
 
-    profile = os.environ.get("RUNBOOK_STATE_PROFILE") or None
-    region = os.environ.get("RUNBOOK_STATE_REGION") or None
-    endpoint = endpoint_url or os.environ.get("RUNBOOK_STATE_ENDPOINT_URL") or None
-    try:
-        session = boto3.Session(profile_name=profile, region_name=region)
-    except Exception as exc:  # ProfileNotFound and friends
-        raise _translated(exc, "open a session", "", operation="Session") from exc
-    # Few, quick retries: an unreachable state bucket should stop a run in seconds.
-    cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5,
-                 read_timeout=20)
-    kw: dict[str, Any] = {"config": cfg}
-    if endpoint:
-        kw["endpoint_url"] = endpoint
-    return session.client("s3", **kw)
+    # Few, quick attempts: an unreachable state bucket should stop a run in seconds.
+    settings = AwsSettings(profile=os.environ.get("RUNBOOK_STATE_PROFILE") or None,
+                           region=os.environ.get("RUNBOOK_STATE_REGION") or None,
+                           endpoint_url=endpoint_url or os.environ.get(
+                               "RUNBOOK_STATE_ENDPOINT_URL") or None,
+                           max_attempts=3, connect_timeout=5, read_timeout=20)
+    client: S3Client = RunContext(aws=settings).client("s3")
+    return client
 
 
 class S3Store(Store):
@@ -107,7 +105,7 @@ class S3Store(Store):
         try:
             return fn()
         except Exception as exc:
-            if not _is_botocore(exc):
+            if not is_botocore(exc):
                 raise
             raise _translated(exc, what, f"s3://{self.bucket}/{key}", operation=operation,
                               bucket=self.bucket) from exc
@@ -126,7 +124,7 @@ class S3Store(Store):
             try:
                 got = self.client.get_object(Bucket=self.bucket, Key=key)
             except Exception as exc:
-                if _code(exc) in _MISSING:
+                if error_code(exc) in _MISSING:
                     return None
                 raise
             return got["Body"].read(), str(got.get("ETag", ""))
@@ -159,7 +157,7 @@ class S3Store(Store):
             try:
                 self._put(key, body, create_only=True)
             except Exception as exc:
-                if _code(exc) in _PRECONDITION | _CONFLICT:
+                if error_code(exc) in _PRECONDITION | _CONFLICT:
                     raise StateError(
                         f"event {seq} of run {run_id} already exists in {self.url} "
                         f"(s3://{self.bucket}/{key}): another process is writing this run's "
@@ -242,7 +240,7 @@ class S3Store(Store):
         try:
             self._put(key, body, create_only=True)
         except Exception as exc:
-            if _code(exc) in _PRECONDITION | _CONFLICT:
+            if error_code(exc) in _PRECONDITION | _CONFLICT:
                 raise _Taken() from exc
             raise
 
@@ -261,7 +259,7 @@ class S3Store(Store):
             try:
                 self.client.delete_object(Bucket=self.bucket, Key=s3key, IfMatch=etag)
             except Exception as exc:
-                code = _code(exc)
+                code = error_code(exc)
                 if code in _PRECONDITION | _MISSING:
                     return False  # replaced or released since we read it: not ours now
                 if code != "NotImplemented":
@@ -297,27 +295,10 @@ def _lock_info(key: str, body: bytes) -> LockInfo:
         return LockInfo("unreadable", key, "?", "?", "?", 0, "?")
 
 
-def _is_botocore(exc: BaseException) -> bool:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return isinstance(exc, BotoCoreError | ClientError)
-
-
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return ""
-    code = str(response.get("Error", {}).get("Code", "") or "")
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return code or (str(status) if status else "")
-
-
 def _translated(exc: Exception, what: str, where: str, *, operation: str,
                 bucket: str = "") -> StateError:
     """One paragraph: what the store tried, on which object, and what AWS said."""
-    from runbook.kinds.aws.common import translate
-
-    code = _code(exc)
+    code = error_code(exc)
     if code == "NoSuchBucket":
         return StateError(
             f"the state bucket {bucket!r} does not exist (or is not visible to these "
@@ -326,21 +307,8 @@ def _translated(exc: Exception, what: str, where: str, *, operation: str,
             "`state:`).")
     aws = translate(exc, service="s3", operation=operation, resource=where or "the state store")
     text = f"the run state store could not {what}{' ' + where if where else ''}: {aws.message}"
-    if getattr(aws, "code", "") in _CREDENTIAL_CODES or _credential_trouble(exc):
+    if credential_trouble(exc):
         text += (" The state store uses the shell's AWS settings (AWS_PROFILE, AWS_REGION, "
                  "or RUNBOOK_STATE_PROFILE and RUNBOOK_STATE_REGION), not the environment's "
                  "`aws:`; docs/team.md lists the permissions it needs.")
     return StateError(text)
-
-
-_CREDENTIAL_CODES = {"AccessDenied", "AccessDeniedException", "Forbidden", "403",
-                     "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
-                     "InvalidClientTokenId", "TokenRefreshRequired"}
-
-
-def _credential_trouble(exc: Exception) -> bool:
-    from botocore import exceptions as bx
-
-    return isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError
-                      | bx.ProfileNotFound | bx.TokenRetrievalError
-                      | bx.CredentialRetrievalError)

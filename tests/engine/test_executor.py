@@ -543,3 +543,26 @@ def test_rollback_of_an_interrupted_step_decides_from_its_snapshot(make_plan, ex
     assert calls == (["restore b", "restore a"] if b_ran else ["restore a"])
     checks = [e for e in store.events("r1") if e["type"] == "resume.check"]
     assert [c["happened"] for c in checks] == [b_ran]
+
+
+class _BrokenDisplay:
+    """A bug of runbook's own, past every phase's handling: the gate's display raises."""
+
+    def progress(self, text: str) -> None:
+        return None
+
+    def gate(self, stage: Any, previews: Any) -> None:
+        raise RuntimeError("the display broke")
+
+
+def test_a_bug_past_every_phase_still_ends_the_journal_with_an_outcome(make_plan, execute,
+                                                                       world):
+    world.update(READY)
+    r = execute(make_plan(THREE_STAGES), [True, True], display=_BrokenDisplay())
+    assert r.outcome.exit_code == 3
+    assert r.types()[-2:] == ["failed", "run.finished"]
+    finished = r.of("run.finished")[0]
+    assert finished["outcome"] == "stopped"
+    assert "internal error: RuntimeError: the display broke. This is a bug in runbook" \
+        in finished["message"]
+    assert "nothing was left applied" in finished["message"]

@@ -177,8 +177,9 @@ def test_rollback_that_cannot_tell_whether_a_command_ran_asks_a_person(tmp_path)
     out = " ".join(r.stdout.split())
     assert ("its kind (shell) keeps no snapshot to compare with, so runbook cannot tell "
             "whether it ran") in out
-    assert f"Still applied: first, move. Once you have looked, `runbook rollback {run_id}` " \
-           "goes on" in out
+    assert f"`runbook rollback {run_id}` asks \"Did it run?\"; without one, give the " \
+           f"answer with `runbook rollback {run_id} --yes --assume move=ran" in out
+    assert out.endswith("Still applied: first, move (exit 3)")
     # nothing was undone: not move (it may not have run), and so not first either
     assert (tmp_path / "a").exists() and world_files(tmp_path)["version.txt"] == "v2\n"
     report = runbook(tmp_path, "report", run_id).stdout
@@ -282,7 +283,8 @@ def test_a_lock_left_by_a_run_killed_while_starting_is_taken_over(tmp_path):
     [run_id] = run_ids(tmp_path)
     report = runbook(tmp_path, "report", run_id).stdout
     assert f"**lock taken over** from run `{ghost}` (pid {dead.pid} on " in report
-    assert "its process is gone and its run never wrote an event" in report
+    assert f"its process (pid {dead.pid} on {socket.gethostname()}) is gone and its run never " \
+           "wrote an event" in " ".join(report.split())
     assert store.lock_holder("files@default") is None  # released at the end
 
 

@@ -34,6 +34,7 @@ def ctx(moto_endpoint: str) -> Iterator[RunContext]:
     """"prod": the moto server behind the twin's CloudFront and Route53 rules (with AWS's
     waits at nought), which keep what moto drops (a distribution's OAC id), as AWS does."""
     from runbook.sandbox.cfrules import CloudFrontRules
+    from runbook.sandbox.kit import Kit, moto_clients
     from runbook.sandbox.proxy import AwsProxy, Ids
     from runbook.sandbox.r53rules import Route53Rules
 
@@ -43,8 +44,9 @@ def ctx(moto_endpoint: str) -> Iterator[RunContext]:
                                         access_key_id="testing", secret_access_key="testing",
                                         max_attempts=1))
     proxy = AwsProxy(moto_endpoint, Ids())
-    CloudFrontRules(direct.client("cloudfront"), direct.client("acm"), 0.0, 0.0).install(proxy)
-    Route53Rules(direct.client("route53"), 0.0).install(proxy)
+    kit = Kit(proxy, moto_clients(moto_endpoint, "us-east-1"))
+    CloudFrontRules(direct.client("cloudfront"), direct.client("acm"), 0.0, 0.0).install(kit)
+    Route53Rules(direct.client("route53"), 0.0).install(kit)
     proxy.start()
     try:
         yield RunContext(aws=AwsSettings(endpoint_url=proxy.url, region="us-east-1",
@@ -90,7 +92,7 @@ def site_distribution(w: World, bucket: str, path: str, cert: str,
     """A site read through an origin access control, as Terraform makes it."""
     return distribution(w, {"DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
                             "OriginPath": path, "S3OriginConfig": {"OriginAccessIdentity": ""},
-                            "OriginAccessControlId": "E2OACSITE"}, cert, aliases)
+                            "OriginAccessControlId": w.oac()}, cert, aliases)
 
 
 def website_distribution(w: World, bucket: str, cert: str) -> dict[str, Any]:

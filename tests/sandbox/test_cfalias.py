@@ -194,6 +194,21 @@ def test_a_failed_move_moves_the_name_back_with_no_gap(cli, tmp_path: Path, twin
     assert f"_{OLD}." not in names  # the proof went with the rollback
 
 
+def test_a_refusal_naming_markup_reaches_the_client_as_aws_sends_it(look):
+    """The twin's errors are XML built once (kit.aws_error), the message escaped: a name
+    with ``&`` or ``<`` in it comes back as the refusal's code and message, not as a body
+    the client cannot read."""
+    from botocore.exceptions import ClientError
+
+    cf = look.client("cloudfront")
+    alias = "a&b<c>.example.com"
+    with pytest.raises(ClientError) as refused:
+        cf.associate_alias(TargetDistributionId="E4STAGEREDIRECT", Alias=alias)
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidArgument"
+    assert error["Message"].endswith(f"doesn't cover the alias: {alias}")
+
+
 def test_the_tss_plan_rolls_back_its_alias_move_with_two_aliases(cli, tmp_path: Path, twin,
                                                                  look):
     # The plan's stage new-address gives the site's distribution a second alias (the new

@@ -10,12 +10,12 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from runbook.certnames import covers
 from runbook.context import RunContext
 from runbook.kinds import register
 from runbook.kinds.aws.common import (
     bare,
     call,
-    covers,
     missing_fails,
     read_distribution,
     region_of_arn,

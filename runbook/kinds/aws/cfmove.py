@@ -22,12 +22,13 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from runbook.certnames import covers
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
 from runbook.kinds import register
 from runbook.kinds.aws.cfconfig import aliases_of, cert_of
-from runbook.kinds.aws.common import AwsApiError, bare, call, covers, fqdn, read_distribution
+from runbook.kinds.aws.common import AwsApiError, bare, call, fqdn, read_distribution
 from runbook.kinds.base import Action, Change, Diff, Outputs, Params, Snapshot
 
 

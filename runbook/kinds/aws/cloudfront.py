@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from runbook.certnames import covers
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
@@ -30,10 +31,10 @@ from runbook.kinds.aws.cfconfig import (
 )
 from runbook.kinds.aws.common import (
     AwsApiError,
+    account_of,
     bare,
     bucket_of,
     call,
-    covers,
     deep_diff,
     default_origin,
     describe_drift,
@@ -237,8 +238,7 @@ class AliasFree(Check[AliasFreeParams]):
                 return [], ("other accounts not asked: the certificate of "
                             f"{p.distribution} does not cover {name} yet")
             return [], f"other accounts not asked: ListConflictingAliases failed ({exc.code})"
-        account = [str(call(ctx.client("sts"), "get_caller_identity", "the caller")
-                       .get("Account", ""))]
+        account = [account_of(ctx)]
         out = []
         for item in items(got.get("ConflictingAliasesList")):
             if bare(str(item.get("Alias", ""))) != name:

@@ -253,11 +253,56 @@ def _attempts(n: int) -> str:
     return f"{n} attempt{'s' if n != 1 else ''}"
 
 
-def _is_botocore(exc: Exception) -> bool:
+def is_botocore(exc: BaseException) -> bool:
+    """Whether ``exc`` is the SDK's (or a client that could not be made): what
+    :func:`translate` turns into one paragraph."""
     from botocore.exceptions import BotoCoreError, ClientError, UndefinedModelAttributeError
 
     return isinstance(exc, BotoCoreError | ClientError | UndefinedModelAttributeError
                       | ClientNotMade)
+
+
+def error_code(exc: BaseException) -> str:
+    """AWS's error code of a failed call; the HTTP status when the answer had no code
+    (S3 answers HEAD and some conditional requests so); "" when nothing was answered."""
+    if isinstance(exc, AwsApiError):
+        return exc.code
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    code = str(response.get("Error", {}).get("Code", "") or "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code or (str(status) if status else "")
+
+
+# Codes that mean the credentials in use are the trouble (denied, expired, not valid).
+CREDENTIAL_CODES = frozenset(_DENIED | _EXPIRED | _BAD_KEYS)
+_NO_CREDENTIALS = ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound",
+                   "TokenRetrievalError", "SSOError", "LoginError", "CredentialRetrievalError",
+                   "NoAuthTokenError", "UnknownCredentialError")
+
+
+def credential_trouble(exc: BaseException) -> bool:
+    """Whether a failed call failed because of the credentials: AWS said so (a code of
+    CREDENTIAL_CODES), or none could be found or loaded."""
+    from botocore import exceptions as bx
+
+    if isinstance(exc, ClientNotMade):
+        exc = exc.cause
+    if error_code(exc) in CREDENTIAL_CODES:
+        return True
+    kinds = tuple(c for c in (getattr(bx, n, None) for n in _NO_CREDENTIALS)
+                  if isinstance(c, type))
+    return isinstance(exc, kinds)
+
+
+def account_of(ctx: RunContext) -> str:
+    """The AWS account of the caller: the context's when the run already asked STS (the
+    environment's ``aws.account`` check keeps its answer), else STS's, translated."""
+    if ctx.caller is not None and ctx.caller.get("account"):
+        return ctx.caller["account"]
+    return str(call(ctx.client("sts"), "get_caller_identity", "the caller")
+               .get("Account", ""))
 
 
 def call(client: Any, method: str, resource: str, **kwargs: Any) -> dict[str, Any]:
@@ -265,7 +310,7 @@ def call(client: Any, method: str, resource: str, **kwargs: Any) -> dict[str, An
     try:
         response = getattr(client, method)(**kwargs)
     except Exception as exc:
-        if not _is_botocore(exc):
+        if not is_botocore(exc):
             raise
         service, op = _api_name(client, method)
         raise translate(exc, service=service, operation=op, resource=resource) from exc
@@ -296,7 +341,7 @@ def pages(client: Any, method: str, key: str, resource: str,
                 node = node.get(part) if isinstance(node, Mapping) else None
             yield from jsonable(node or [])
     except Exception as exc:
-        if not _is_botocore(exc):
+        if not is_botocore(exc):
             raise
         service, op = _api_name(client, method)
         raise translate(exc, service=service, operation=op, resource=resource) from exc
@@ -321,9 +366,9 @@ def caller_identity(ctx: RunContext) -> dict[str, str]:
         got = session.client("sts", **kw).get_caller_identity()
     except Exception as exc:
         cause: Exception = exc
-        if isinstance(exc, ValueError) and not _is_botocore(exc):
+        if isinstance(exc, ValueError) and not is_botocore(exc):
             cause = ClientNotMade("sts", exc)  # botocore's "Invalid endpoint: ..."
-        elif not _is_botocore(exc):
+        elif not is_botocore(exc):
             raise
         raise translate(cause, service="sts", operation="GetCallerIdentity",
                         resource="the environment's credentials") from exc
@@ -358,18 +403,6 @@ def fqdn(name: str) -> str:
 def bare(name: str) -> str:
     """Lower case without the trailing dot: how browsers and CloudFront write names."""
     return fqdn(name).rstrip(".")
-
-
-def covers(pattern: str, name: str) -> bool:
-    """Whether a certificate name ``pattern`` matches host ``name`` as browsers do: a
-    leading ``*.`` stands for exactly one whole label (not zero, not two)."""
-    pattern, name = bare(pattern), bare(name)
-    if pattern == name:  # also "*.x" for "*.x": a wildcard alias under the same wildcard
-        return True
-    if pattern.startswith("*."):
-        head, _, rest = name.partition(".")
-        return bool(head) and head != "*" and rest == pattern[2:]
-    return pattern == name
 
 
 # --- S3 and CloudFront ----------------------------------------------------------------

@@ -20,6 +20,7 @@ from runbook.errors import KindError
 from runbook.kinds import register
 from runbook.kinds.aws.common import (
     AwsApiError,
+    account_of,
     bucket_arn,
     bucket_of,
     call,
@@ -173,7 +174,8 @@ class CloudFrontCanRead(Check[CanReadParams]):
         if reading.denied_by:
             problems.append(f"{reading.denied_by} of the policy of {p.bucket} denies "
                             "s3:GetObject without conditions")
-        if oac_id is not None and not oac_id and not oai_id:
+        if oac_id is not None and not oac_id and not oai_id and not reading.public:
+            # unsigned requests are anonymous: only a public grant answers them
             problems.append(f"the origin {origin.get('Id')} has no origin access control "
                             "or identity: CloudFront's requests are unsigned, and a private "
                             "bucket answers them 403")
@@ -210,7 +212,7 @@ def public_restricted(ctx: RunContext, bucket: str) -> str | None:
     if (pab or {}).get("PublicAccessBlockConfiguration", {}).get("RestrictPublicBuckets"):
         return f"the public access block of bucket {bucket}"
     try:
-        account = str(call(ctx.client("sts"), "get_caller_identity", "the caller")["Account"])
+        account = account_of(ctx)
         got = call_or_none(ctx.client("s3control"), "get_public_access_block",
                            f"account {account}", AccountId=account,
                            missing=("NoSuchPublicAccessBlockConfiguration",))

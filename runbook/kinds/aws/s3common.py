@@ -27,8 +27,19 @@ def bucket_region(ctx: RunContext, bucket: str) -> str:
     """The bucket's region from HeadBucket's ``x-amz-bucket-region`` (botocore:
     ``BucketRegion``). GetBucketLocation is only the fallback: it answers ``EU`` for old
     eu-west-1 buckets and nothing for us-east-1."""
-    got = call(s3(ctx), "head_bucket", f"bucket {bucket}", Bucket=bucket)
-    region = got.get("BucketRegion")
+    return _region(ctx, bucket, call(s3(ctx), "head_bucket", f"bucket {bucket}",
+                                     Bucket=bucket))
+
+
+def region_if_exists(ctx: RunContext, bucket: str) -> str | None:
+    """Like :func:`bucket_region`, but None when there is no such bucket."""
+    got = call_or_none(s3(ctx), "head_bucket", f"bucket {bucket}", missing=_NO_BUCKET,
+                       Bucket=bucket)
+    return None if got is None else _region(ctx, bucket, got)
+
+
+def _region(ctx: RunContext, bucket: str, head: dict[str, Any]) -> str:
+    region = head.get("BucketRegion")
     if region:
         return str(region)
     loc = call(s3(ctx), "get_bucket_location", f"bucket {bucket}", Bucket=bucket)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from runbook.kinds.base import CheckResult
 from runbook.kinds.wire.common import client_for
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from runbook.context import RunContext
     from runbook.kinds.wire.client import Client
     from runbook.kinds.wire.common import RedirectOptions
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 TABLE_WIDTH = 60  # characters of a URL shown in the failure table
 SHOWN = 20  # failures named on screen; the rest are counted, and all are in the data
@@ -116,21 +120,36 @@ def write_csv(path: Path, failures: list[Walk]) -> None:
 async def _walk_all(client: Client, pairs: list[tuple[str, str]], p: RedirectOptions,
                     concurrency: int) -> list[Walk]:
     """Every walk, in the map's order."""
-    import asyncio
-
     allowed = p.allowed()
-    walks: list[Walk | None] = [None] * len(pairs)
-    todo = iter(range(len(pairs)))  # shared: each task takes the next entry
 
-    async def worker() -> None:
-        for i in todo:
-            source, target = pairs[i]
-            walks[i] = await walk(client, source, target, allowed=allowed, hops=p.hops,
-                                  keep_path=p.keep_path, keep_query=p.keep_query)
+    async def one(pair: tuple[str, str]) -> Walk:
+        return await walk(client, pair[0], pair[1], allowed=allowed, hops=p.hops,
+                          keep_path=p.keep_path, keep_query=p.keep_query)
 
     async with client:
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(pairs)))))
-    return [w for w in walks if w is not None]
+        return await each(pairs, one, concurrency)
+
+
+async def each(items: Sequence[T], job: Callable[[T], Awaitable[R]], concurrency: int, *,
+               tick: Callable[[int], None] | None = None) -> list[R]:
+    """``job`` of every item, ``concurrency`` at a time, results in the items' order.
+    ``tick(done)`` is called after each (the progress line of a long replay)."""
+    import asyncio
+
+    results: list[R | None] = [None] * len(items)
+    todo = iter(range(len(items)))  # shared: each task takes the next entry
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        for i in todo:
+            results[i] = await job(items[i])
+            if tick is not None:
+                done += 1
+                tick(done)
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(items)))))
+    return [r for r in results if r is not None]
 
 
 def _cut(text: str) -> str:

@@ -25,7 +25,7 @@ import asyncio
 import re
 import socket
 import ssl
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -39,6 +39,7 @@ from runbook.kinds.wire.proxy import DIRECT, Proxy, ProxyChoice
 
 T = TypeVar("T")
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 _REQUEST = "{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: runbook (+wire checks)\r\n" \
     "Accept: */*\r\nAccept-Encoding: {encodings}\r\n{extra}\r\n"
@@ -236,20 +237,26 @@ class Client:
         self._all, self._idle = [], {}
         await asyncio.sleep(0)  # let the transports' close callbacks run on this loop
 
-    async def fetch(self, url: str, method: str = "GET", *, body: bool = True) -> Fetched:
+    async def fetch(self, url: str, method: str = "GET", *, body: bool = True,
+                    headers: Mapping[str, str] | None = None,
+                    payload: bytes | None = None) -> Fetched:
         """Make one request; WireError when there is no HTTP answer to judge.
 
-        Without ``body`` the body is read and dropped (so the connection is reused)."""
+        Without ``body`` the body is read and dropped (so the connection is reused).
+        ``headers`` are sent as given (after the client's own); ``payload`` is the
+        request's body."""
         origin, netloc, target = _split(url)
         proxy = None if self._proxies is DIRECT else \
             self._proxies.for_url(origin[0], origin[1])
-        extra = ""
+        extra = _header_lines(headers or {}, payload)
         if proxy is not None and not self._tunnels(origin):
             # Plain HTTP through the proxy: the absolute URL in the request line.
             target = f"http://{netloc}{target}"
-            extra = proxy.header()
+            extra += proxy.header()
         request = _REQUEST.format(method=method, target=target, host=netloc,
-                                  encodings=self._encodings, extra=extra).encode("ascii")
+                                  encodings=self._encodings, extra=extra).encode("utf-8")
+        if payload is not None:
+            request += payload
         if self._interval:
             await self._pace(origin[1])
         response = await self._send(url, origin, request, method, keep_body=body,
@@ -372,6 +379,20 @@ class Client:
             raise WireError("unreachable", f"the proxy {proxy.shown} answered "
                                            f"{answer.status} {answer.reason} to CONNECT "
                                            f"{authority} for {url}{why}")
+
+
+def _header_lines(headers: Mapping[str, str], payload: bytes | None) -> str:
+    """A request's own header lines; WireError for a name or value that would end the
+    header early (a line break in a plan's value must not smuggle a second request)."""
+    lines = []
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name) or "\r" in value or "\n" in value:
+            raise WireError("error", f"the header {name!r} cannot be sent: a header name is "
+                                     "a word and a value is one line")
+        lines.append(f"{name}: {value}\r\n")
+    if payload is not None:
+        lines.append(f"Content-Length: {len(payload)}\r\n")
+    return "".join(lines)
 
 
 def _split(url: str) -> tuple[_Origin, str, str]:

@@ -1,4 +1,10 @@
-"""Parameters and plumbing shared by the http.* kinds (no heavy imports here)."""
+"""Parameters and plumbing shared by the http.* kinds (no heavy imports here).
+
+``client_for`` is runbook's one HTTP client factory: every HTTP request runbook makes (the
+``http.*`` checks, ``http.request``, the plan's ``notify:`` webhooks) goes through a client
+it builds from the run's network settings: the proxy and ``NO_PROXY``, the CA bundle, the
+client certificate, the resolvers and port map (``resolve-via``, the twin). ``exchange`` is
+one request with a body, from synchronous code."""
 
 from __future__ import annotations
 
@@ -14,8 +20,10 @@ from runbook.kinds.base import Params
 from runbook.kinds.wire.net import Dialer, parse_hostport, pins_for, ssl_context
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from runbook.context import RunContext
-    from runbook.kinds.wire.client import Client
+    from runbook.kinds.wire.client import Client, Fetched
 
 Status = int | list[int] | Annotated[str, Field(pattern=r"^[1-5]xx$")]
 
@@ -166,4 +174,16 @@ def client_for(ctx: RunContext, p: Connection, urls: Iterable[str]) -> Client:
                   rate=p.rate)
 
 
+def exchange(ctx: RunContext, method: str, url: str, *, timeout: float,
+             headers: Mapping[str, str] | None = None,
+             content: bytes | None = None) -> Fetched:
+    """One request through a client of ``client_for`` (the environment's proxy, CAs,
+    client certificate and resolvers); WireError when no HTTP answer came back."""
+    from runbook.kinds.wire.client import run
 
+    client = client_for(ctx, Connection(timeout=timeout), [url])
+
+    async def one() -> Fetched:
+        async with client:
+            return await client.fetch(url, method, headers=headers, payload=content)
+    return run(one())

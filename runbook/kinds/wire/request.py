@@ -110,32 +110,34 @@ def pick(data: Any, path: str) -> Any:
 
 def send(ctx: RunContext, call: Call) -> tuple[int, str, Any]:
     """(status, body text, decoded JSON or None); KindError when the server cannot be
-    reached or answers another status than ``call.status``."""
-    import httpx
+    reached or answers another status than ``call.status``. Sent as every HTTP request
+    of runbook is: through the environment's proxy, CAs and resolvers (common.exchange)."""
+    from runbook.kinds.wire.common import exchange
+    from runbook.kinds.wire.net import WireError
 
-    verify: Any = True
-    if ctx.network.ca_bundle:
-        import ssl
-
-        verify = ssl.create_default_context()
-        verify.load_verify_locations(ctx.network.ca_bundle)
     what = f"{call.method} {_shown(call.url)}"
+    headers = dict(call.headers)
+    content = None
+    if call.json_body is not None:
+        content = json.dumps(call.json_body).encode()
+        if not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json"
     try:
-        with httpx.Client(timeout=call.timeout, verify=verify, trust_env=False) as client:
-            got = client.request(call.method, call.url, headers=call.headers,
-                                 json=call.json_body if call.json_body is not None else None)
-    except httpx.HTTPError as exc:
-        raise KindError(f"{what} failed: {type(exc).__name__}: {exc or 'no answer'}. "
-                        "Nothing was received, so nothing is known to have changed") from exc
+        got = exchange(ctx, call.method, call.url, timeout=call.timeout, headers=headers,
+                       content=content)
+    except WireError as exc:
+        why = exc.message.replace(call.url, _shown(call.url))
+        raise KindError(f"{what} failed: {why}. Nothing was received, so nothing is known "
+                        "to have changed") from exc
     text = got.text[:2000]
-    if not status_matches(call.status, got.status_code):
-        raise KindError(f"{what} answered {got.status_code}, expected "
+    if not status_matches(call.status, got.status):
+        raise KindError(f"{what} answered {got.status}, expected "
                         f"{status_text(call.status)}: {text[:300]}")
     try:
-        data = got.json() if got.content else None
+        data = json.loads(got.text) if got.text else None
     except ValueError:
         data = None
-    return got.status_code, text, data
+    return got.status, text, data
 
 
 def _shown(url: str) -> str:

@@ -11,6 +11,8 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from runbook.certnames import covers
+
 _NAMES = {"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST",
           "2.5.4.10": "O", "2.5.4.11": "OU"}
 _SAN = "2.5.29.17"
@@ -122,27 +124,9 @@ def parse(der: bytes) -> Certificate:
         raise CertificateError(f"cannot decode the certificate: {exc}") from exc
 
 
-def covered(pattern: str, name: str) -> bool:
-    """Does certificate name ``pattern`` cover host ``name``, as browsers judge it?
-
-    A wildcard stands for exactly one whole left-most label: ``*.example.com`` covers
-    ``a.example.com`` but neither ``example.com`` nor ``a.b.example.com``; partial
-    wildcards (``a*.example.com``) and wildcards over a single label (``*.com``) cover
-    nothing.
-    """
-    pattern = pattern.lower().rstrip(".")
-    name = name.lower().rstrip(".")
-    if pattern == name:
-        return True
-    if not pattern.startswith("*.") or "*" in pattern[2:] or "." not in pattern[2:]:
-        return False
-    label, _, rest = name.partition(".")
-    return bool(label) and rest == pattern[2:]
-
-
 def covering(cert: Certificate, name: str) -> bool:
     try:
         ip = ipaddress.ip_address(name.strip("[]"))
     except ValueError:
-        return any(covered(p, name) for p in cert.dns_names)
+        return any(covers(p, name) for p in cert.dns_names)
     return str(ip) in cert.ip_addresses

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -87,24 +88,36 @@ def journal(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-@pytest.fixture
-def strict(ctx: RunContext, moto_endpoint: str) -> Iterator[RunContext]:
+@contextmanager
+def through_the_twin(ctx: RunContext, moto_endpoint: str,
+                     wait: float = 0.0) -> Iterator[RunContext]:
     """``ctx`` talking to the moto server through the sandbox's AWS proxy, which answers
-    what moto lacks (AssociateAlias) and refuses what AWS refuses (docs/moto-gaps.md)."""
-    from runbook.sandbox import cfalias
+    what moto lacks (AssociateAlias, ListConflictingAliases) and refuses what AWS refuses
+    (docs/moto-gaps.md). ``wait``: AWS's waits (deployments, invalidations, Route53
+    changes), in real seconds; at nought, deployed and INSYNC at once."""
+    from runbook.sandbox import cfalias, s3rules
     from runbook.sandbox.cfrules import CloudFrontRules
+    from runbook.sandbox.kit import Kit, moto_clients
     from runbook.sandbox.proxy import AwsProxy, Ids
     from runbook.sandbox.r53rules import Route53Rules
 
     acm = ctx.client("acm", region="us-east-1")
-    proxy = AwsProxy(moto_endpoint, Ids())
-    # the twin's rules, with AWS's waits at nought: deployed and INSYNC at once
-    rules = CloudFrontRules(ctx.client("cloudfront"), acm, 0.0, 0.0)
-    rules.install(proxy)
-    Route53Rules(ctx.client("route53"), 0.0).install(proxy)
-    cfalias.install(proxy, acm, rules)
+    kit = Kit(AwsProxy(moto_endpoint, Ids()), moto_clients(moto_endpoint, "us-east-1"))
+    proxy = kit.proxy
+    rules = CloudFrontRules(ctx.client("cloudfront"), acm, wait, wait)
+    rules.install(kit)
+    Route53Rules(ctx.client("route53"), wait).install(kit)
+    s3rules.install(kit)
+    cfalias.install(kit, rules)
     proxy.start()
     try:
         yield replace(ctx, aws=settings(proxy.url), _session=None, _clients={})
     finally:
         proxy.stop()
+
+
+@pytest.fixture
+def strict(ctx: RunContext, moto_endpoint: str) -> Iterator[RunContext]:
+    """``ctx`` through the twin's proxy (``through_the_twin``), AWS's waits at nought."""
+    with through_the_twin(ctx, moto_endpoint) as made:
+        yield made

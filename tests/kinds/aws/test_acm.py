@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
+from runbook.certnames import covers
 from runbook.context import RunContext
 from runbook.kinds.aws.acm import Certificate
-from runbook.kinds.aws.common import covers
 
 from .world import World
 

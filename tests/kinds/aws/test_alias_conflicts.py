@@ -90,8 +90,8 @@ def test_a_wildcard_alias_under_the_same_wildcard_certificate_is_accepted(
         strict: RunContext, world: World) -> None:
     """`*.example.com` as an alias, served with a certificate for `*.example.com`: AWS
     accepts it, and so do the kinds and the twin's proxy (both once refused it)."""
+    from runbook.certnames import covers
     from runbook.kinds.aws.cloudfront import Update
-    from runbook.kinds.aws.common import covers
 
     assert covers("*.example.com", "*.example.com")
     assert not covers("*.example.com", "a.b.example.com")

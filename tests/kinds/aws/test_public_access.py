@@ -22,7 +22,8 @@ PUBLIC = {"Version": "2012-10-17", "Statement": [{
 
 def _public_site(world: World, **blocks: bool) -> dict[str, Any]:
     world.bucket("site-blue", {"v1/index.html": "v1"})
-    dist = world.distribution("site-blue")
+    # an old public site: its origin signs nothing, and the public statement answers it
+    dist = world.distribution("site-blue", access="none")
     world.s3.put_bucket_policy(Bucket="site-blue", Policy=json.dumps(PUBLIC))
     if blocks:  # after the policy, as on an old bucket whose owner turned blocks on later
         world.s3.put_public_access_block(Bucket="site-blue",

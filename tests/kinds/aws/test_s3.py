@@ -20,7 +20,7 @@ from runbook.kinds.base import Change
 
 from .conftest import journal
 from .lifecycle import cycle
-from .world import World
+from .world import OAI_ID, World
 
 SITE = {"v1/index.html": "<title>TIS Self-Service v1", "v1/app.js": "js"}
 
@@ -69,6 +69,36 @@ def test_can_read_passes_with_the_oac_statement(ctx: RunContext, world: World) -
     assert got.ok, got.summary
     assert got.summary == (f"{dist['Id']} may read site-blue: statement "
                            f"AllowCloudFrontRead{dist['Id']} (OAC)")
+
+
+def test_can_read_fails_when_the_origin_signs_nothing(strict: RunContext) -> None:
+    """Through the twin, which reads an origin back as AWS does whatever moto keeps."""
+    world = World(strict)
+    world.bucket("site-blue", SITE)
+    dist = world.distribution("site-blue", access="none")
+    _grant(strict, "site-blue", dist["Id"])
+    got = check(CloudFrontCanRead, bucket="site-blue", distribution=dist["Id"]).run(strict)
+    assert not got.ok
+    assert got.summary.endswith(
+        "grants the distribution through origin access control, but its origin has none "
+        "(requests unsigned or signed by an OAI); the origin site has no origin access "
+        "control or identity: CloudFront's requests are unsigned, and a private bucket "
+        "answers them 403")
+
+
+def test_can_read_passes_with_an_oai_statement(strict: RunContext) -> None:
+    world = World(strict)
+    world.bucket("site-blue", SITE)
+    dist = world.distribution("site-blue", access="oai")
+    world.s3.put_bucket_policy(Bucket="site-blue", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "Legacy", "Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::site-blue/*", "Principal": {
+                "AWS": f"arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity "
+                       f"{OAI_ID}"}}]}))
+    got = check(CloudFrontCanRead, bucket="site-blue", distribution=dist["Id"]).run(strict)
+    assert got.ok, got.summary
+    assert got.summary == f"{dist['Id']} may read site-blue: statement Legacy (OAI)"
 
 
 def test_can_read_says_the_bucket_has_no_policy(ctx: RunContext, world: World) -> None:

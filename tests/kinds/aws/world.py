@@ -1,5 +1,13 @@
 """Builders for the AWS world a test needs: buckets with objects, distributions reading
-them, hosted zones, certificates; and readers of the state a test compares."""
+them, hosted zones, certificates; and readers of the state a test compares.
+
+The world is one AWS could hold, whatever moto lets through (docs/moto-gaps.md): a
+bucket is BucketOwnerEnforced, a distribution reading a bucket signs its requests with
+an origin access control, and one with aliases carries an ACM certificate (us-east-1)
+that covers them. A test about the other case asks for it by name (``ownership=``,
+``access="oai"`` or ``"none"``, an explicit ``cert=``). Every test of the AWS kinds, and
+of the sandbox when it seeds moto by hand, builds its world here.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +15,16 @@ import datetime as dt
 import itertools
 import json
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from runbook.context import RunContext
 
 _refs = itertools.count()
+
+Access = Literal["oac", "oai", "none"]
+# an origin access identity, as a distribution's S3OriginConfig names it (moto has no
+# OAI API, and CloudFront only checks the id exists)
+OAI_ID = "E2TESTOAI0001"
 
 
 @cache
@@ -86,15 +99,26 @@ class World:
 
     def distribution(self, bucket: str = "site-blue", path: str = "/v1",
                      aliases: list[str] | None = None, cert: str | None = None,
-                     root: str = "index.html") -> dict[str, Any]:
+                     root: str = "index.html", access: Access = "oac") -> dict[str, Any]:
+        """A distribution reading ``bucket``'s REST endpoint. ``access``: how it signs its
+        requests to the bucket ("oac": an origin access control, as AWS advises; "oai":
+        the legacy identity; "none": unsigned, which only a public bucket answers).
+        Aliases get a certificate covering them unless ``cert`` is given."""
         aliases = aliases or []
+        if aliases and cert is None:
+            cert = self.cert(aliases)
+        origin: dict[str, Any] = {
+            "Id": "site", "DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
+            "OriginPath": path,
+            "S3OriginConfig": {"OriginAccessIdentity": (
+                f"origin-access-identity/cloudfront/{OAI_ID}" if access == "oai" else "")}}
+        # AWS reads back an empty id for an origin without one; send it as it reads back
+        origin["OriginAccessControlId"] = self.oac() if access == "oac" else ""
         config: dict[str, Any] = {
             "CallerReference": f"test-{next(_refs)}",
             "Aliases": {"Quantity": len(aliases), "Items": aliases},
             "DefaultRootObject": root,
-            "Origins": {"Quantity": 1, "Items": [{
-                "Id": "site", "DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
-                "OriginPath": path, "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+            "Origins": {"Quantity": 1, "Items": [origin]},
             "DefaultCacheBehavior": {"TargetOriginId": "site",
                                      "ViewerProtocolPolicy": "redirect-to-https",
                                      "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
@@ -105,6 +129,17 @@ class World:
                                            "MinimumProtocolVersion": "TLSv1.2_2021"}
         made = self.cf.create_distribution(DistributionConfig=config)["Distribution"]
         return {"Id": made["Id"], "ARN": made["ARN"], "DomainName": made["DomainName"]}
+
+    def oac(self, name: str = "site") -> str:
+        """The id of the S3 origin access control ``name`` (made on first use)."""
+        listed = self.cf.list_origin_access_controls().get("OriginAccessControlList", {})
+        for item in listed.get("Items") or []:
+            if item["Name"] == name:
+                return str(item["Id"])
+        made = self.cf.create_origin_access_control(OriginAccessControlConfig={
+            "Name": name, "SigningProtocol": "sigv4", "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3"})
+        return str(made["OriginAccessControl"]["Id"])
 
     def config(self, dist_id: str) -> dict[str, Any]:
         return dict(self.cf.get_distribution_config(Id=dist_id)["DistributionConfig"])

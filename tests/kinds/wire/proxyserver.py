@@ -73,6 +73,12 @@ class ForwardProxy:
             method, target, _version = lines[0].split(" ", 2)
             headers = {k.strip().lower(): v.strip() for k, _, v in
                        (ln.partition(":") for ln in lines[1:])}
+            if method != "CONNECT":  # the whole body, to pass it on
+                while len(rest) < int(headers.get("content-length") or 0):
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    rest += data
             self.seen.append(Seen(method, target, headers))
             if self.credentials is not None:
                 wanted = "Basic " + base64.b64encode(

@@ -10,7 +10,8 @@ import pytest
 from runbook.kinds import check
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "kinds-wire.md"
-KINDS = ["dns.record", "http.get", "http.redirect", "http.redirects", "tls.certificate"]
+KINDS = ["dns.record", "http.get", "http.redirect", "http.redirects", "http.replay",
+         "tls.certificate"]
 
 
 def sections() -> dict[str, str]:

@@ -93,7 +93,8 @@ def test_a_failed_request_names_the_cause(monitor: Monitor, params: dict[str, An
 
 
 def test_an_unreachable_url_says_nothing_was_received() -> None:
-    with pytest.raises(KindError, match=r"POST http://127\.0\.0\.1:9/x failed: ConnectError"):
+    with pytest.raises(KindError, match=r"POST http://127\.0\.0\.1:9/x failed: connection "
+                                        r"refused for http://127\.0\.0\.1:9/x\. Nothing"):
         request(url="http://127.0.0.1:9/x", timeout=2).apply(RunContext(), {})
 
 
@@ -199,3 +200,45 @@ def test_a_bad_notify_entry_is_a_plan_error(cli: Any, tmp_path: Path,
     assert ("`events` in the plan should be 'started', 'gate_passed', 'failed', "
             "'rolled_back' or 'finished', not 'begun'") in r.stderr
     assert "plan.yaml, line 5, column 14" in r.stderr
+
+
+def test_webhooks_and_requests_go_through_the_environments_proxy(
+        cli: Any, tmp_path: Path, monitor: Monitor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind an office proxy the http.* checks, http.request and the notify: webhooks all
+    take the same way out: every HTTP request of runbook comes from one client factory."""
+    from tests.kinds.wire.proxyserver import ForwardProxy
+
+    monkeypatch.setenv("MONITOR_TOKEN", TOKEN)
+    path = Path(_plan(tmp_path, monitor))
+    with ForwardProxy() as proxy:
+        path.write_text(path.read_text().replace(
+            "stages:", f"environments:\n  office:\n    proxy: {proxy.url}\nstages:", 1))
+        r = cli("run", str(path), "--env", "office", "--yes", "--state-dir",
+                str(tmp_path / "state"))
+    assert r.code == 0, r.stdout + r.stderr
+    through = [(s.method, s.target) for s in proxy.seen]
+    assert (("POST", f"{monitor.url}/chat") in through
+            and ("POST", f"{monitor.url}/windows") in through), through
+    assert all(s.headers.get("authorization") == f"Bearer {TOKEN}" for s in proxy.seen
+               if s.target.endswith(("/chat", "/windows")))
+    # and they arrived: the monitor's answers came back through the proxy
+    assert monitor.events() == ["started", "gate_passed", "finished"]
+    assert [c["path"] for c in monitor.seen if c["path"] != "/chat"] == [
+        "/windows", "/windows/w-17/note"]
+
+
+def test_no_proxy_sends_the_webhooks_direct(cli: Any, tmp_path: Path, monitor: Monitor,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.kinds.wire.proxyserver import ForwardProxy
+
+    monkeypatch.setenv("MONITOR_TOKEN", TOKEN)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    path = Path(_plan(tmp_path, monitor))
+    with ForwardProxy() as proxy:
+        path.write_text(path.read_text().replace(
+            "stages:", f"environments:\n  office:\n    proxy: {proxy.url}\nstages:", 1))
+        r = cli("run", str(path), "--env", "office", "--yes", "--state-dir",
+                str(tmp_path / "state"))
+    assert r.code == 0, r.stdout + r.stderr
+    assert proxy.seen == []
+    assert monitor.events() == ["started", "gate_passed", "finished"]

@@ -10,7 +10,7 @@ import pytest
 import trustme
 from pydantic import ValidationError
 
-from runbook.kinds.wire.x509 import covered
+from runbook.certnames import covers as covered
 from runbook.sandbox.dnsserver import DNSServer, Record, Zone
 from runbook.sandbox.httpserver import WebServer
 from tests.kinds.wire.conftest import ServerContext
