@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.status import Status
 
 from runbook.cli.diffs import block, inline, one_line
+from runbook.cli.plantime import faster, scale_of
 from runbook.cli.reportdata import answered
 from runbook.durations import format_duration
 from runbook.engine.executor import Preview
@@ -67,6 +68,8 @@ class LiveView:
         self._soak: dict[str, tuple[bool, str]] = {}  # check description -> last answer
         self._soak_started: float | None = None
         self.steps_total = 0
+        self._scale: float | None = None  # a sandbox twin's time scale, from run.started
+        self._began = time.monotonic()
 
     def _stop(self) -> None:
         if self._status is not None:
@@ -142,6 +145,7 @@ class LiveView:
         if took and t not in ("check", "soak"):
             p(f"  [dim]done waiting after {took}[/]")
         if t == "run.started":
+            self._scale, self._began = scale_of(e), time.monotonic()
             p(f"[bold]run {e['run_id']}[/]: plan {e['plan']} on [bold]{e['env']}[/] "
               f"(digest {e['digest'][:12]}) by {e['operator']['user']}@{e['operator']['host']}")
         elif t == "run.resumed":
@@ -208,3 +212,8 @@ class LiveView:
                 "yellow" if e["exit_code"] in (1, 4) else "red"
             p(f"\n[bold {style}]{e['outcome']}[/]: {escape(e['message'])} "
               f"(exit {e['exit_code']})")
+            if self._scale is not None:
+                took = format_duration(time.monotonic() - self._began)
+                p(f"[dim]plan time: `within`, `every`, `soak`, the time left while waiting and "
+                  f"the report's waiting are plan seconds; {faster(self._scale)} (this "
+                  f"took {took} real)[/]")
