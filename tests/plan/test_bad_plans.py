@@ -69,6 +69,10 @@ CASES: dict[str, tuple[list[str], int, int]] = {
     "bad-variable-in-some-environments": (
         ["variable ${site_distribution} is defined only in environment sandbox, not in prod",
          "or define it once in the plan's `vars`"], 11, 22),
+    # what is accepted, in the plan's words, not pydantic's pattern
+    "bad-status-not-a-code": (["http.get parameter 'status': should be a whole number or a "
+                               "list or a class of statuses written like 2xx or 3xx",
+                               "not '200 OK'"], 6, 57),
     "bad-variable-cycle": (["refer to each other in a circle: a -> b -> a"], 5, 6),
     "bad-unclosed-template": (["a `${` that is never closed"], 8, 22),
     "bad-template-expression": (["${port + 1} is not a reference", "no expressions"], 8, 22),
