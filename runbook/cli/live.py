@@ -42,6 +42,9 @@ def diff_lines(diff: Diff, indent: str = "      ") -> list[str]:
     return lines
 
 
+# A diff longer than this, shown whole at the gate, is not shown again at its step.
+SHOWN_AGAIN = 3
+
 # What changes from one progress message of a wait to the next without news: counters.
 _COUNTERS = re.compile(r"\b(attempt|round) \d+|[\d.]+[a-z]*( [\d.]+[a-z]+)* left|"
                        r"\b\d+ of \d+\b")
@@ -69,6 +72,7 @@ class LiveView:
         self._soak_started: float | None = None
         self.steps_total = 0
         self._scale: float | None = None  # a sandbox twin's time scale, from run.started
+        self._shown: dict[str, Any] = {}  # step id -> the diff shown whole at its gate
         self._began = time.monotonic()
 
     def _stop(self) -> None:
@@ -111,6 +115,7 @@ class LiveView:
         for p in previews:
             self.con.print(f"    step [bold]{p.step.id}[/]: {escape(p.description)}")
             if p.diff is not None:
+                self._shown[p.step.id] = p.diff.to_json()
                 for line in diff_lines(p.diff):
                     self.con.print(line)
             elif p.waiting_for:
@@ -169,8 +174,12 @@ class LiveView:
             p(f"  [bold]step {step}[/]" + (f": {escape(e['title'])}" if e.get("title") else ""))
         elif t == "intent":
             p(f"  -> {escape(e['description'])}")
-            for line in diff_lines(Diff.from_json(e.get("diff") or {})):
-                p(line)
+            lines = diff_lines(Diff.from_json(e.get("diff") or {}))
+            if len(lines) > SHOWN_AGAIN and self._shown.get(str(step)) == (e.get("diff") or {}):
+                p(f"      [dim]the change shown at the gate above ({len(lines)} lines)[/]")
+            else:
+                for line in lines:
+                    p(line)
         elif t == "applied":
             p("  applied" + (" (recovered on resume)" if e.get("recovered") else ""))
         elif t == "verified":
