@@ -73,6 +73,8 @@ class LiveView:
         self.steps_total = 0
         self._scale: float | None = None  # a sandbox twin's time scale, from run.started
         self._shown: dict[str, Any] = {}  # step id -> the diff shown whole at its gate
+        self._stage: str | None = None  # the stage whose header was printed last
+        self._resumed = False
         self._began = time.monotonic()
 
     def _stop(self) -> None:
@@ -149,13 +151,23 @@ class LiveView:
         took = self._end_wait()
         if took and t not in ("check", "soak"):
             p(f"  [dim]done waiting after {took}[/]")
+        stage = e.get("stage")
+        if t == "stage.started" and stage == self._stage:
+            return  # a resumed stage: its header came with its first event, above
+        if t not in ("stage.started", "gate", "run.resumed") and self._resumed \
+                and isinstance(stage, str) and stage != self._stage:
+            # resume settles a step before it walks on: the header goes first
+            self._stage = stage
+            p(f"\n[bold]== stage {escape(stage)}[/] (resumed)")
         if t == "run.started":
             self._scale, self._began = scale_of(e), time.monotonic()
             p(f"[bold]run {e['run_id']}[/]: plan {e['plan']} on [bold]{e['env']}[/] "
               f"(digest {e['digest'][:12]}) by {e['operator']['user']}@{e['operator']['host']}")
         elif t == "run.resumed":
+            self._resumed, self._stage = e.get("mode") == "resume", None
             p(f"[bold]{e['mode']}[/] of this run (it had {e['previous']})")
         elif t == "stage.started":
+            self._stage = stage
             title = f" - {escape(e['title'])}" if e.get("title") else ""
             p(f"\n[bold]== stage {e['stage']}{title}[/]")
         elif t == "check":
