@@ -74,6 +74,8 @@ class EdgeState:
     # custom origin domain -> where the world points it: a loopback URL or a folder
     custom_origins: dict[str, str] = field(default_factory=dict)
     policies: Any = None  # the proxy's sandbox.cfpolicies.Policies: managed and custom ones
+    # continuous deployment (cdroute.py): the distribution whose configuration answers
+    route: Callable[[Any, Dist | None, Request], Dist | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,8 @@ class Edge:
         if is_website_domain(req.host):  # an S3 website endpoint, asked directly
             return self.origins.website(bucket_of(req.host) or "", req.host, req.path)
         dist = self.find(req.host)
+        if self.state.route is not None:  # primary or staging (cdroute.py)
+            dist = self.state.route(self, dist, req)
         if dist is None or not dist.config.get("Enabled", True):
             return Reply(403, NOT_CONFIGURED, {"X-Cache": "Error from cloudfront"})
         behaviour = behaviour_for(dist.config, req.path.partition("?")[0])

@@ -465,7 +465,7 @@ class Functions:
                        (got.get("headers") or {}).items()}
             headers.setdefault("Server", "CloudFront")
             headers["X-Cache"] = "FunctionGeneratedResponse from cloudfront"
-            return Reply(int(got["statusCode"]), str(got.get("body") or ""), headers), req
+            return Reply(int(got["statusCode"]), _body(got.get("body")), headers), req
         query = "&".join(_pairs(got.get("querystring") or {}))
         uri = str(got.get("uri") or req.path.partition("?")[0])
         return None, replace(req, path=uri + (f"?{query}" if query else ""))
@@ -604,3 +604,16 @@ class _Engine:
             text = promise.get(timeout=5)  # type: ignore[union-attr]
         result: dict[str, Any] = json.loads(str(text))
         return result
+
+
+def _body(body: Any) -> str | bytes:
+    """A generated response's body: CloudFront Functions give ``{data, encoding}``
+    (encoding ``text`` or ``base64``), or a string."""
+    if isinstance(body, dict):
+        data = str(body.get("data") or "")
+        if body.get("encoding") == "base64":
+            import base64
+
+            return base64.b64decode(data)
+        return data
+    return str(body or "")

@@ -22,7 +22,7 @@ from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
-from runbook.sandbox import cfadapt, cfalias, s3rules
+from runbook.sandbox import cdroute, cfadapt, cfalias, s3rules
 from runbook.sandbox import state as twinstate
 from runbook.sandbox.cfpolicies import Policies
 from runbook.sandbox.cfrules import CloudFrontRules
@@ -112,6 +112,7 @@ class Twin:
     route53: Route53Rules
     state_dir: Path | None = None
     resolver: CachingResolver | None = None  # what `system` lookups ask: caches as resolvers do
+    router: cdroute.Router | None = None  # continuous deployment: staging.py, cdroute.py
     certificates: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     _tmp: Any = None
@@ -220,9 +221,10 @@ class Twin:
         resolver = CachingResolver(dns_server, timing.scale)
         resolver.start()
         edge = Edge(state).start()
+        router = cdroute.install(kit, edge, saved.get("staging", {}))
         twin = cls(world, moto, moto_url, proxy, dns_server, edge, ca_path, ids, folder,
                    cf_rules, r53_rules, state_dir=folder if state_dir else None,
-                   resolver=resolver, _tmp=tmp)
+                   resolver=resolver, router=router, _tmp=tmp)
         try:
             if restoring:
                 for arn, (domains, pem) in saved.get("certificates", {}).items():
@@ -261,6 +263,7 @@ class Twin:
                 "ids": self.ids.to_moto, "ids_everywhere": self.ids.everywhere,
                 "cloudfront": self.cloudfront.export(),
                 "route53": self.route53.export(),
+                "staging": self.router.deployments.export() if self.router else {},
                 "policies": self.edge.state.policies.export(),
                 "certificates": {k: list(v) for k, v in self.certificates.items()}})
 
