@@ -22,7 +22,7 @@ from typing import Any
 
 from runbook.context import AwsSettings, NetworkSettings, RunContext
 from runbook.errors import RunbookError
-from runbook.sandbox import cfadapt, cfalias, s3rules
+from runbook.sandbox import cdroute, cfadapt, cfalias, s3rules
 from runbook.sandbox import state as twinstate
 from runbook.sandbox.cfpolicies import Policies
 from runbook.sandbox.cfrules import CloudFrontRules
@@ -87,14 +87,15 @@ def scaled_time(scale: float) -> tuple[Any, Any]:
 
 def wire_to(ctx: RunContext, ep: Endpoints, time_scale: float | None = None) -> RunContext:
     """``ctx`` with AWS, DNS, HTTP(S), trust and time pointed at the twin ``ep``."""
-    clock, sleep = scaled_time(time_scale if time_scale is not None else ep.scale)
+    scale = time_scale if time_scale is not None else ep.scale
+    clock, sleep = scaled_time(scale)
     aws = AwsSettings(endpoint_url=ep.aws, region=ep.region,
                       access_key_id=KEYS["aws_access_key_id"],
                       secret_access_key=KEYS["aws_secret_access_key"], max_attempts=2)
     network = NetworkSettings(resolvers=(ep.dns,), resolve_via_dns=True,
                               port_map={443: ep.https, 80: ep.http}, ca_bundle=ep.ca)
-    return replace(ctx, aws=aws, network=network, clock=clock, sleep=sleep, _session=None,
-                   _clients={}, _lock=threading.Lock())
+    return replace(ctx, aws=aws, network=network, clock=clock, sleep=sleep,
+                   time_scale=scale, _session=None, _clients={}, _lock=threading.Lock())
 
 
 @dataclass
@@ -112,6 +113,7 @@ class Twin:
     route53: Route53Rules
     state_dir: Path | None = None
     resolver: CachingResolver | None = None  # what `system` lookups ask: caches as resolvers do
+    router: cdroute.Router | None = None  # continuous deployment: staging.py, cdroute.py
     certificates: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     _tmp: Any = None
@@ -183,6 +185,7 @@ class Twin:
         cf_rules.restore(saved.get("cloudfront", {}))
         r53_rules.restore(saved.get("route53", {}))
         policies.restore(saved.get("policies", {}))
+        functions.restore(saved.get("functions", {}))
         try:
             proxy.start()
         except OSError as exc:
@@ -221,9 +224,10 @@ class Twin:
         resolver = CachingResolver(dns_server, timing.scale)
         resolver.start()
         edge = Edge(state).start()
+        router = cdroute.install(kit, edge, saved.get("staging", {}))
         twin = cls(world, moto, moto_url, proxy, dns_server, edge, ca_path, ids, folder,
                    cf_rules, r53_rules, state_dir=folder if state_dir else None,
-                   resolver=resolver, _tmp=tmp)
+                   resolver=resolver, router=router, _tmp=tmp)
         try:
             if restoring:
                 for arn, (domains, pem) in saved.get("certificates", {}).items():
@@ -262,7 +266,9 @@ class Twin:
                 "ids": self.ids.to_moto, "ids_everywhere": self.ids.everywhere,
                 "cloudfront": self.cloudfront.export(),
                 "route53": self.route53.export(),
+                "staging": self.router.deployments.export() if self.router else {},
                 "policies": self.edge.state.policies.export(),
+                "functions": self.edge.state.functions.export(),
                 "certificates": {k: list(v) for k, v in self.certificates.items()}})
 
     def _saver(self) -> None:

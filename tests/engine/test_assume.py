@@ -152,7 +152,7 @@ def test_the_terminal_answer_is_journaled_with_who_gave_it(tmp_path: Path) -> No
                           dimensions=(40, 120))
     child.expect(r"Did it run\?")
     child.expect("stop; I will look")
-    child.send("\x1b[B")  # down: "it did not run"
+    child.send("\x1b[A")  # the pointer starts on "stop" (it changes nothing); up: "it did not run"
     child.send("\r")
     child.expect(pexpect.EOF)
     child.close()

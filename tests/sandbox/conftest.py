@@ -79,14 +79,16 @@ class Look:
         except dns.resolver.NXDOMAIN:
             return []
 
-    def get(self, host: str, path: str = "/", *, https: bool = True) -> Any:
+    def get(self, host: str, path: str = "/", *, https: bool = True,
+            headers: dict[str, str] | None = None) -> Any:
         import httpx
 
         port = self.twin.edge.https.port if https else self.twin.edge.http.port
         ctx = ssl.create_default_context(cafile=self.twin.ca_path)
         with httpx.Client(verify=ctx) as client:
             return client.get(f"{'https' if https else 'http'}://127.0.0.1:{port}{path}",
-                              headers={"Host": host}, extensions={"sni_hostname": host})
+                              headers={"Host": host, **(headers or {})},
+                              extensions={"sni_hostname": host})
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         import boto3

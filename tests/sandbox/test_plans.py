@@ -113,3 +113,45 @@ def test_a_sandbox_run_cannot_be_resumed_by_another_process(tmp_path):
     assert again.returncode == 3
     assert "lived only as long as the process that ran it" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_the_staged_pipeline_deploy_is_caught_on_the_header_and_pulled_back(
+        cli, tmp_path, twin, look):
+    import contextlib
+    import threading
+
+    import httpx
+
+    cf, s3 = look.client("cloudfront"), look.client("s3")
+    before = cf.get_distribution_config(Id="E1PRODEXAMPLE")["DistributionConfig"]
+    policy = json.loads(s3.get_bucket_policy(Bucket="tis-trainee-ui-prod")["Policy"])
+    seen: list[tuple[int, str, str]] = []
+    done = threading.Event()
+
+    def visit() -> None:  # a visitor, all through the run
+        while not done.wait(0.05):
+            with contextlib.suppress(httpx.HTTPError):
+                r = look.get("trainee.tis-selfservice.nhs.uk")
+                seen.append((r.status_code, r.headers.get("x-runbook-twin-config", ""),
+                             r.text))
+
+    watcher = threading.Thread(target=visit, daemon=True)
+    watcher.start()
+    try:
+        r = _run(cli, tmp_path, str(PLANS / "sandbox" / "incident-2-staged.yaml"), "sandbox")
+    finally:
+        done.set()
+        watcher.join(timeout=30)
+    assert r.code == 1, r.stdout + r.stderr
+    assert "phase 1 (header) failed" in r.stdout and "got 403" in r.stdout
+    assert "pulled back before promotion" in r.stdout
+    assert "step bump-version rolled back and verified" in r.stdout
+    # the primary's configuration is its snapshot, nothing of the staged change is left
+    after = cf.get_distribution_config(Id="E1PRODEXAMPLE")["DistributionConfig"]
+    assert after == before
+    assert [d["Id"] for d in cf.list_distributions()["DistributionList"]["Items"]] == [
+        "E1PRODEXAMPLE", "E2STAGEEXAMPLE", "E3REDIRECTEXAMPLE", "E4STAGEREDIRECT"]
+    assert json.loads(s3.get_bucket_policy(Bucket="tis-trainee-ui-prod")["Policy"]) == policy
+    # no visitor's request was served by the broken configuration
+    assert seen and all(s[0] == 200 and "live v1.41.0" in s[2] for s in seen)
+    assert {s[1] for s in seen} <= {"", "primary"}

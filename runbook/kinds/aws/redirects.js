@@ -44,6 +44,40 @@ async function handler(event) {
       location += (location.indexOf('?') < 0 ? '?' : '&') + q;
     }
   }
+  if (hit.m && navigation(request)) {
+    return bookmarkPage(hit, location);
+  }
   return { statusCode: hit.s, statusDescription: TEXT[hit.s] || 'Redirect',
            headers: { location: { value: location } } };
+}
+
+// A person's browser opening a page (not an image, a script or a crawler's HEAD).
+function navigation(request) {
+  var h = request.headers;
+  if (request.method !== 'GET') {
+    return false;
+  }
+  if (h['sec-fetch-mode']) {
+    return h['sec-fetch-mode'].value === 'navigate';
+  }
+  return !!h.accept && h.accept.value.indexOf('text/html') >= 0;
+}
+
+function escape(text) {
+  return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}
+
+// The bookmark message: a short page with the new link, forwarding after hit.t seconds.
+function bookmarkPage(hit, location) {
+  var to = escape(location);
+  var html = '<!doctype html><html><head><meta charset="utf-8">' +
+    '<meta http-equiv="refresh" content="' + hit.t + ';url=' + to + '">' +
+    '<title>This page has moved</title></head><body><p>' + escape(hit.m) + '</p>' +
+    '<p><a href="' + to + '">' + to + '</a></p></body></html>';
+  return { statusCode: 200, statusDescription: 'OK',
+           headers: { 'content-type': { value: 'text/html; charset=utf-8' },
+                      'cache-control': { value: 'no-store' },
+                      'vary': { value: 'Accept, Sec-Fetch-Mode' } },
+           body: { encoding: 'text', data: html } };
 }

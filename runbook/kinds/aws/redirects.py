@@ -32,6 +32,12 @@ _NO_FUNCTION = ("NoSuchFunctionExists",)
 _NO_STORE = ("EntityNotFound", "ResourceNotFoundException", "NoSuchResource")
 
 
+class Bookmark(Params):
+    message: str = Field(min_length=1, max_length=300, description="e.g. 'This site has "
+                         "moved: please update your bookmarks.'")
+    seconds: int = Field(5, ge=0, le=60, description="before the page forwards")
+
+
 class RedirectsParams(Params):
     id: str = Field(description="distribution id")
     map: dict[str, str] | None = Field(None, description="old URL: new URL, inline")
@@ -45,6 +51,9 @@ class RedirectsParams(Params):
     path_pattern: str | None = Field(
         None, description="the cache behaviour to attach the function to (its PathPattern); "
         "default: the default behaviour")
+    bookmark: Bookmark | None = Field(
+        None, description="an HTML navigation gets a short page with this message, the new "
+        "link and a timed forward instead of the redirect; other requests the redirect")
     name: str | None = Field(None, description="name of the function and of its "
                              "KeyValueStore; default runbook-redirects-ID")
     wait: bool = Field(True, description="wait until the distribution is Deployed")
@@ -86,6 +95,7 @@ def kvs_client(ctx: RunContext) -> Any:
 @register
 class Redirects(Action[RedirectsParams]):
     kind = "cloudfront.redirects"
+    uses_aws = True
     Params = RedirectsParams
     summary = "apply a redirect map at the edge: a CloudFront Function reading a KeyValueStore"
     outputs: ClassVar[dict[str, str]] = {
@@ -115,8 +125,14 @@ class Redirects(Action[RedirectsParams]):
 
     def _entries(self, ctx: RunContext) -> list[redirmap.Entry]:
         p = self.params
-        return redirmap.read(ctx.plan_dir, p.map, p.file, status=p.status,
-                             keep_query=p.keep_query)
+        entries = redirmap.read(ctx.plan_dir, p.map, p.file, status=p.status,
+                                keep_query=p.keep_query)
+        if p.bookmark is None:
+            return entries
+        from dataclasses import replace
+
+        return [replace(e, message=p.bookmark.message, seconds=p.bookmark.seconds)
+                for e in entries]
 
     def _store(self, ctx: RunContext) -> dict[str, Any] | None:
         got = call_or_none(ctx.client("cloudfront"), "describe_key_value_store",

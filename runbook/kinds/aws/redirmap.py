@@ -39,11 +39,15 @@ class Entry:
     location: str
     status: int
     keep_query: bool
+    message: str | None = None  # the bookmark page's message, for HTML navigations
+    seconds: int = 5  # before the page forwards
 
     def value(self) -> str:
         data: dict[str, Any] = {"s": self.status, "l": self.location}
         if self.keep_query:
             data["q"] = 1
+        if self.message:
+            data["m"], data["t"] = self.message, self.seconds
         return json.dumps(data, separators=(",", ":"))
 
 

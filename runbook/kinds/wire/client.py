@@ -213,8 +213,9 @@ class Client:
 
     def __init__(self, dialer: Dialer, tls: Callable[[], ssl.SSLContext], *,
                  timeout: float, proxies: ProxyChoice = DIRECT,
-                 rate: float | None = None) -> None:
+                 rate: float | None = None, send: dict[str, str] | None = None) -> None:
         self.timeout = timeout
+        self._always = dict(send or {})  # sent with every request (a check's request_headers)
         self._dialer = dialer
         self._tls = tls  # called at the first https connection: CAs take 20-40 ms to load
         self._context: ssl.SSLContext | None = None
@@ -248,7 +249,7 @@ class Client:
         origin, netloc, target = _split(url)
         proxy = None if self._proxies is DIRECT else \
             self._proxies.for_url(origin[0], origin[1])
-        extra = _header_lines(headers or {}, payload)
+        extra = _header_lines({**self._always, **(headers or {})}, payload)
         if proxy is not None and not self._tunnels(origin):
             # Plain HTTP through the proxy: the absolute URL in the request line.
             target = f"http://{netloc}{target}"

@@ -13,7 +13,15 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from runbook.durations import Duration
 from runbook.kinds.base import Params
@@ -25,7 +33,19 @@ if TYPE_CHECKING:
     from runbook.context import RunContext
     from runbook.kinds.wire.client import Client, Fetched
 
-Status = int | list[int] | Annotated[str, Field(pattern=r"^[1-5]xx$")]
+_STATUS_CLASS = r"^[1-5]xx$"
+
+
+def _status_class(value: str) -> str:
+    if not re.fullmatch(_STATUS_CLASS, value):
+        # said in the plan's words: what is accepted, not the pattern
+        raise ValueError("should be a class of statuses written like 2xx or 3xx (1xx to 5xx)")
+    return value
+
+
+Status = int | list[int] | Annotated[
+    str, AfterValidator(_status_class),
+    WithJsonSchema({"type": "string", "pattern": _STATUS_CLASS})]
 
 
 def status_matches(spec: Status, status: int) -> bool:
@@ -110,6 +130,19 @@ class Connection(Params):
     rate: Rate | None = Field(
         None, description="most requests a second to any one host, like 50/s or 600/m "
         "(default: no limit, as fast as `concurrency` allows)")
+    request_headers: dict[str, str] = Field(
+        default_factory=dict, description="headers every request sends, name: value (a "
+        "staged change's header phase adds its own)")
+
+    @field_validator("request_headers")
+    @classmethod
+    def _header_lines(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+            if "\r" in text or "\n" in text or not text.isascii():
+                raise ValueError(f"the value of header {name} is not one line of ASCII")
+        return value
 
 
 class RedirectOptions(Connection):
@@ -171,7 +204,7 @@ def client_for(ctx: RunContext, p: Connection, urls: Iterable[str]) -> Client:
     tls = functools.partial(ssl_context, ctx.network, p.tls.verify, ctx.plan_dir,
                             cert=p.tls.cert, key=p.tls.key)
     return Client(dialer, tls, timeout=timeout_of(ctx, p.timeout), proxies=proxies,
-                  rate=p.rate)
+                  rate=p.rate, send=p.request_headers)
 
 
 def exchange(ctx: RunContext, method: str, url: str, *, timeout: float,

@@ -27,6 +27,10 @@ stages:
         use: cloudfront-switch-origin
         with: {distribution: "${distribution}", bucket: tis-trainee-ui-green,
                version: v1.42.0, site: stage.trainee.tis.nhs.uk, contains: TIS}
+      - id: staged
+        use: cloudfront-staged-switch-origin
+        with: {distribution: "${distribution}", bucket: tis-trainee-ui-green,
+               version: v1.42.0, site: stage.trainee.tis.nhs.uk, marker: v1.42.0}
       - id: alias
         use: cloudfront-add-alias
         with: {distribution: "${distribution}", alias: stage.trainee.tis.nhs.uk}
@@ -65,4 +69,6 @@ def test_library_steps_resolve_their_own_outputs(plan: Path) -> None:
     assert http.params["url"] == "https://stage.trainee.tis.nhs.uk/"
     switch = steps["switch"].action
     assert switch.params["origin"] == {"bucket": "tis-trainee-ui-green", "path": "/v1.42.0"}
+    staged = steps["staged"].action.params
+    assert [p.get("weight") for p in staged["traffic"]] == [None, "5%", "15%"]
     assert steps["redirect"].post[0].params["from"] == "http://${steps.redirect.website_domain}/"

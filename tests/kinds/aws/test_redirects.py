@@ -213,3 +213,32 @@ def test_the_twin_refuses_what_cloudfront_refuses(ctx: RunContext) -> None:
     cf.update_distribution(Id="E4DOCSEXAMPLE", IfMatch=got["ETag"], DistributionConfig=dist)
     # ... and a function in use cannot be deleted
     refused("FunctionInUse", cf.delete_function, Name="f", IfMatch=made["ETag"])
+
+
+def test_a_302_is_promoted_to_a_301_by_a_later_step(ctx: RunContext) -> None:
+    entries = {f"{OLD}/old/a": f"{NEW}/new/a"}
+    apply(redirects(map=entries, status=302), ctx)
+    first = check(HttpRedirect, ctx, **{"from": f"{OLD}/old/a"}, to=f"{NEW}/new/a",
+                  status=302)
+    assert first.ok, first.summary
+    apply(redirects(map=entries, status=301), ctx)  # after the soak: the same map, 301
+    promoted = check(HttpRedirect, ctx, **{"from": f"{OLD}/old/a"}, to=f"{NEW}/new/a",
+                     status=301)
+    assert promoted.ok, promoted.summary
+
+
+def test_a_browser_gets_the_bookmark_page_and_other_requests_the_redirect(
+        ctx: RunContext) -> None:
+    message = "This site has moved: please update your bookmarks."
+    apply(redirects(map={f"{OLD}/old/a": f"{NEW}/new/a"}, status=302,
+                    bookmark={"message": message, "seconds": 3}), ctx)
+    page = check(HttpGet, ctx, url=f"{OLD}/old/a", status=200,
+                 request_headers={"Accept": "text/html,application/xhtml+xml",
+                                  "Sec-Fetch-Mode": "navigate"},
+                 contains=[message, f'content="3;url={NEW}/new/a"', f'href="{NEW}/new/a"'],
+                 headers={"cache-control": "no-store"})
+    assert page.ok, page.summary
+    # a script, an image, a crawler: the redirect itself
+    plain = check(HttpRedirect, ctx, **{"from": f"{OLD}/old/a"}, to=f"{NEW}/new/a",
+                  status=302)
+    assert plain.ok, plain.summary
