@@ -92,6 +92,12 @@ class KindError(RunbookError):
 
     exit_code = 3
 
+    @property
+    def missing(self) -> str | None:
+        """The resource it found missing ("bucket acme-docs-v2"), when that is why: the
+        dry run then looks for an earlier step that creates it."""
+        return None
+
 
 class AwsError(KindError):
     pass

@@ -30,7 +30,7 @@ _loaded = False
 BUILTIN = ("shell", "manual", "wait", "wire.dns", "wire.http", "wire.tls", "wire.request",
            "aws.s3", "aws.s3copy", "aws.s3site", "aws.cloudfront", "aws.cfmove",
            "aws.route53", "aws.r53record", "aws.acm", "aws.redirects", "aws.upload",
-           "aws.metrics", "wire.replay", "aws.cfstaged")
+           "aws.metrics", "wire.replay", "aws.cffunction", "aws.cfstaged")
 
 
 class RegistryError(RunbookError):

@@ -95,6 +95,7 @@ def conflict(rtype: str, others: dict[str, Any]) -> str | None:
 @register
 class Record(Action[RecordParams]):
     kind = "route53.record"
+    uses_aws = True
     Params = RecordParams
     summary = "write or delete one Route53 record set (and its AAAA twin); wait until INSYNC"
     outputs: ClassVar[dict[str, str]] = {

@@ -26,6 +26,7 @@ from runbook.kinds.base import Check, CheckResult
 @register
 class RecordCheck(Check[RecordCommon]):
     kind = "route53.record"
+    uses_aws = True
     Params = RecordCommon
     summary = "a Route53 record set as the API holds it (values or alias), or its absence"
 

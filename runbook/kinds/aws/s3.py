@@ -67,6 +67,7 @@ class S3ObjectParams(Params):
 @register
 class S3Object(Check[S3ObjectParams]):
     kind = "s3.object"
+    uses_aws = True
     Params = S3ObjectParams
     summary = "an object (or any object under a prefix) exists in a bucket, or does not"
 
@@ -121,6 +122,7 @@ class CanReadParams(Params):
 @register
 class CloudFrontCanRead(Check[CanReadParams]):
     kind = "s3.cloudfront_can_read"
+    uses_aws = True
     Params = CanReadParams
     summary = "a bucket's policy lets a distribution (OAC or OAI) read its objects"
 
@@ -235,6 +237,7 @@ class BucketParams(Params):
 @register
 class S3Bucket(Action[BucketParams]):
     kind = "s3.bucket"
+    uses_aws = True
     Params = BucketParams
     summary = "create a private site bucket: public access blocked, ownership enforced"
     outputs: ClassVar[dict[str, str]] = {

@@ -48,6 +48,7 @@ def _same(source: dict[str, Any], target: dict[str, Any]) -> bool:
 @register
 class S3Copy(Action[CopyParams]):
     kind = "s3.copy"
+    uses_aws = True
     Params = CopyParams
     summary = "copy a prefix between buckets without overwriting; restore deletes the copies"
     outputs: ClassVar[dict[str, str]] = {

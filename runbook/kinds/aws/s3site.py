@@ -123,6 +123,7 @@ class _Documented(Action[Any]):
 @register
 class S3BucketPolicy(_Documented):
     kind = "s3.bucket_policy"
+    uses_aws = True
     Params = PolicyParams
     noun = "policy"
     summary = "grant a distribution read access (one statement), or set a whole policy"
@@ -172,6 +173,7 @@ class RedirectParams(Params):
 @register
 class S3Redirect(_Documented):
     kind = "s3.redirect"
+    uses_aws = True
     Params = RedirectParams
     noun = "website"
     summary = "make a bucket's website endpoint redirect every request to another host"

@@ -57,6 +57,7 @@ def _etag(value: str) -> str:
 @register
 class Upload(Action[UploadParams]):
     kind = "s3.upload"
+    uses_aws = True
     Params = UploadParams
     summary = "upload a local build folder to a bucket prefix, only changed files"
     outputs: ClassVar[dict[str, str]] = {
