@@ -259,7 +259,8 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
                       options=options.__dict__, confirmed=confirmed, rehearsal=rehearsal,
                       lock_id=lock.lock_id, argv=argv or [], title=plan.title,
                       stages=[s.name for s in plan.stages],
-                      steps=[s.id for s in plan.steps()], world=wired.world)
+                      steps=[s.id for s in plan.steps()], world=wired.world,
+                      time_scale=ctx.time_scale)
         if dead is not None:
             journal.write("lock.taken_over", **taken_over(session.store, dead))
         executor = Executor(plan, ctx, journal, session.operator, options, session.display,

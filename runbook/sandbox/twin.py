@@ -86,14 +86,15 @@ def scaled_time(scale: float) -> tuple[Any, Any]:
 
 def wire_to(ctx: RunContext, ep: Endpoints, time_scale: float | None = None) -> RunContext:
     """``ctx`` with AWS, DNS, HTTP(S), trust and time pointed at the twin ``ep``."""
-    clock, sleep = scaled_time(time_scale if time_scale is not None else ep.scale)
+    scale = time_scale if time_scale is not None else ep.scale
+    clock, sleep = scaled_time(scale)
     aws = AwsSettings(endpoint_url=ep.aws, region=ep.region,
                       access_key_id=KEYS["aws_access_key_id"],
                       secret_access_key=KEYS["aws_secret_access_key"], max_attempts=2)
     network = NetworkSettings(resolvers=(ep.dns,), resolve_via_dns=True,
                               port_map={443: ep.https, 80: ep.http}, ca_bundle=ep.ca)
-    return replace(ctx, aws=aws, network=network, clock=clock, sleep=sleep, _session=None,
-                   _clients={}, _lock=threading.Lock())
+    return replace(ctx, aws=aws, network=network, clock=clock, sleep=sleep,
+                   time_scale=scale, _session=None, _clients={}, _lock=threading.Lock())
 
 
 @dataclass
