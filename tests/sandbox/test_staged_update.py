@@ -166,3 +166,21 @@ def test_the_dry_run_and_the_run_refuse_a_distribution_with_http3(cli, tmp_path,
     assert cf.get_distribution_config(Id="E1SITE")["DistributionConfig"] == before
     assert [d["Id"] for d in cf.list_distributions()["DistributionList"]["Items"]] == [
         "E1SITE"]
+
+
+def test_a_hand_edit_after_promotion_is_named_when_rollback_refuses(cli, tmp_path, small_twin):
+    # someone edits the promoted distribution by hand: the rollback leaves it alone and says
+    # which field changed and how, not only how many
+    _twin, look = small_twin(SITE)
+    done = _run(cli, tmp_path, _plan(tmp_path))
+    assert done.code == 0, done.stdout + done.stderr
+    cf = look.client("cloudfront")
+    got = cf.get_distribution_config(Id="E1SITE")
+    config = got["DistributionConfig"]
+    config["Comment"] = "edited by hand"
+    cf.update_distribution(Id="E1SITE", IfMatch=got["ETag"], DistributionConfig=config)
+    back = cli("rollback", "last", "--yes", "--state-dir", str(tmp_path / "s"))
+    assert back.code == 3, back.stdout + back.stderr
+    said = " ".join((back.stdout + back.stderr).split())
+    assert "Comment is now 'edited by hand'" in said, said
+    assert _left(look)[2][0] == "/v2"  # left as it is

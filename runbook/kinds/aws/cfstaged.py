@@ -37,9 +37,10 @@ from runbook.kinds import register
 from runbook.kinds.aws import cfdeploy as cd
 from runbook.kinds.aws.cfconfig import UpdateParams, edit
 from runbook.kinds.aws.cfsample import run_phase_checks
-from runbook.kinds.aws.common import bucket_of, call, deep_diff, default_origin
+from runbook.kinds.aws.common import bucket_of, call, deep_diff, default_origin, describe_drift
 from runbook.kinds.aws.policy import oac_statement, read, sid_for, with_statement
 from runbook.kinds.base import Action, Change, Diff, Outputs, Snapshot
+from runbook.kinds.sets import CLOUDFRONT_SETS, in_set_order
 
 
 class Stickiness(BaseModel):
@@ -313,7 +314,8 @@ class StagedUpdate(Action[StagedParams]):
                                                  "replaced"))
 
     def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
-        changes = deep_diff(snapshot["config"], cd.config_of(ctx, self.params.id)[0])
+        changes = deep_diff(in_set_order(snapshot["config"], CLOUDFRONT_SETS),
+                            in_set_order(cd.config_of(ctx, self.params.id)[0], CLOUDFRONT_SETS))
         if changes:
             shown = "; ".join(f"{p} is {n!r}, was {o!r}" for p, o, n in changes[:3])
             return f"distribution {self.params.id} differs from its snapshot: {shown}"
@@ -325,9 +327,9 @@ class StagedUpdate(Action[StagedParams]):
     def drifted(self, ctx: RunContext, applied: Outputs) -> str | None:
         if "config" not in applied:
             return None
-        changes = deep_diff(applied["config"], cd.config_of(ctx, self.params.id)[0])
-        return (f"distribution {self.params.id} changed since promotion: "
-                f"{len(changes)} field(s)") if changes else None
+        changes = deep_diff(in_set_order(applied["config"], CLOUDFRONT_SETS),
+                            in_set_order(cd.config_of(ctx, self.params.id)[0], CLOUDFRONT_SETS))
+        return describe_drift(f"distribution {self.params.id}", changes) if changes else None
 
 
 def _refusal(config: dict[str, Any], dist_id: str) -> str | None:
