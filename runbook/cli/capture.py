@@ -30,8 +30,8 @@ def capture_cmd(
     only: nothing in AWS changes), and writes a world file that keeps their real ids, so
     that an environment with `sandbox: <that file>` rehearses the plan against a copy.
     """
+    from runbook.cli.provider import context_for
     from runbook.cli.render import stdout_console
-    from runbook.engine.runs import context_for
     from runbook.errors import UsageError
     from runbook.plan.loader import load
     from runbook.sandbox.capture import capture, describe

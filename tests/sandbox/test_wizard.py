@@ -15,6 +15,7 @@ import pytest
 
 from tests.sandbox.conftest import PLANS as PLANS_DIR
 from tests.sandbox.conftest import WORLD
+from tests.terminal import foreground_signals
 
 pytestmark = pytest.mark.slow
 ENTER = "\r"
@@ -26,7 +27,8 @@ def spawn(folder: Path, *args: str, **extra: str) -> pexpect.spawn:
     for name in ("RUNBOOK_CRASH_AFTER", "RUNBOOK_STATE"):
         env.pop(name, None)
     child = pexpect.spawn(sys.executable, ["-m", "runbook", "new", *args], cwd=str(folder),
-                          env=env, encoding="utf-8", timeout=60, dimensions=(50, 160))
+                          env=env, encoding="utf-8", timeout=60, dimensions=(50, 160),
+                          preexec_fn=foreground_signals)
     child.delaybeforesend = 0.3  # let prompt_toolkit take the terminal before a key comes
     return child
 
