@@ -184,3 +184,19 @@ def test_a_hand_edit_after_promotion_is_named_when_rollback_refuses(cli, tmp_pat
     said = " ".join((back.stdout + back.stderr).split())
     assert "Comment is now 'edited by hand'" in said, said
     assert _left(look)[2][0] == "/v2"  # left as it is
+
+
+def test_the_promoted_version_is_served_once_the_caches_are_invalidated(cli, tmp_path,
+                                                                         small_twin):
+    # the primary's edges cached version one (no Cache-Control: a day); the staging copy has
+    # its own cache, so only the promotion meets the old copy: `invalidate` clears it
+    _twin, look = small_twin(SITE.replace("    cache_control: no-cache\n", ""))
+    assert "version one" in look.get("www.example.org").text  # now cached for a day
+    plan = PLAN.replace("            grant_staging: GRANT\n",
+                        "            grant_staging: GRANT\n            invalidate: [/*]\n")
+    path = write_plan(tmp_path, plan.replace("PATH", "/v2").replace("GRANT", "true"))
+    shown = cli("plan", path, "--env", "sandbox")
+    assert "then invalidate /*" in " ".join(shown.stdout.split()), shown.stdout
+    done = _run(cli, tmp_path, path)
+    assert done.code == 0, done.stdout + done.stderr
+    assert "version two" in look.get("www.example.org").text

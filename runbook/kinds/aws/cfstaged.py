@@ -35,6 +35,7 @@ from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
 from runbook.kinds import register
 from runbook.kinds.aws import cfdeploy as cd
+from runbook.kinds.aws.cfcache import invalidate, reference
 from runbook.kinds.aws.cfconfig import UpdateParams, edit
 from runbook.kinds.aws.cfsample import run_phase_checks
 from runbook.kinds.aws.common import bucket_of, call, deep_diff, default_origin, describe_drift
@@ -144,7 +145,8 @@ class StagedUpdate(Action[StagedParams]):
             if getattr(p, name) is not None:
                 what.append(f"{name.replace('_', ' ')} {getattr(p, name)}")
         return (f"stage {', '.join(what) or 'a change'} on a copy of distribution {p.id}; "
-                f"traffic {phases}; then promote")
+                f"traffic {phases}; then promote"
+                + (f", then invalidate {', '.join(p.invalidate)}" if p.invalidate else ""))
 
     # ---- snapshot, diff ------------------------------------------------------------------
 
@@ -216,8 +218,15 @@ class StagedUpdate(Action[StagedParams]):
         cd.wait_deployed(ctx, primary, p.timeout, p.every)
         self._clean_up(ctx, staging, domain)
         final, etag = cd.config_of(ctx, primary)
+        self._invalidate(ctx, etag, "apply")  # the primary's caches hold the old version
         return {"staging_id": staging, "etag": etag, "phases": phases, "config": final,
                 "promoted": True}
+
+    def _invalidate(self, ctx: RunContext, etag: str, why: str) -> None:
+        paths = list(self.params.invalidate or [])
+        if paths:
+            invalidate(ctx, self.params.id, paths, reference(ctx, etag, paths, why),
+                       wait=self.params.wait, timeout=900.0, every=10.0)
 
     def _attach(self, ctx: RunContext, domain: str) -> None:
         found = cd.find_policy(ctx, domain)
@@ -308,6 +317,8 @@ class StagedUpdate(Action[StagedParams]):
             _ungrant(ctx, target, found[0])
             cd.delete_staging(ctx, found[0], p.timeout, p.every)
         cd.wait_deployed(ctx, p.id, p.timeout, p.every)
+        if promoted:  # the caches hold the promoted version; a pull-back changed nothing
+            self._invalidate(ctx, cd.config_of(ctx, p.id)[1], "restore")
         ctx.progress(f"distribution {p.id}: " + ("promotion undone, its snapshot written back"
                                                  if promoted else "pulled back before "
                                                  "promotion; its configuration was never "
