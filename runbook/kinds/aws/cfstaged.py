@@ -185,6 +185,8 @@ class StagedUpdate(Action[StagedParams]):
             cd.write(ctx, staging, wanted, etag)
         cd.wait_deployed(ctx, staging, p.timeout, p.every)
         self._grant(ctx, staging, wanted)
+        ctx.note(f"staging copy {staging} of {primary} made and deployed with the change; "
+                 "no request reaches it yet", staging=staging)
         phases: list[dict[str, Any]] = []
         value = re.sub(r"[^A-Za-z0-9._-]", "-", ctx.run_id)
         for n, phase in enumerate(p.traffic, 1):
@@ -198,20 +200,27 @@ class StagedUpdate(Action[StagedParams]):
             cd.set_policy(ctx, domain, cd.policy_config(domain, shape))
             if n == 1:
                 self._attach(ctx, domain)
+            traffic = "header" if phase.header else f"{phase.weight:.0%}"
+            ctx.note(f"phase {n} ({traffic}): " + (
+                f"requests with {cd.HEADER}: {value} reach the staging configuration"
+                if phase.header else f"{traffic} of requests reach the staging configuration"),
+                phase=n, traffic=traffic)
             if phase.hold:
                 ctx.progress(f"phase {n}: holding {format_duration(phase.hold)}")
                 ctx.sleep(phase.hold)
             seen = run_phase_checks(ctx, phase, {cd.HEADER: value} if phase.header else {})
-            phases.append({"phase": n, "traffic": "header" if phase.header else
-                           f"{phase.weight:.0%}", **seen})
+            phases.append({"phase": n, "traffic": traffic, **seen})
             if not seen["ok"]:
                 raise KindError(f"phase {n} ({phases[-1]['traffic']}) failed: "
                                 f"{seen['summary']}. Nothing was promoted: rollback pulls "
                                 "back without deploying the primary's configuration")
-            ctx.progress(f"phase {n} ({phases[-1]['traffic']}): {seen['summary']}")
+            ctx.note(f"phase {n} ({traffic}) passed: {seen['summary']}", phase=n,
+                     traffic=traffic, passed=True)
             self._gate(ctx, n, phases[-1]["traffic"], seen["summary"], last=n == len(p.traffic))
         cd.promote(ctx, primary, staging)
         cd.wait_deployed(ctx, primary, p.timeout, p.every)
+        ctx.note(f"promoted: the staging configuration is {primary}'s own, deployed",
+                 promoted=True)
         self._clean_up(ctx, staging, domain)
         final, etag = cd.config_of(ctx, primary)
         return {"staging_id": staging, "etag": etag, "phases": phases, "config": final,
@@ -271,6 +280,8 @@ class StagedUpdate(Action[StagedParams]):
         _ungrant(ctx, config, staging)
         cd.delete_staging(ctx, staging, p.timeout, p.every)
         cd.wait_deployed(ctx, p.id, p.timeout, p.every)
+        ctx.note(f"cleaned up: the continuous deployment policy of {p.id} detached and "
+                 f"deleted, the staging copy {staging} deleted", cleaned=True)
 
     def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         """A run killed inside apply, resumed: the change goes on from where AWS is. Not
@@ -306,10 +317,13 @@ class StagedUpdate(Action[StagedParams]):
             _ungrant(ctx, target, found[0])
             cd.delete_staging(ctx, found[0], p.timeout, p.every)
         cd.wait_deployed(ctx, p.id, p.timeout, p.every)
-        ctx.progress(f"distribution {p.id}: " + ("promotion undone, its snapshot written back"
-                                                 if promoted else "pulled back before "
-                                                 "promotion; its configuration was never "
-                                                 "replaced"))
+        if promoted:
+            ctx.note(f"promotion undone: distribution {p.id}'s snapshot written back and "
+                     "deployed", rollback="promotion undone")
+        elif found is not None:
+            ctx.note(f"pulled back before promotion: distribution {p.id}'s configuration was "
+                     "never replaced (primary untouched); policy and staging copy deleted",
+                     rollback="pulled back")
 
     def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
         changes = deep_diff(snapshot["config"], cd.config_of(ctx, self.params.id)[0])
