@@ -36,6 +36,7 @@ def one_round(n: int, concurrency: int) -> dict[str, float]:
     from runbook.context import RunContext
     from runbook.kinds.aws.redirects import Redirects
     from runbook.kinds.wire.http import HttpRedirects
+    from runbook.sandbox.edgeconfig import behaviour_for
     from runbook.sandbox.httpserver import Request
     from runbook.sandbox.twin import Twin
     from runbook.sandbox.world import load_world
@@ -60,8 +61,9 @@ def one_round(n: int, concurrency: int) -> dict[str, float]:
         assert dist is not None
         k = 200
         whole, _ = timed(lambda: [twin.edge.serve(req, https=True) for _ in range(k)])
-        fn, _ = timed(lambda: [twin.edge.state.functions.edge(dist.moto_id, dist.domain, dist.id,
-                                                         req) for _ in range(k)])
+        behaviour = behaviour_for(dist.config, "/old/p5")
+        fn, _ = timed(lambda: [twin.edge.state.functions.viewer_request(dist, behaviour, req)
+                               for _ in range(k)])
         out["edge request (ms)"] = whole / k * 1000
         out["function alone (ms)"] = fn / k * 1000
     return out

@@ -28,7 +28,7 @@ _loaded = False
 BUILTIN = ("shell", "manual", "wait", "wire.dns", "wire.http", "wire.tls",
            "aws.s3", "aws.s3copy", "aws.s3site", "aws.cloudfront", "aws.route53", "aws.acm",
            "aws.redirects", "aws.upload", "wire.request", "aws.metrics",
-           "wire.replay", "aws.cfstaged")
+           "wire.replay", "aws.cffunction", "aws.cfstaged")
 
 
 class RegistryError(RunbookError):

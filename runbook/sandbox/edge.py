@@ -8,12 +8,15 @@ certificate covers. A request then goes through one sequence, each step a call:
 
 1. the cache behaviour whose path pattern matches (``edgeconfig``);
 2. the viewer protocol policy (plain HTTP redirected, refused, or served);
-3. the behaviour's viewer-request CloudFront Function (``functions``);
+3. the behaviour's viewer-request CloudFront Function (``cfjs.atedge``): a response, a
+   503 for a failing function, or the request to carry on with (perhaps to the origin
+   an origin modification helper chose);
 4. the cache (``edgecache``, keyed as the cache policy says: ``cachepolicy``), else the
    behaviour's origin or origin group (``origins``) with what the policies forward, and
    the custom error response for an origin's error (``edgeconfig``);
 5. the answer dressed on its way out: the response headers policy (``headerspolicy``),
    compression (``compress``);
+6. the behaviour's viewer-response CloudFront Function (``cfjs.atedge``);
 
 so a change without an invalidation serves the old copy as CloudFront would.
 
@@ -35,6 +38,7 @@ from typing import Any
 from runbook.certnames import covers
 from runbook.kinds.aws.common import bucket_of, is_website_domain
 from runbook.sandbox import cachepolicy, headerspolicy
+from runbook.sandbox.cfjs.atedge import routed
 from runbook.sandbox.compress import compress
 from runbook.sandbox.edgecache import EdgeCache
 from runbook.sandbox.edgeconfig import (
@@ -213,12 +217,17 @@ class Edge:
         refused = viewer_protocol(behaviour, req, https=https)
         if refused is not None:
             return refused
-        if self.state.functions is not None:  # hook: CloudFront Functions (functions.py)
-            made, req = self.state.functions.edge(dist.moto_id, dist.domain, dist.id, req)
-            if made is not None:
-                return made  # type: ignore[no-any-return]
-        reply = self.respond(dist, behaviour, req)
-        return self.dress(behaviour, req, reply)
+        functions = self.state.functions  # CloudFront Functions (sandbox/cfjs/atedge.py)
+        if functions is not None:
+            ran = functions.viewer_request(dist, behaviour, req)
+            if isinstance(ran, Reply):
+                return ran
+            req = ran.request
+            dist, behaviour = routed(dist, behaviour, ran.origin)
+        reply = self.dress(behaviour, req, self.respond(dist, behaviour, req))
+        if functions is not None:
+            reply = functions.viewer_response(dist, behaviour, req, reply)
+        return reply
 
     def dress(self, behaviour: dict[str, Any], req: Request, reply: Reply) -> Reply:
         """What CloudFront does to an answer on its way out: the behaviour's response

@@ -11,9 +11,11 @@ them back into moto's answers, and refuses what AWS refuses: a stale If-Match, c
 the size quota or that does not compile, an association with a function that is not
 published, deleting a function a distribution uses, keys or values over their quotas.
 
-The edge calls :meth:`Functions.viewer_request`: the function's real code runs against
-the event CloudFront would build, with ``cf.kvs(id).get(key)`` reading the twin's keys.
-So a rehearsal proves the code that will run at the edge, not a Python imitation of it.
+The edge calls :meth:`Functions.viewer_request` and :meth:`Functions.viewer_response`
+(``cfjs/atedge.py``): the function's real code runs in V8 (``cfjs/runtime.py``) against the
+event CloudFront would build, with ``cf.kvs()`` reading the twin's keys, and TestFunction
+runs either stage against an event object (``cfjs/testing.py``). So a rehearsal proves the
+code that will run at the edge, not a Python imitation of it.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ import re
 import secrets
 import threading
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
+from runbook.sandbox.cfjs import atedge, testing
+from runbook.sandbox.cfjs.atedge import Forward
+from runbook.sandbox.cfjs.runtime import Engine, FunctionError, Ran
 from runbook.sandbox.httpserver import Reply, Request
 from runbook.sandbox.kit import Kit, Route, aws_error, header
 from runbook.sandbox.kit import Reply as Answer  # the proxy's reply (Reply: the edge's)
@@ -40,35 +45,12 @@ FUNCTION = re.compile(r"^/2020-05-31/function(?:/([^/?]+))?(/describe|/publish|/
 KVS_DATA = re.compile(r"^/key-value-stores/([^/?]+)(/keys(?:/([^?]+))?)?$")
 # The documented quotas (docs/kinds-aws.md cites them): the twin refuses past them.
 FUNCTION_SIZE = 10 * 1024
+NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+VIEWER_EVENTS = ("viewer-request", "viewer-response")
 KVS_TOTAL = 5 * 1024 * 1024
 KVS_KEY = 512
 KVS_VALUE = 1024
 _ASSOC = re.compile(rb"<FunctionAssociations>.*?</FunctionAssociations>", re.S)
-_IMPORT = re.compile(r"""^\s*import\s+cf\s+from\s+['"]cloudfront['"];?\s*$""", re.M)
-
-# The part of the `cloudfront` module of the cloudfront-js-2.0 runtime that reads a
-# KeyValueStore: get() rejects for a missing key, as on CloudFront.
-_RUNTIME = """
-var __stores = {};
-var __cf = { kvs: function (id) {
-  var key = String(id);
-  return {
-    get: async function (k, opts) {
-      var store = __stores[key];
-      if (!store) { throw new Error('KeyValueStore ' + key + ' is not associated'); }
-      if (!Object.prototype.hasOwnProperty.call(store, k)) { throw new Error('Key not found'); }
-      var v = store[k];
-      return opts && opts.format === 'json' ? JSON.parse(v) : v;
-    },
-    exists: async function (k) {
-      var store = __stores[key] || {};
-      return Object.prototype.hasOwnProperty.call(store, k);
-    },
-    meta: async function () { return { keyCount: Object.keys(__stores[key] || {}).length }; }
-  };
-} };
-"""
-
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -110,6 +92,8 @@ class Store:
     etag: str = field(default_factory=lambda: secrets.token_hex(7).upper())
     keys: dict[str, str] = field(default_factory=dict)
     version: int = 0
+    created: str = field(default_factory=lambda: _now())
+    updated: str = field(default_factory=lambda: _now())
 
     @property
     def size(self) -> int:
@@ -128,9 +112,9 @@ class Functions:
         # moto distribution id -> one list of associations per behaviour: the default
         # behaviour first, then CacheBehaviors in order (moto keeps that order)
         self.associations: dict[str, list[list[dict[str, str]]]] = {}
-        self.patterns: dict[str, list[str]] = {}  # moto id -> ["*", PathPattern...]
         self._lock = threading.RLock()
-        self._engines: dict[str, _Engine] = {}
+        self._engines: dict[str, Engine] = {}
+        self._ids: Any = None  # the proxy's world <-> moto ids (a name may hold an id)
 
     # ---- in the proxy ----------------------------------------------------------------
 
@@ -140,6 +124,8 @@ class Functions:
         from runbook.sandbox.cfrules import DIST, DIST_CONFIG, DIST_LIST
 
         proxy = kit.proxy
+
+        self._ids = proxy.ids
 
         def answer(call: Any) -> Answer | None:
             return self.handle(call.method, call.target, call.headers, call.body)
@@ -162,6 +148,38 @@ class Functions:
             found = re.search(rb"<Id>([A-Z0-9]+)</Id>", out)
             dist_id = found.group(1).decode() if found else None
         return status, headers, self.after_distribution(dist_id, call.method, call.body, out)
+
+    # ---- saved twins (``sandbox serve --state``) -----------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        def stage(st: Stage | None) -> dict[str, Any] | None:
+            return None if st is None else {"code": base64.b64encode(st.code).decode(),
+                                            "config": st.config, "etag": st.etag,
+                                            "modified": st.modified}
+
+        with self._lock:
+            return {"functions": [{"name": f.name, "arn": f.arn, "created": f.created,
+                                   "development": stage(f.development),
+                                   "live": stage(f.live)} for f in self.functions.values()],
+                    "stores": {sid: {"etag": st.etag, "keys": st.keys, "created": st.created,
+                                     "updated": st.updated} for sid, st in self.stores.items()},
+                    "associations": self.associations}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        def stage(d: dict[str, Any] | None) -> Stage | None:
+            return None if d is None else Stage(base64.b64decode(d["code"]), d["config"],
+                                                d["etag"], d["modified"])
+
+        with self._lock:
+            for f in data.get("functions", []):
+                dev = stage(f["development"])
+                assert dev is not None
+                self.functions[f["name"]] = Function(f["name"], f["arn"], f["created"], dev,
+                                                     stage(f["live"]))
+            for sid, st in data.get("stores", {}).items():
+                self.stores[sid] = Store(st["etag"], dict(st["keys"]), 1, st["created"],
+                                         st["updated"])
+            self.associations.update(data.get("associations", {}))
 
     # ---- the API ---------------------------------------------------------------------
 
@@ -210,6 +228,8 @@ class Functions:
                 return self._summary_answer(fn, stage_name, {"ETag": chosen.etag})
             return 200, {"Content-Type": "application/octet-stream", "ETag": chosen.etag}, \
                 chosen.code
+        if method == "POST" and verb == "/test":
+            return testing.answer(self, fn, body, if_match)
         if if_match != fn.development.etag:
             return aws_error(412, "PreconditionFailed", "The If-Match version is missing "
                               "or not valid for the resource.")
@@ -256,7 +276,9 @@ class Functions:
         if len(config["KeyValueStoreARNs"]) > 1:
             return aws_error(400, "InvalidArgument", "A function can be associated with at "
                               "most one KeyValueStore.")
-        problem = _Engine.compile_error(code.decode("utf-8", "replace"))
+        engine, problem = Engine.compile(code.decode("utf-8", "replace"))
+        if engine is not None:  # kept: the edge and TestFunction run this code with it
+            self._engines[hashlib.sha256(code).hexdigest()] = engine
         if problem:
             return aws_error(400, "InvalidArgument", f"The function code does not compile: "
                               f"{problem}")
@@ -268,6 +290,9 @@ class Functions:
             assert refused is not None
             return refused
         name, config, code = parsed
+        if not NAME.fullmatch(name):
+            return aws_error(400, "InvalidArgument", f"The function name {name[:80]!r} is not "
+                             "1 to 64 letters, digits, hyphens or underscores.")
         if name in self.functions:
             return aws_error(409, "FunctionAlreadyExists", f"Function {name} already exists.")
         now = _now()
@@ -286,7 +311,7 @@ class Functions:
             return refused
         _, config, code = parsed
         fn.development = Stage(code, config, secrets.token_hex(7).upper(), _now())
-        return self._summary_answer(fn, "DEVELOPMENT", {"ETtag": fn.development.etag})
+        return self._summary_answer(fn, "DEVELOPMENT", {"ETag": fn.development.etag})
 
     def _summary_answer(self, fn: Function, stage: str, headers: dict[str, str]) -> Answer:
         out = f'<?xml version="1.0"?>{self._summary(fn, stage, NS)}'
@@ -372,6 +397,7 @@ class Functions:
                                f"would hold {total} bytes; the maximum is {KVS_TOTAL}.")
         store.keys, store.etag = new, secrets.token_hex(7).upper()
         store.version += 1
+        store.updated = _now()
         return self._json({"ItemCount": len(new), "TotalSizeInBytes": total},
                           {"ETag": store.etag})
 
@@ -403,6 +429,11 @@ class Functions:
                                           f"The function ARN {a['FunctionARN']} is not valid "
                                           "or the function is not published.")
                 types = [a["EventType"] for a in assoc]
+                other = next((t for t in types if t not in VIEWER_EVENTS), None)
+                if other is not None:
+                    return aws_error(400, "InvalidFunctionAssociation", f"A CloudFront "
+                                     f"function cannot be associated with {other} events: "
+                                     "only viewer-request and viewer-response.")
                 if len(types) != len(set(types)):
                     return aws_error(400, "InvalidFunctionAssociation", "Only one function "
                                       "can be associated with each event type.")
@@ -413,7 +444,6 @@ class Functions:
         if behaviours is None:
             return
         with self._lock:
-            self.patterns[dist_id] = [p for p, _ in behaviours]
             self.associations[dist_id] = [a for _, a in behaviours]
 
     def present(self, dist_id: str | None, out: bytes) -> bytes:
@@ -447,73 +477,49 @@ class Functions:
             self.record_distribution(dist_id, body)
         return self.present(dist_id, out)
 
-    def edge(self, dist_id: str, domain: str, world_id: str,
-             req: Request) -> tuple[Reply | None, Request]:
-        """For the edge: (the function's response, or None) and the request to carry on
-        with. A function that throws is CloudFront's 503."""
-        try:
-            got = self.viewer_request(dist_id, domain, world_id, req.method, req.path,
-                                      dict(req.headers))
-        except Exception as exc:  # the function threw: CloudFront answers 503
-            return Reply(503, f"The CloudFront function associated with the distribution "
-                         f"failed: {exc}", {"X-Cache": "FunctionExecutionError from "
-                                                   "cloudfront"}), req
-        if got is None:
-            return None, req
-        if "statusCode" in got:
-            headers = {k: str(v.get("value", "")) for k, v in
-                       (got.get("headers") or {}).items()}
-            headers.setdefault("Server", "CloudFront")
-            headers["X-Cache"] = "FunctionGeneratedResponse from cloudfront"
-            return Reply(int(got["statusCode"]), _body(got.get("body")), headers), req
-        query = "&".join(_pairs(got.get("querystring") or {}))
-        uri = str(got.get("uri") or req.path.partition("?")[0])
-        return None, replace(req, path=uri + (f"?{query}" if query else ""))
+    error = staticmethod(aws_error)  # an API error answer, for cfjs.testing
 
-    def viewer_request(self, dist_id: str, domain: str, world_id: str, method: str,
-                       target: str, headers: dict[str, str]) -> dict[str, Any] | None:
-        """Run the viewer-request function of the behaviour that serves ``target`` (the
-        request's path and query). None: no function there. Otherwise the function's
-        result: a response (``statusCode``) or the request to carry on with."""
-        path, _, raw_query = target.partition("?")
+    def _by_arn(self, arn: str) -> Function | None:
+        """The function an ARN of a served configuration names (its world ids are moto's
+        here: the proxy swapped them on the way in)."""
+        if self._ids is not None:
+            arn = self._ids.request(arn.encode()).decode()
+        return next((f for f in self.functions.values() if f.arn == arn), None)
+
+    def runtime_of(self, arn: str) -> str | None:
+        """The runtime of the LIVE stage of the function with this ARN; None: none."""
         with self._lock:
-            lists = self.associations.get(dist_id) or []
-            patterns = self.patterns.get(dist_id) or ["*"]
-            index = _behaviour_for(patterns, path)
-            assoc = lists[index] if index < len(lists) else []
-            arn = next((a["FunctionARN"] for a in assoc if a["EventType"] == "viewer-request"),
-                       None)
-            fn = next((f for f in self.functions.values() if f.arn == arn), None)
+            fn = self._by_arn(arn)
+            return str(fn.live.config["Runtime"]) if fn and fn.live else None
+
+    def run_live(self, arn: str, event: dict[str, Any]) -> Ran:
+        with self._lock:
+            fn = self._by_arn(arn)
             if fn is None or fn.live is None:
-                return None
-            live = fn.live
-            stores = {s.rsplit("/", 1)[-1]: self.stores.setdefault(s.rsplit("/", 1)[-1],
-                                                                    Store())
-                      for s in live.config["KeyValueStoreARNs"]}
-            digest = hashlib.sha256(live.code).hexdigest()
+                raise FunctionError("FunctionExecutionError", f"no LIVE function {arn}")
+            stage = fn.live
+        return self.run(stage, event)
+
+    def run(self, stage: Stage, event: dict[str, Any]) -> Ran:
+        """One run of a stage's code against ``event``, with its store's keys."""
+        with self._lock:
+            sids = [a.rsplit("/", 1)[-1] for a in stage.config["KeyValueStoreARNs"]]
+            stores = {sid: self.stores.setdefault(sid, Store()) for sid in sids}
+            digest = hashlib.sha256(stage.code).hexdigest()
             engine = self._engines.get(digest)
             if engine is None:
-                engine = self._engines[digest] = _Engine(live.code.decode())
-            event = {"version": "1.0",
-                     "context": {"distributionDomainName": domain,
-                                 "distributionId": world_id, "eventType": "viewer-request",
-                                 "requestId": secrets.token_hex(12)},
-                     "viewer": {"ip": "127.0.0.1"},
-                     "request": {"method": method, "uri": path,
-                                 "querystring": _querystring(raw_query),
-                                 "headers": {k.lower(): {"value": v} for k, v in
-                                             headers.items()},
-                                 "cookies": {}}}
-            return engine.run(event, stores)
+                engine = self._engines[digest] = Engine(stage.code.decode("utf-8", "replace"))
+        return engine.run(event, stores, sids[0] if sids else None)
 
+    def viewer_request(self, dist: Any, behaviour: dict[str, Any],
+                       req: Request) -> Forward | Reply:
+        """For the edge: the behaviour's viewer-request function run (atedge.py)."""
+        return atedge.viewer_request(self, dist, behaviour, req)
 
-def _pairs(querystring: dict[str, Any]) -> list[str]:
-    out: list[str] = []
-    for name, entry in querystring.items():
-        values = entry.get("multiValue") or [entry]
-        out.extend(f"{name}={v.get('value', '')}" if v.get("value", "") != "" else name
-                   for v in values)
-    return out
+    def viewer_response(self, dist: Any, behaviour: dict[str, Any], req: Request,
+                        reply: Reply) -> Reply:
+        """For the edge: the behaviour's viewer-response function run on its answer."""
+        return atedge.viewer_response(self, dist, behaviour, req, reply)
 
 
 def _behaviours(body: bytes) -> list[tuple[str, list[dict[str, str]]]] | None:
@@ -540,80 +546,3 @@ def _behaviours(body: bytes) -> list[tuple[str, list[dict[str, str]]]] | None:
     return out
 
 
-def _behaviour_for(patterns: list[str], path: str) -> int:
-    """The behaviour CloudFront picks: the first cache behaviour whose pattern matches,
-    else the default one (index 0)."""
-    import fnmatch
-
-    for i, pattern in enumerate(patterns[1:], start=1):
-        if fnmatch.fnmatchcase(path, pattern if pattern.startswith("/") else "/" + pattern):
-            return i
-    return 0
-
-
-def _querystring(raw: str) -> dict[str, Any]:
-    """The event's ``querystring``: values as they came (still percent-encoded), repeated
-    names in ``multiValue``, as CloudFront Functions see them."""
-    out: dict[str, Any] = {}
-    for part in filter(None, raw.split("&")):
-        name, _, value = part.partition("=")
-        if name in out:
-            entry = out[name]
-            entry.setdefault("multiValue", [{"value": entry["value"]}]).append({"value": value})
-        else:
-            out[name] = {"value": value}
-    return out
-
-
-class _Engine:
-    """One V8 context per function code; the stores' keys are copied in when they change."""
-
-    def __init__(self, code: str) -> None:
-        from py_mini_racer import MiniRacer
-
-        self.js = MiniRacer()
-        self.js.eval(_RUNTIME)
-        self.js.eval(_IMPORT.sub("var cf = __cf;", code))
-        self.versions: dict[str, int] = {}
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def compile_error(code: str) -> str | None:
-        from py_mini_racer import JSEvalException, MiniRacer
-
-        js = MiniRacer()
-        try:
-            js.eval(_RUNTIME)
-            js.eval(f"{_IMPORT.sub('var cf = __cf;', code)}\n"
-                    "if (typeof handler !== 'function') "
-                    "{ throw new Error('the code defines no function handler(event)'); }")
-        except JSEvalException as exc:
-            return str(exc).splitlines()[0]
-        finally:
-            js.close()
-        return None
-
-    def run(self, event: dict[str, Any], stores: dict[str, Store]) -> dict[str, Any]:
-        with self.lock:
-            for sid, store in stores.items():
-                if self.versions.get(sid) != store.version:
-                    self.js.eval(f"__stores[{json.dumps(sid)}] = {json.dumps(store.keys)};")
-                    self.versions[sid] = store.version
-            promise = self.js.eval(f"Promise.resolve(handler({json.dumps(event)}))"
-                                   ".then(function (r) { return JSON.stringify(r); })")
-            text = promise.get(timeout=5)  # type: ignore[union-attr]
-        result: dict[str, Any] = json.loads(str(text))
-        return result
-
-
-def _body(body: Any) -> str | bytes:
-    """A generated response's body: CloudFront Functions give ``{data, encoding}``
-    (encoding ``text`` or ``base64``), or a string."""
-    if isinstance(body, dict):
-        data = str(body.get("data") or "")
-        if body.get("encoding") == "base64":
-            import base64
-
-            return base64.b64decode(data)
-        return data
-    return str(body or "")

@@ -34,6 +34,7 @@ class Request:
     path: str  # with the query string
     headers: Mapping[str, str]
     sni: str | None  # the TLS server name the client sent, None over plain HTTP
+    header_list: tuple[tuple[str, str], ...] = ()  # every header line, repeats included
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Reply:
     body: str | bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (for timeout tests)
+    repeated: tuple[tuple[str, str], ...] = ()  # more header lines (a repeated Set-Cookie)
 
 
 def redirect(location: str, status: int = 301) -> Reply:
@@ -104,7 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.headers.get("Host") or ""
         host = (raw[1:].split("]")[0] if raw.startswith("[") else raw.rsplit(":", 1)[0]).lower()
         sni = getattr(self.connection, "sni", None)
-        request = Request(self.command, host, self.path, dict(self.headers.items()), sni)
+        request = Request(self.command, host, self.path, dict(self.headers.items()), sni,
+                          tuple(self.headers.items()))
         web.requests.append(request)
         route = web.routes.get(f"{host}{self.path}") or web.routes.get(self.path) or \
             web.routes.get(f"{host}{self.path.split('?')[0]}") or \
@@ -119,7 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Date", self.date_time_string())
         if not any(k.lower() == "server" for k in reply.headers):
             self.send_header("Server", "runbook-sandbox")
-        for name, value in reply.headers.items():
+        for name, value in (*reply.headers.items(), *reply.repeated):
             self.send_header(name, value)
         if not any(k.lower() == "content-type" for k in reply.headers):
             self.send_header("Content-Type", "text/html; charset=utf-8")

@@ -6,7 +6,8 @@
 * an S3 website endpoint: ``RedirectAllRequestsTo``; otherwise the index document for a
   folder (and a 302 to ``key/`` when only the folder's index exists), routing rules
   (``KeyPrefixEquals`` before the object is read, ``HttpErrorCodeReturnedEquals`` after),
-  the error document for a 404 or 403, public objects only;
+  the error document for a 404 or 403, public objects only; a missing key is 404 when
+  anyone may list the bucket, 403 otherwise;
 * a custom origin, which the world points at a loopback server (``url``) or a local folder
   (``folder``): the request goes there with what the origin request policy forwards.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.kinds.aws.common import bucket_of, is_website_domain
+from runbook.kinds.aws.policy import lists_publicly
 from runbook.kinds.aws.policy import read as read_policy
 from runbook.sandbox.edgeview import TwinView
 from runbook.sandbox.httpserver import Reply
@@ -137,7 +139,8 @@ class Origins:
             return Reply(302, b"", {"Location": f"/{key}/", "Server": "AmazonS3"})
         if found is not None and found[0] == 200:
             return found[1]
-        status = 404 if found is None else found[0]
+        listed = lists_publicly(self.view.bucket_policy(bucket), bucket=bucket)
+        status = (404 if listed else 403) if found is None else found[0]
         for rule in rules:
             cond = rule.get("Condition") or {}
             if str(cond.get("HttpErrorCodeReturnedEquals") or "") == str(status) and \

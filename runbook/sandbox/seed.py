@@ -203,12 +203,17 @@ def _dist_config(d: Any, arns: dict[str, str], regions: dict[str, str],
                   "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,
                                          "OriginProtocolPolicy": "http-only"}}
     viewer: dict[str, Any] = {"CloudFrontDefaultCertificate": True}
+    # the edge asks the origin for the root object at "/": a site bucket's index.html by
+    # default; a redirect website has none unless the world says so (it would redirect
+    # "/" to "/index.html")
+    root = d.default_root_object if d.origin.bucket or \
+        "default_root_object" in d.model_fields_set else ""
     if d.certificate:
         viewer = {"ACMCertificateArn": arns[d.certificate], "SSLSupportMethod": "sni-only",
                   "MinimumProtocolVersion": "TLSv1.2_2021"}
     return {
         "CallerReference": f"world-{d.id}", "Comment": d.comment or d.id,
-        "Enabled": d.enabled, "DefaultRootObject": d.default_root_object,
+        "Enabled": d.enabled, "DefaultRootObject": root,
         "Aliases": {"Quantity": len(d.aliases), "Items": d.aliases},
         "Origins": {"Quantity": 1, "Items": [origin]},
         "DefaultCacheBehavior": {

@@ -183,6 +183,7 @@ class Twin:
         cf_rules.restore(saved.get("cloudfront", {}))
         r53_rules.restore(saved.get("route53", {}))
         policies.restore(saved.get("policies", {}))
+        functions.restore(saved.get("functions", {}))
         try:
             proxy.start()
         except OSError as exc:
@@ -264,6 +265,7 @@ class Twin:
                 "route53": self.route53.export(),
                 "staging": self.router.deployments.export() if self.router else {},
                 "policies": self.edge.state.policies.export(),
+                "functions": self.edge.state.functions.export(),
                 "certificates": {k: list(v) for k, v in self.certificates.items()}})
 
     def _saver(self) -> None:

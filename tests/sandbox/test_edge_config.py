@@ -153,8 +153,11 @@ def test_behaviours_route_to_several_origins(small_twin, tmp_path: Path):
             block_public_access: false
             objects: {{docs/index.html: "docs home", docs/guide/index.html: "the guide",
                        missing.html: "no such page"}}
-            policy: {{Version: "2012-10-17", Statement: [{{Effect: Allow, Principal: "*",
-                      Action: "s3:GetObject", Resource: "arn:aws:s3:::pages/*"}}]}}
+            policy: {{Version: "2012-10-17", Statement: [
+                {{Effect: Allow, Principal: "*", Action: "s3:GetObject",
+                  Resource: "arn:aws:s3:::pages/*"}},
+                {{Effect: Allow, Principal: "*", Action: "s3:ListBucket",
+                  Resource: "arn:aws:s3:::pages"}}]}}
             website:
               IndexDocument: {{Suffix: index.html}}
               ErrorDocument: {{Key: missing.html}}
@@ -231,6 +234,9 @@ def test_the_edge_sees_a_change_at_once(small_twin):
     _, look = small_twin(world(config, buckets))
     assert look.get(HOST, "/app.js").status_code == 200
     assert look.get(HOST, "/docs/a.html").text == "page a"
+    # no public ListBucket: S3's website answers a missing key 403, not 404
+    missing = look.get(HOST, "/docs/none.html")
+    assert missing.status_code == 403 and "AccessDenied" in missing.text
     s3 = look.client("s3", REGION)
     s3.delete_bucket_policy(Bucket="site")
     assert look.get(HOST, "/index.html").status_code == 403  # not cached yet: read again

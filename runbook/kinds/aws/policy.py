@@ -128,6 +128,18 @@ def _source_arns(stmt: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def lists_publicly(policy: Mapping[str, Any] | None, *, bucket: str) -> bool:
+    """Whether ``policy`` lets anyone list ``bucket`` (s3:ListBucket) without a condition:
+    S3 then answers a missing key with 404 NoSuchKey, otherwise with 403 AccessDenied."""
+    for stmt in _list((policy or {}).get("Statement")):
+        if isinstance(stmt, Mapping) and stmt.get("Effect") == "Allow" and \
+                not stmt.get("Condition") and _principal(stmt)[0] and \
+                _matches(stmt.get("Action"), "s3:ListBucket", fold=True) and \
+                _matches(stmt.get("Resource"), bucket_arn(bucket)):
+            return True
+    return False
+
+
 def oac_grantees(policy: Mapping[str, Any] | None) -> list[str]:
     """The ids of the distributions ``policy`` lets read through an origin access control
     (an Allow to cloudfront.amazonaws.com whose AWS:SourceArn names the distribution)."""
