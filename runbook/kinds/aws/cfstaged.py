@@ -26,9 +26,16 @@ primary reads back as its snapshot and nothing of the staged change is left.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
@@ -67,11 +74,18 @@ def _share(value: Any) -> Any:
     return value
 
 
+# A share of requests: 0.05, or "5%" (what the schema says too, so editors accept both).
+Share = Annotated[float, BeforeValidator(_share),
+                  WithJsonSchema({"anyOf": [{"type": "number"},
+                                            {"type": "string",
+                                             "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}]})]
+
+
 class Phase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     header: bool = Field(False, description="a header phase: only requests carrying "
                          "aws-cf-cd-runbook with this run's id reach the staging config")
-    weight: float | None = Field(None, description="share of requests sent to the staging "
+    weight: Share | None = Field(None, description="share of requests sent to the staging "
                                  "config: 0.05 or 5%, at most 15%")
     hold: Duration = Field(0.0, description="how long traffic stays so before the checks")
     stickiness: Stickiness | None = Field(None, description="keep a viewer on one config")
@@ -82,8 +96,6 @@ class Phase(BaseModel):
     marker: str | None = Field(None, description="against AWS, what only the staging config "
                                "answers: text in the body, or `header: NAME` for a response "
                                "header its response headers policy adds")
-
-    _weight = field_validator("weight", mode="before")(lambda cls, v: _share(v))
 
     @model_validator(mode="after")
     def _one(self) -> Phase:
