@@ -123,6 +123,8 @@ class RunContext:
     dry_run: bool = False
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    # Real seconds one plan second lasts when clock and sleep are scaled (a sandbox twin).
+    time_scale: float | None = None
     # Progress lines for the live display ("waiting for E1... to deploy: InProgress, 3m left").
     progress: Callable[[str], None] = _no_progress
     # A milestone inside an action ("phase 2 (5%) passed", "pulled back before promotion"),

@@ -10,6 +10,7 @@ with ``raise Ours(...) from exc`` and never escape untranslated.
     ├── KindError                a check or action could not do its work (translated)
     │   ├── AwsError             an AWS API error: names the operation and resource
     │   └── NetworkError         DNS / HTTP / TLS transport trouble
+    │       └── WireError        a request the wire kinds could not make, with its outcome
     ├── StateError               the journal or run store is unusable
     │   ├── LockHeldError        another run holds the plan+environment lock
     │   └── NoSuchRunError       a run id the store does not hold
@@ -60,12 +61,6 @@ class RunbookError(Exception):
             return self.message
         return f"{self.message.rstrip('.')} — {self.source}"
 
-    def with_source(self, source: Source | None) -> RunbookError:
-        """Attach the plan line that asked for the work, keeping one already set."""
-        if self.source is None and source is not None:
-            self.source = source
-        return self
-
 
 class PlanError(RunbookError):
     """A plan (or library step) that cannot be used; lists every problem found."""
@@ -96,6 +91,12 @@ class KindError(RunbookError):
     """A check or action could not do its work (not: a check that ran and found a mismatch)."""
 
     exit_code = 3
+
+    @property
+    def missing(self) -> str | None:
+        """The resource it found missing ("bucket acme-docs-v2"), when that is why: the
+        dry run then looks for an earlier step that creates it."""
+        return None
 
 
 class AwsError(KindError):

@@ -373,11 +373,31 @@ def main() -> int:
         found = list(findings(endpoint))
     for f in found:
         print(f.line())
-    closed = [f.gap for f in found if f.state == "closed"]
-    if closed:
-        print(f"closed since the page was written: {', '.join(closed)}: update "
-              "docs/moto-gaps.md")
+    page = page_states()
+    moved = [f"{f.gap} ({page[f.gap]} -> {f.state})" for f in found
+             if f.state != "unknown" and f.gap in page and page[f.gap] != f.state]
+    if moved:
+        print(f"differs from docs/moto-gaps.md's last checked release: {', '.join(moved)}: "
+              "update the page")
+    else:
+        print("as docs/moto-gaps.md says for its last checked release")
     return 0
+
+
+def page_states() -> dict[str, str]:
+    """Each gap's state in docs/moto-gaps.md for the newest release it was checked with
+    (the last "open" or "closed" of its "moto A / B" column)."""
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "moto-gaps.md"
+    out: dict[str, str] = {}
+    for row in re.findall(r"^\| (S?\d+) \|(.*)$", doc.read_text(), flags=re.M):
+        cells = row[1].split(" | ")
+        states = re.findall(r"\b(open|closed)\b", cells[2]) if len(cells) > 2 else []
+        if states:
+            out[row[0]] = states[-1]
+    return out
 
 
 if __name__ == "__main__":

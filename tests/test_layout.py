@@ -23,7 +23,9 @@ ALLOWED = {
     "kinds": set(),
     "store": {"kinds"},  # the S3 store uses the AWS kinds' client and error translation
     "sandbox": {"plan", "kinds"},
-    "engine": {"plan", "kinds", "store", "sandbox"},
+    # the engine knows neither AWS nor the sandbox: the CLI hands it a context provider
+    # (engine/wiring.py, cli/provider.py), and kinds declare `uses_aws`
+    "engine": {"plan", "kinds", "store"},
     "cli": {"engine", "plan", "kinds", "store", "sandbox"},
 }
 
@@ -112,6 +114,24 @@ def test_imports_run_one_way_between_rooms() -> None:
         for b in targets
         if room(b) not in ALLOWED[room(a)] | {room(a), "base"}
     )
+    assert wrong == []
+
+
+def test_the_engine_imports_no_aws_kind() -> None:
+    """The kinds' registry and base classes, yes; the AWS family, no."""
+    wrong = sorted(f"{a} imports {b}" for a, targets in GRAPH.items() if room(a) == "engine"
+                   for b in targets if b.startswith("runbook.kinds.aws"))
+    assert wrong == []
+
+
+def test_nothing_below_the_cli_prints() -> None:
+    """Terminal output is the CLI's: the engine, kinds, store and sandbox report through
+    events, results and errors."""
+    wrong = sorted(f"{path.relative_to(ROOT)}:{node.lineno}"
+                   for name, path in modules().items() if room(name) != "cli"
+                   for node in ast.walk(ast.parse(path.read_text()))
+                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                   and node.func.id == "print")
     assert wrong == []
 
 

@@ -66,15 +66,15 @@ def _metavar_alone(self: Any, ctx: Any) -> str | None:
     return None if self.metavar else typer.core.TyperArgument.display_type(self, ctx)
 
 
-def _usage_name(self: Any) -> str:
+def _usage_pieces(self: Any, ctx: Any) -> list[str]:
     """``PLAN`` and ``[NAME]`` in the usage line, as click and README write them (typer
-    writes ``{PLAN}``)."""
+    writes ``{PLAN}``): click's own hook for a parameter's part of the usage line."""
     name = str(self.display_name_raw) if self.required else f"[{self.display_name_raw}]"
-    return name + ("..." if self.nargs != 1 else "")
+    return [name + ("..." if self.nargs != 1 else "")]
 
 
 typer.core.TyperArgument.display_type_rich = _metavar_alone  # type: ignore[method-assign]
-typer.core.TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign]
+typer.core.TyperArgument.get_usage_pieces = _usage_pieces  # type: ignore[method-assign]
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -22,6 +22,11 @@ def capture_cmd(
     force: Annotated[bool, typer.Option(help="replace the world file if it exists")] = False,
     body_cap: Annotated[int, typer.Option(
         help="copy whole only text objects of at most this many bytes")] = 64 * 1024,
+    logs: Annotated[float, typer.Option(
+        "--logs", min=0, max=168, help="copy the last HOURS of each distribution's access "
+        "logs as its traffic (0: none)", metavar="HOURS")] = 0.0,
+    logs_cap: Annotated[int, typer.Option(
+        min=1, max=100_000, help="most distinct URLs copied per distribution")] = 1000,
 ) -> None:
     """Copy what the plan names in an environment (read-only) into a sandbox world file.
 
@@ -30,8 +35,8 @@ def capture_cmd(
     only: nothing in AWS changes), and writes a world file that keeps their real ids, so
     that an environment with `sandbox: <that file>` rehearses the plan against a copy.
     """
+    from runbook.cli.provider import context_for
     from runbook.cli.render import stdout_console
-    from runbook.engine.runs import context_for
     from runbook.errors import UsageError
     from runbook.plan.loader import load
     from runbook.sandbox.capture import capture, describe
@@ -45,7 +50,7 @@ def capture_cmd(
         raise UsageError(f"environment {p.environment.name} is a sandbox "
                          f"({p.environment.sandbox}): capture reads a real environment")
     ctx = context_for(p, "capture", None, lambda _: None, plan.resolve().parent)
-    captured = capture(p, ctx, body_cap=body_cap)
+    captured = capture(p, ctx, body_cap=body_cap, logs_hours=logs, logs_cap=logs_cap)
     dump_world(captured.world, out, header=(
         f"Captured from environment {p.environment.name} of plan {p.name} by "
         "`runbook sandbox capture`.\nObjects in `listing` without a body in `objects` are "

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.status import Status
 
 from runbook.cli.diffs import block, inline, one_line
+from runbook.cli.plantime import faster, scale_of
 from runbook.cli.reportdata import answered
 from runbook.durations import format_duration
 from runbook.engine.executor import Preview
@@ -41,6 +42,9 @@ def diff_lines(diff: Diff, indent: str = "      ") -> list[str]:
     return lines
 
 
+# A diff longer than this, shown whole at the gate, is not shown again at its step.
+SHOWN_AGAIN = 3
+
 # What changes from one progress message of a wait to the next without news: counters.
 _COUNTERS = re.compile(r"\b(attempt|round) \d+|[\d.]+[a-z]*( [\d.]+[a-z]+)* left|"
                        r"\b\d+ of \d+\b")
@@ -67,6 +71,11 @@ class LiveView:
         self._soak: dict[str, tuple[bool, str]] = {}  # check description -> last answer
         self._soak_started: float | None = None
         self.steps_total = 0
+        self._scale: float | None = None  # a sandbox twin's time scale, from run.started
+        self._shown: dict[str, Any] = {}  # step id -> the diff shown whole at its gate
+        self._stage: str | None = None  # the stage whose header was printed last
+        self._resumed = False
+        self._began = time.monotonic()
 
     def _stop(self) -> None:
         if self._status is not None:
@@ -108,6 +117,7 @@ class LiveView:
         for p in previews:
             self.con.print(f"    step [bold]{p.step.id}[/]: {escape(p.description)}")
             if p.diff is not None:
+                self._shown[p.step.id] = p.diff.to_json()
                 for line in diff_lines(p.diff):
                     self.con.print(line)
             elif p.waiting_for:
@@ -141,12 +151,23 @@ class LiveView:
         took = self._end_wait()
         if took and t not in ("check", "soak"):
             p(f"  [dim]done waiting after {took}[/]")
+        stage = e.get("stage")
+        if t == "stage.started" and stage == self._stage:
+            return  # a resumed stage: its header came with its first event, above
+        if t not in ("stage.started", "gate", "run.resumed") and self._resumed \
+                and isinstance(stage, str) and stage != self._stage:
+            # resume settles a step before it walks on: the header goes first
+            self._stage = stage
+            p(f"\n[bold]== stage {escape(stage)}[/] (resumed)")
         if t == "run.started":
+            self._scale, self._began = scale_of(e), time.monotonic()
             p(f"[bold]run {e['run_id']}[/]: plan {e['plan']} on [bold]{e['env']}[/] "
               f"(digest {e['digest'][:12]}) by {e['operator']['user']}@{e['operator']['host']}")
         elif t == "run.resumed":
+            self._resumed, self._stage = e.get("mode") == "resume", None
             p(f"[bold]{e['mode']}[/] of this run (it had {e['previous']})")
         elif t == "stage.started":
+            self._stage = stage
             title = f" - {escape(e['title'])}" if e.get("title") else ""
             p(f"\n[bold]== stage {e['stage']}{title}[/]")
         elif t == "check":
@@ -165,8 +186,12 @@ class LiveView:
             p(f"  [bold]step {step}[/]" + (f": {escape(e['title'])}" if e.get("title") else ""))
         elif t == "intent":
             p(f"  -> {escape(e['description'])}")
-            for line in diff_lines(Diff.from_json(e.get("diff") or {})):
-                p(line)
+            lines = diff_lines(Diff.from_json(e.get("diff") or {}))
+            if len(lines) > SHOWN_AGAIN and self._shown.get(str(step)) == (e.get("diff") or {}):
+                p(f"      [dim]the change shown at the gate above ({len(lines)} lines)[/]")
+            else:
+                for line in lines:
+                    p(line)
         elif t == "applied":
             p("  applied" + (" (recovered on resume)" if e.get("recovered") else ""))
         elif t == "verified":
@@ -210,3 +235,8 @@ class LiveView:
                 "yellow" if e["exit_code"] in (1, 4) else "red"
             p(f"\n[bold {style}]{e['outcome']}[/]: {escape(e['message'])} "
               f"(exit {e['exit_code']})")
+            if self._scale is not None:
+                took = format_duration(time.monotonic() - self._began)
+                p(f"[dim]plan time: `within`, `every`, `soak`, the time left while waiting and "
+                  f"the report's waiting are plan seconds; {faster(self._scale)} (this "
+                  f"took {took} real)[/]")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.certnames import covers
+from runbook.cli import newmove
 from runbook.context import RunContext
 
 HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -145,7 +146,7 @@ NUMBER = re.compile(r"[-+]?(\.\d+|\d+(\.\d*)?)([eE][-+]?\d+)?|0x[0-9a-fA-F]+|0o[
 
 @dataclass
 class Answers:
-    migration: str  # add-host, switch-origin, redirect
+    migration: str  # add-host, switch-origin, redirect, move-host
     name: str
     env: str
     vars: dict[str, str]
@@ -182,6 +183,7 @@ TITLES = {
     "add-host": "Serve {host} from distribution {distribution}",
     "switch-origin": "Serve {version} from bucket {bucket} on distribution {distribution}",
     "redirect": "Redirect {old_host} to {new_host}",
+    "move-host": newmove.TITLE,
 }
 
 
@@ -382,4 +384,5 @@ distribution: "${{redirect_distribution}}"}}
 
 
 BODIES: dict[str, Callable[[dict[str, str]], str]] = {
-    "add-host": _add_host, "switch-origin": _switch_origin, "redirect": _redirect}
+    "add-host": _add_host, "switch-origin": _switch_origin, "redirect": _redirect,
+    "move-host": newmove.body}

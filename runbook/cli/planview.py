@@ -34,6 +34,13 @@ def _summary(line: CheckLine) -> str:
     return line.result.summary
 
 
+def _headline(line: CheckLine) -> str:
+    """A check expected to fail before the plan runs ("not yet") in one line: the first
+    line of what it saw (20 failing redirects are one fact here, not 20)."""
+    first, _, rest = _summary(line).partition("\n")
+    return first.rstrip(":") + (" (details in `--format json`)" if rest.strip() else "")
+
+
 def as_json(plan: Plan, result: DryRun, warnings: list[Problem], secrets: set[str]) -> str:
     from runbook.plan.describe import describe
     from runbook.plan.template import redact
@@ -103,8 +110,8 @@ def as_markdown(plan: Plan, result: DryRun, warnings: list[Problem],
     if result.checks:
         out += ["| | where | check | saw |", "| --- | --- | --- | --- |"]
         for c in result.checks:
-            saw = _summary(c) + (" (may pass once earlier steps have run)"
-                                 if status(c) == "not yet" else "")
+            saw = _headline(c) + " (may pass once earlier steps have run)" \
+                if status(c) == "not yet" else _summary(c)
             out.append(f"| {_MARK[status(c)]} | {_cell(c.where)} | "
                        f"{_cell(redact(describe(c.spec), secrets))} | "
                        f"{_cell(redact(saw, secrets))} |")
@@ -157,7 +164,7 @@ def print_text(plan: Plan, result: DryRun, warnings: list[Problem]) -> None:
         elif state == "ok":
             con.print(f"  [green]ok[/]    {desc} - {escape(_summary(line))}")
         elif state == "not yet":
-            con.print(f"  [yellow]not yet[/] {desc} - {escape(_summary(line))} "
+            con.print(f"  [yellow]not yet[/] {desc} - {escape(_headline(line))} "
                       "[dim](may pass once earlier steps have run)[/]")
         else:
             con.print(f"  [red]FAIL[/]  {desc} - {escape(_summary(line))}")

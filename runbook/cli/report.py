@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from runbook.cli.diffs import inline, one_line, plain
+from runbook.cli.plantime import plan_time, scale_of
 from runbook.cli.reportdata import Summary, answered, redirect_failures, summarize, titles
 from runbook.durations import format_duration
 from runbook.engine.identity import describe_principal
@@ -61,7 +62,8 @@ def _times(at: str) -> tuple[str, str]:
             t.strftime("%H:%M:%S.%f")[:-3] + " UTC")
 
 
-def _line(e: dict[str, Any], names: dict[str, str] | None = None) -> str | None:
+def _line(e: dict[str, Any], names: dict[str, str] | None = None,
+          scale: float | None = None) -> str | None:
     """One event in words (Markdown emphasis); ``names`` gives steps' titles."""
     t = e["type"]
     title = (names or {}).get(str(e.get("step")))
@@ -98,7 +100,8 @@ def _line(e: dict[str, Any], names: dict[str, str] | None = None) -> str | None:
         mark = "passed" if e["ok"] else "**FAILED**"
         extra = f" after {e['attempts']} tries" if e.get("attempts", 1) > 1 else ""
         if e.get("failing_for"):
-            extra += f", failing for {e['failing_for']:.1f}s"
+            extra += f", failing for {e['failing_for']:.1f}s" + (
+                f" of plan time ({float(e['failing_for']) * scale:.1f}s real)" if scale else "")
         where = f" of {step}" if step else ""
         return (f"{e['phase']} check{where} {mark}{extra}: {e['description']} - saw: "
                 f"{e['summary']}")
@@ -159,7 +162,7 @@ def summary_lines(summary: Summary, names: dict[str, str]) -> list[str]:
         out.append("- rolled back: " + ", ".join(_step_name(s, names)
                                                  for s in summary.rolled_back))
     parts = ", ".join(f"{k} {format_duration(v)}" for k, v in summary.waiting.items() if v)
-    out.append(f"- time spent waiting: {format_duration(summary.waited)}"
+    out.append(f"- time spent waiting: {plan_time(summary.waited, summary.time_scale)}"
                + (f" ({parts})" if parts else ""))
     for key, value in summary.extra.items():
         shown = value if isinstance(value, str) else json.dumps(value, default=str)
@@ -191,8 +194,9 @@ def _details(run_id: str, events: list[dict[str, Any]]) -> list[str]:
                f"{_times(last)[0]} ({_times(last)[1]}); took {duration(events)}")
     failing = sum(float(e.get("failing_for") or 0) for e in events if e["type"] == "check")
     failed_checks = sum(1 for e in events if e["type"] == "check" and not e["ok"])
+    failed_for = plan_time(failing, scale_of(s)) if failing else "0s"
     out.append(f"- checks failing: {failed_checks} check result(s) failed; checks spent "
-               f"{failing:.1f}s failing in total")
+               f"{failed_for} failing in total")
     return out
 
 
@@ -238,8 +242,9 @@ def markdown(run_id: str, events: list[dict[str, Any]]) -> str:
     out += ["## Summary", "", *summary_lines(summarize(events), names), ""]
     out += ["## Run", "", *_details(run_id, events)]
     out += ["", "## Timeline", "", "| local time | UTC | event |", "| --- | --- | --- |"]
+    scale = scale_of(replay(events).started)
     for e in events:
-        text = _line(e, names)
+        text = _line(e, names, scale)
         if text is None:
             continue
         local, utc = _times(e["at"])
@@ -304,8 +309,9 @@ def as_text(run_id: str, events: list[dict[str, Any]]) -> None:
     grid = Table.grid(padding=(0, 2), pad_edge=True)
     grid.add_column(no_wrap=True)
     grid.add_column()
+    scale = scale_of(replay(events).started)
     for e in events:
-        text = _line(e, names)
+        text = _line(e, names, scale)
         if text is None:
             continue
         if con.is_terminal:

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from runbook.cli.plantime import scale_of
 from runbook.engine.journal import replay
 
 # run.finished fields the summary shows in its own words; any other is shown as given.
@@ -26,7 +27,8 @@ class Summary:
     still_applied: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     rolled_back: list[str] = field(default_factory=list)
-    waiting: dict[str, float] = field(default_factory=dict)
+    waiting: dict[str, float] = field(default_factory=dict)  # plan seconds
+    time_scale: float | None = None  # real seconds per plan second (a sandbox twin)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -39,6 +41,7 @@ class Summary:
                 "rolled_back": self.rolled_back,
                 "waiting_seconds": {**{k: round(v, 3) for k, v in self.waiting.items()},
                                     "total": round(self.waited, 3)},
+                **({"time_scale": self.time_scale} if self.time_scale else {}),
                 **self.extra}
 
 
@@ -60,9 +63,11 @@ def titles(events: list[dict[str, Any]]) -> dict[str, str]:
             if e.get("type") == "step.started" and e.get("step") and e.get("title")}
 
 
-def waiting(events: list[dict[str, Any]]) -> dict[str, float]:
+def waiting(events: list[dict[str, Any]], scale: float | None = None) -> dict[str, float]:
     """Seconds spent waiting: actions applying (a CloudFront update waits until it is
-    deployed), checks polling until they passed or gave up, stages soaking."""
+    deployed), checks polling until they passed or gave up, stages soaking. In plan
+    seconds: checks count on the plan's clock, and the real time between events is
+    divided by ``scale`` when the run's time was scaled (a sandbox twin)."""
     applying = polling = soaking = 0.0
     intent: dict[str, dict[str, Any]] = {}
     soak_start: dict[str, dict[str, Any]] = {}
@@ -78,6 +83,8 @@ def waiting(events: list[dict[str, Any]]) -> dict[str, float]:
             polling += float(e.get("failing_for") or 0)
         elif t == "soak" and str(e.get("stage")) in soak_start:
             soaking += _between(soak_start.pop(str(e.get("stage"))), e)
+    if scale:
+        applying, soaking = applying / scale, soaking / scale
     return {"actions": applying, "polling checks": polling, "soaks": soaking}
 
 
@@ -94,7 +101,8 @@ def summarize(events: list[dict[str, Any]]) -> Summary:
     summary.skipped = [{"step": s, "title": names.get(s), "reason": why}
                        for s, why in state.skipped.items()]
     summary.rolled_back = list(state.rolled_back)
-    summary.waiting = waiting(events)
+    summary.time_scale = scale_of(state.started)
+    summary.waiting = waiting(events, summary.time_scale)
     summary.extra = {k: v for k, v in done.items() if k not in _KNOWN}
     return summary
 

@@ -59,13 +59,14 @@ def _session(state_dir: str | None, *, yes: bool, interactive: bool, plan: Any =
              plan_path: Path | None = None) -> Session:
     from runbook.cli.live import LiveView
     from runbook.cli.operator import BatchOperator, TerminalOperator
+    from runbook.cli.provider import CliProvider
     from runbook.cli.render import stdout_console
     from runbook.engine.runs import Session
 
     view = LiveView(stdout_console())
     operator: Any = TerminalOperator() if interactive else BatchOperator(yes)
     return Session(store=_store(state_dir, plan, plan_path), operator=operator, display=view,
-                   listener=view.event, progress=view.progress)
+                   provider=CliProvider(), listener=view.event, progress=view.progress)
 
 
 def _interactive() -> bool:
@@ -82,30 +83,20 @@ def plan_cmd(plan: PlanArg, env: EnvOpt = None, var: VarOpt = None,
                  help="text, markdown (for a review) or json")] = "text",
              ) -> None:
     """Dry run: run the read-only checks, show each action's diff; change nothing."""
-    import tempfile
-
     from runbook.cli import planview
     from runbook.cli.operator import BatchOperator
+    from runbook.cli.provider import CliProvider
     from runbook.engine.dryrun import dry_run
-    from runbook.engine.executor import Executor
-    from runbook.engine.journal import Journal
-    from runbook.engine.runs import context_for
     from runbook.errors import UsageError
     from runbook.plan.loader import load
-    from runbook.store.local import LocalStore
 
     if format not in planview.FORMATS:
         raise UsageError(f"--format {format!r}: choose text, markdown or json")
     loaded = load(plan, env=env, variables=parse_vars(var), require_env_vars=True)
     p = loaded.plan
-    with tempfile.TemporaryDirectory(prefix="runbook-plan-") as tmp:
-        store = LocalStore(tmp)
-        store.create_run("dry-run")
-        ctx = context_for(p, "dry-run", BatchOperator(False), lambda _: None,
-                          plan.resolve().parent)
-        ctx.dry_run = True
-        ex = Executor(p, ctx, Journal(store, "dry-run", ctx.secrets), BatchOperator(False))
-        result = dry_run(ex)
+    nobody = BatchOperator(False)
+    ctx = CliProvider().wire(p, "dry-run", plan.resolve().parent, nobody, lambda _: None).ctx
+    result = dry_run(p, ctx, nobody)
     planview.show(format, p, result, loaded.warnings, ctx.secrets)
     if not result.could_start:
         raise typer.Exit(1)
@@ -395,7 +386,7 @@ def locks(lock: Annotated[str | None, typer.Argument(
                     v.info.run_id, f"probably stale: {v.stale}" if v.stale else "alive"]
                    for v in views])
     if any(v.stale for v in views):
-        from runbook.engine.runs import state_option
+        from runbook.store import state_option
 
         con.print(f"clear a stale lock with `runbook unlock {state_option(store)}--lock-id "
                   "ID` (add --reason \"...\"; it goes in the run's journal)", markup=False)

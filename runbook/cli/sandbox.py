@@ -51,16 +51,18 @@ def serve(
     twin = Twin.start(loaded, state_dir=state, port=port)
     con = stdout_console()
     how = f"continued from {state}" if again else f"seeded from {world}"
-    con.print(f"sandbox twin {how} is up in {twin.timings['total']:.1f}s "
-              "(Ctrl-C stops it)\n", markup=False)
-    if state is not None:
-        con.print(f"its state is saved in {state} after every change\n", markup=False)
-    con.print(twin.instructions(), markup=False, highlight=False)
+
     def _stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # `kill` stops it as Ctrl-C does: state saved, files kept
 
+    # Ctrl-C or kill stop it cleanly from the moment it says so, not only once it waits
     signal.signal(signal.SIGTERM, _stop)
     try:
+        con.print(f"sandbox twin {how} is up in {twin.timings['total']:.1f}s "
+                  "(Ctrl-C stops it)\n", markup=False)
+        if state is not None:
+            con.print(f"its state is saved in {state} after every change\n", markup=False)
+        con.print(twin.instructions(), markup=False, highlight=False)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
@@ -90,8 +92,7 @@ def demo(
     """
     from runbook.cli.render import stdout_console
     from runbook.cli.run import _interactive, run_cmd
-    from runbook.engine.runs import state_option
-    from runbook.store import open_store
+    from runbook.store import open_store, state_option
 
     plan = shipped_plans() / DEMO_PLAN
     store = open_store(state_dir)

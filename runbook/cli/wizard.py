@@ -1,6 +1,8 @@
 """``runbook new``: a guided wizard that writes a plan from the library steps for the
 common migrations (a new host name on a distribution, a distribution's origin switched to
-a new bucket or version, an old host redirected to a new one).
+a new bucket or version, an old host redirected to a new one, and a site moved to a new
+host name: the new name, old paths redirected by a map, the old host redirected, DNS
+last).
 
 It offers what it can read as choices (distributions, zones, certificates, buckets and
 versions: from AWS, or from a sandbox world with ``--world``) and asks for the rest; the
@@ -20,6 +22,8 @@ MIGRATIONS = [
     ("add-host", "add a new host name to a distribution (and point DNS at it)"),
     ("switch-origin", "switch a distribution's origin to a new bucket or version"),
     ("redirect", "redirect an old host name to a new one (301, keeping path and query)"),
+    ("move-host", "move a site to a new host name: the new name, old paths redirected by a "
+                  "map, the old host redirected, DNS last"),
 ]
 OTHER = "\0other"
 
@@ -173,7 +177,10 @@ def _default_name(migration: str, v: dict[str, str]) -> str:
     import re
 
     host = v.get("host") or v.get("old_host") or v.get("site") or "site"
-    word = {"add-host": "add", "switch-origin": "origin", "redirect": "redirect"}[migration]
+    if migration == "move-host":
+        host = v.get("new_host") or host
+    word = {"add-host": "add", "switch-origin": "origin", "redirect": "redirect",
+            "move-host": "move"}[migration]
     return re.sub(r"[^a-z0-9]+", "-", f"{word}-{host.split('.')[0]}".lower()).strip("-")
 
 
@@ -232,8 +239,19 @@ def _redirect(ask: Asker, facts: Any, con: Any) -> dict[str, str]:
                      check=_host)
     new = ask.text(f"The new host name {old} redirects to:", check=_host)
     serving = facts.serving(old)
+    target = _redirect_target(ask, facts, con, old, serving.id if serving else "")
+    values = {"old_host": old, "new_host": new, **target,
+              "old_zone": _pick_zone(ask, facts, old)}
+    if serving is not None:
+        values["serving_distribution"] = serving.id
+    return values
+
+
+def _redirect_target(ask: Asker, facts: Any, con: Any, old: str,
+                     exclude: str) -> dict[str, str]:
+    """The distribution that will answer ``old`` with redirects, and its website bucket."""
     redirect = _pick_dist(ask, facts, f"The distribution that will answer {old} with the "
-                                      "redirect:", exclude=serving.id if serving else "")
+                                      "redirect:", exclude=exclude)
     _covered(facts, redirect, old, con)
     r = facts.dist(redirect)
     # its origin is an S3 website endpoint: that bucket is the one to make redirect
@@ -241,12 +259,31 @@ def _redirect(ask: Asker, facts: Any, con: Any) -> dict[str, str]:
     bucket = ask.select(f"The bucket whose website answers for {redirect}:",
                         [(b, b) for b in facts.buckets], default=website or None,
                         other="The bucket's name:")
-    zone = _pick_zone(ask, facts, old)
-    values = {"old_host": old, "new_host": new, "redirect_distribution": redirect,
-              "redirect_bucket": bucket, "old_zone": zone}
-    if serving is not None:
-        values["serving_distribution"] = serving.id
-    return values
+    return {"redirect_distribution": redirect, "redirect_bucket": bucket}
 
 
-QUESTIONS = {"add-host": _add_host, "switch-origin": _switch_origin, "redirect": _redirect}
+def _move_host(ask: Asker, facts: Any, con: Any) -> dict[str, str]:
+    names = [(a, f"{a}  (on {d.id})") for d in facts.distributions for a in d.aliases]
+    old = ask.select("The site's host name today:", names, other="The old host name:",
+                     check=_host)
+    new = ask.text(f"The new host name of the site ({old} will redirect to it):",
+                   check=_host)
+    serving = facts.serving(old)
+    site = serving.id if serving is not None else _pick_dist(
+        ask, facts, f"The distribution that serves {old}:")
+    _covered(facts, site, new, con)
+    new_zone = _pick_zone(ask, facts, new)
+    path_map = ask.text(f"A map of old pages to new ones (CSV: old URL,new URL[,status], "
+                        f"relative to the plan; empty: {old} keeps every path):",
+                        optional=True)
+    values = {"old_host": old, "new_host": new, "site_distribution": site,
+              "new_zone": new_zone,
+              **_redirect_target(ask, facts, con, old, site),
+              "old_zone": _pick_zone(ask, facts, old)}
+    if path_map:
+        values["map"] = path_map
+    return {**values, **_contains(ask)}
+
+
+QUESTIONS = {"add-host": _add_host, "switch-origin": _switch_origin, "redirect": _redirect,
+             "move-host": _move_host}

@@ -9,18 +9,17 @@ marks the preview `not yet`, as it does for checks that belong after a step.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field, replace
 
+from runbook.context import Operator, RunContext
 from runbook.engine.executor import Executor, Preview
-from runbook.engine.identity import aws_principal
-from runbook.errors import RunbookError
-from runbook.kinds.aws.common import NOT_FOUND
+from runbook.engine.journal import Journal
+from runbook.errors import KindError, RunbookError
 from runbook.kinds.base import CheckResult
-from runbook.plan.model import CheckSpec
+from runbook.plan.model import CheckSpec, Plan
 from runbook.plan.template import references
-
-# what AWS answers for a resource that is not there (HeadBucket answers a bare 404)
-_MISSING = NOT_FOUND | {"404", "NotFound", "NoSuchKey"}
+from runbook.store.local import LocalStore
 
 
 @dataclass
@@ -44,10 +43,20 @@ def _deferred_steps(spec: CheckSpec) -> bool:
     return any(ref.kind == "step" for ref, _ in references(spec.params))
 
 
-def dry_run(executor: Executor) -> DryRun:
-    """Everything read-only; the journal of a dry run is thrown away by the caller."""
+def dry_run(plan: Plan, ctx: RunContext, operator: Operator) -> DryRun:
+    """``runbook plan``: everything read-only, against the context a provider wired (and
+    so proved: AWS settings that do not work are refused before this). What it runs is
+    journaled, as a run's is, into a journal thrown away at the end."""
+    ctx.dry_run = True
+    with tempfile.TemporaryDirectory(prefix="runbook-plan-") as tmp:
+        store = LocalStore(tmp)
+        store.create_run(ctx.run_id)
+        executor = Executor(plan, ctx, Journal(store, ctx.run_id, ctx.secrets), operator)
+        return _walk(executor)
+
+
+def _walk(executor: Executor) -> DryRun:
     plan = executor.plan
-    aws_principal(plan, executor.ctx)  # AWS settings that do not work: one message, exit 2
     out = DryRun()
     first_step_seen = False
     for n, stage in enumerate(plan.stages):
@@ -76,10 +85,10 @@ def dry_run(executor: Executor) -> DryRun:
 def _made_earlier(failure: RunbookError | None, earlier: list[Preview]) -> str | None:
     """"after step `bucket` creates acme-docs-v2 (...)" when ``failure`` says a resource is
     missing and the preview of an earlier step shows that step creating it."""
-    code = str(getattr(failure, "code", "") or "")
-    resource = str(getattr(failure, "resource", "") or "")
-    if failure is None or code not in _MISSING or not resource:
+    if not isinstance(failure, KindError) or not failure.missing:
         return None
+    resource = failure.missing
+    code = str(getattr(failure, "code", "") or "not found")
     name = _name_of(resource)
     for pv in reversed(earlier):  # the nearest earlier step that creates it
         if pv.diff is None:

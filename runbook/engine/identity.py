@@ -1,9 +1,8 @@
-"""Who runs a plan: the local user, host and process, and the AWS principal.
+"""Who runs a plan: the local user, host and process, and how the AWS principal is told.
 
-The AWS principal comes from STS GetCallerIdentity with the environment's own
-credentials, so a report says which role actually made the changes. A plan that uses no
-AWS kinds does not ask; for one that does, AWS settings that do not work stop the command
-before it changes anything (exit 2).
+The AWS principal itself is asked of STS by the context provider (``cli/provider.py``)
+for a plan whose kinds declare ``uses_aws``, so a report says which role actually made
+the changes; the engine only records it.
 """
 
 from __future__ import annotations
@@ -14,14 +13,8 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runbook.source import Source
-
 if TYPE_CHECKING:
-    from runbook.context import RunContext
     from runbook.plan.model import Plan
-
-# Kind families that talk to AWS; a plan without any of them never asks STS.
-AWS_FAMILIES = frozenset({"s3", "cloudfront", "route53", "acm", "sts", "iam"})
 
 
 @dataclass(frozen=True)
@@ -46,39 +39,16 @@ class Identity:
 
 
 def uses_aws(plan: Plan) -> bool:
-    kinds = [c.kind for stage in plan.stages for c in stage.checks]
-    for step in plan.steps():
-        kinds += [c.kind for c in (*step.pre, *step.post)]
-        kinds += [step.action.kind, *(a.kind for a in step.rollback.actions)]
-    return any(k.split(".", 1)[0] in AWS_FAMILIES for k in kinds)
+    """Whether a check or action of the plan (its verify checks and rollback actions too)
+    is of a kind that declares ``uses_aws``."""
+    from runbook import kinds
+    from runbook.plan.model import CheckSpec
 
-
-def aws_principal(plan: Plan, ctx: RunContext) -> dict[str, Any]:
-    """``{"account", "arn", "user_id"}``, or ``{"status": why there is none}`` for a plan
-    that uses no AWS kinds.
-
-    This is also the proof, before a run, a resume, a rollback or a dry run touches
-    anything, that the environment's AWS settings work: a profile that does not exist, no
-    credentials, an expired SSO login or an unreachable endpoint is an AccountError (exit 2)
-    saying which and what to do, not a run whose every check fails with botocore's words.
-    """
-    if not uses_aws(plan):
-        return {"status": "not looked up: the plan uses no AWS kinds"}
-    from runbook.kinds.aws.account import unusable
-    from runbook.kinds.aws.common import AwsApiError, caller_identity
-
-    if ctx.caller is not None:  # already asked (the environment's aws.account check)
-        return dict(ctx.caller)
-    try:
-        return caller_identity(ctx)
-    except AwsApiError as exc:
-        raise unusable(plan.environment.name, exc, _aws_source(plan)) from exc
-
-
-def _aws_source(plan: Plan) -> Source | None:
-    """Where the environment is written: its settings are what a person fixes."""
-    src = plan.environment.source
-    return None if src.file == "<journal>" else src
+    for _, spec in plan.specs():
+        cls = kinds.check(spec.kind) if isinstance(spec, CheckSpec) else kinds.action(spec.kind)
+        if cls is not None and cls.uses_aws:
+            return True
+    return False
 
 
 def describe_principal(principal: dict[str, Any] | None) -> str:

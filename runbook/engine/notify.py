@@ -91,8 +91,8 @@ class Notifier:
                 self._post(hook, payload)
 
     def _post(self, hook: Notify, payload: dict[str, Any]) -> None:
+        from runbook.errors import NetworkError
         from runbook.kinds.wire.common import exchange
-        from runbook.kinds.wire.net import WireError
         from runbook.plan.template import redact
 
         try:
@@ -109,9 +109,9 @@ class Notifier:
             if got.status >= 400:
                 self._miss(f"the notify webhook {shown} answered {got.status} to "
                            f"{payload['event']}")
-        except WireError as exc:
+        except NetworkError as exc:  # a WireError has its outcome: refused, timeout, ...
             self._miss(f"the notify webhook {shown} could not be reached for "
-                       f"{payload['event']}: {exc.outcome}")
+                       f"{payload['event']}: {getattr(exc, 'outcome', 'error')}")
 
     def _miss(self, message: str) -> None:
         self.missed.append(message)

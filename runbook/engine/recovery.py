@@ -29,7 +29,7 @@ from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.model import ActionSpec, CheckSpec, Plan, Step
 from runbook.plan.template import TemplateError
-from runbook.store import DEFAULT_LOCATION
+from runbook.store import state_option
 
 
 class Walker(Protocol):
@@ -122,8 +122,7 @@ def undecided(ex: Walker, step: Step, mode: str) -> str:
 
 
 def _state_option(ex: Walker) -> str:
-    store = ex.journal.store
-    return "" if store.url == DEFAULT_LOCATION else f"--state {store.url} "
+    return state_option(ex.journal.store)
 
 
 # ---- rollback --------------------------------------------------------------------

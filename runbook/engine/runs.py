@@ -9,19 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets as _secrets
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runbook.context import AwsSettings, NetworkSettings, Operator, RunContext
+from runbook.context import Operator
 from runbook.durations import format_duration
-from runbook.engine.executor import Display, Executor, NullDisplay, Outcome, RunOptions
-from runbook.engine.identity import Identity, aws_principal
+from runbook.engine.executor import Display, Executor, Outcome, RunOptions
+from runbook.engine.identity import Identity
 from runbook.engine.journal import Journal, RunState, crash_point, replay
 from runbook.engine.outcome import FINISHED, OK, SUCCEEDED, WITH_SKIPS, Answers
+from runbook.engine.wiring import ContextProvider, Wired
 from runbook.errors import (
     LockHeldError,
     NoSuchRunError,
@@ -32,11 +32,9 @@ from runbook.errors import (
 )
 from runbook.plan.model import Plan
 from runbook.source import Source
-from runbook.store import DEFAULT_LOCATION, LockInfo, Store, no_run
-from runbook.store.locks import DEFAULT_STALE_AFTER, Heartbeat, LockView, inspect, pid_alive
+from runbook.store import LockInfo, Store, no_run, state_option
+from runbook.store.locks import DEFAULT_STALE_AFTER, Heartbeat, LockView, inspect
 from runbook.store.locks import process_gone as lock_is_stale
-
-__all__ = ["Identity", "NullDisplay", "lock_is_stale", "pid_alive"]
 
 
 def new_run_id(plan: Plan) -> str:
@@ -54,11 +52,6 @@ def describe_lock(info: LockInfo, store: Store | None = None,
         return LockView(info, None, None, "its process is gone" if lock_is_stale(info)
                         else None).describe()
     return inspect(store, info, stale_after).describe()
-
-
-def state_option(store: Store) -> str:
-    """The ``--state`` a command needs to reach this store again ("" for the default)."""
-    return "" if store.url == DEFAULT_LOCATION else f"--state {store.url} "
 
 
 def acquire(store: Store, plan: Plan, run_id: str, ident: Identity,
@@ -119,43 +112,6 @@ def release_dead_lock(store: Store, plan: Plan, run_id: str) -> None:
     holder = store.lock_holder(lock_key(plan.name, plan.environment.name))
     if holder is not None and holder.run_id == run_id and inspect(store, holder).gone:
         store.unlock(holder.key, holder.lock_id)
-
-
-def context_for(plan: Plan, run_id: str, operator: Operator | None,
-                progress: Callable[[str], None], plan_dir: Path) -> RunContext:
-    env = plan.environment
-    secrets: set[str] = set()
-    proxy = env.proxy
-    if proxy and "${" in proxy:  # ${env:NAME}: a proxy password never stored in the plan
-        from runbook.plan.template import resolve_runtime
-
-        proxy = str(resolve_runtime(proxy, outputs={}, run_id=run_id, secrets=secrets))
-    ctx = RunContext(
-        environment=env.name, run_id=run_id, plan_dir=plan_dir,
-        aws=AwsSettings(profile=env.aws.profile, region=env.aws.region,
-                        endpoint_url=env.aws.endpoint_url),
-        network=NetworkSettings(
-            resolvers=env.resolvers, proxy=proxy,
-            client_cert=str(plan_dir / env.client_cert) if env.client_cert else None,
-            client_key=str(plan_dir / env.client_key) if env.client_key else None),
-        operator=operator, progress=progress, secrets=secrets,
-    )
-    if env.sandbox:  # the local twin: AWS, DNS, HTTP(S) and trust all point at it
-        from runbook.sandbox.hook import wire
-
-        ctx = wire(plan, ctx)
-    if env.aws.account or env.aws.role:  # before any other AWS call: the right account?
-        from runbook.kinds.aws.account import check_account
-
-        ctx = check_account(ctx, account=env.aws.account, role=env.aws.role,
-                            source=None if env.source.file == "<journal>" else env.source)
-    if env.aws.profile and not env.sandbox:  # an SSO session that ends mid-run
-        from runbook.kinds.aws.sso import sso_warning
-
-        warning = sso_warning(ctx, plan)
-        if warning:
-            print(warning, file=sys.stderr)
-    return ctx
 
 
 # ---- guards --------------------------------------------------------------------------------
@@ -254,12 +210,15 @@ class Session:
     store: Store
     operator: Operator
     display: Display
+    provider: ContextProvider  # where the plan's environment lives (engine/wiring.py)
     listener: Callable[[dict[str, Any]], None] | None = None
     progress: Callable[[str], None] = lambda text: None
 
-    def context(self, plan: Plan, run_id: str, plan_dir: Path) -> RunContext:
-        """The run's context (a sandbox environment's is wired to its twin by context_for)."""
-        return context_for(plan, run_id, self.operator, self.progress, plan_dir)
+    def wire(self, plan: Plan, run_id: str, plan_dir: Path,
+             continuing: str | None = None) -> Wired:
+        """The run's context, from the provider the caller handed in."""
+        return self.provider.wire(plan, run_id, plan_dir, self.operator, self.progress,
+                                  continuing=continuing)
 
 
 @contextmanager
@@ -283,8 +242,8 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
     run_id = new_run_id(plan)
     # the context first: it checks the AWS account (aws.account), and AWS settings that do
     # not work are exit 2, before anything is locked, written or changed
-    ctx = session.context(plan, run_id, plan_dir)
-    principal = aws_principal(plan, ctx)
+    wired = session.wire(plan, run_id, plan_dir)
+    ctx = wired.ctx
     lock, dead = acquire(session.store, plan, run_id, ident)
     crash_point("lock")
     with _holding(session.store, lock, run_id):
@@ -294,19 +253,14 @@ def start(session: Session, plan: Plan, *, definition: str, options: RunOptions,
              "definition": definition, "plan_dir": str(plan_dir)},
             indent=1, sort_keys=True).encode())
         journal = Journal(session.store, run_id, ctx.secrets, session.listener)
-        world = None
-        sandbox = plan.environment.sandbox
-        if sandbox is not None and sandbox.world:  # a rehearsal: against which copy of what?
-            from runbook.sandbox.world import origin
-
-            world = origin((plan_dir / sandbox.world).resolve())
         journal.write("run.started", run_id=run_id, plan=plan.name, plan_file=plan.file,
                       env=plan.environment.name, digest=plan.digest, definition=definition,
-                      operator=ident.to_json(principal), state=session.store.url,
+                      operator=ident.to_json(wired.principal), state=session.store.url,
                       options=options.__dict__, confirmed=confirmed, rehearsal=rehearsal,
                       lock_id=lock.lock_id, argv=argv or [], title=plan.title,
                       stages=[s.name for s in plan.stages],
-                      steps=[s.id for s in plan.steps()], world=world)
+                      steps=[s.id for s in plan.steps()], world=wired.world,
+                      time_scale=ctx.time_scale)
         if dead is not None:
             journal.write("lock.taken_over", **taken_over(session.store, dead))
         executor = Executor(plan, ctx, journal, session.operator, options, session.display,
@@ -375,20 +329,12 @@ def continue_run(session: Session, run_id: str, *, mode: str,
             f"but not proved, and {len(state.applied)} step(s) are still recorded as "
             f"applied. Look at them, then go on with `runbook rollback "
             f"{state_option(session.store)}{run_id}`")
-    if plan.environment.sandbox:
-        from runbook.sandbox.hook import has_twin
-
-        if not has_twin(plan, Path(meta.get("plan_dir", "."))):
-            raise StateError(
-                f"run {run_id} ran against a sandbox twin ({plan.environment.sandbox}), "
-                f"which lived only as long as the process that ran it: the world it changed "
-                f"is gone, so there is nothing to {mode}. Start a new run; a fresh twin is "
-                "seeded from the world file. To rehearse resume and rollback, run against a "
-                "served twin (`runbook sandbox serve`, `sandbox: {serve: URL}`)")
+    # what it ran against must still be there (a twin), and the AWS settings must work
+    wired = session.wire(plan, run_id, Path(meta.get("plan_dir", ".")), continuing=mode)
+    ctx = wired.ctx
     ident = Identity.here()
     lock, _ = acquire(session.store, plan, run_id, ident, takeover_run=run_id)
     with _holding(session.store, lock, run_id):
-        ctx = session.context(plan, run_id, Path(meta.get("plan_dir", ".")))
         journal = Journal(session.store, run_id, ctx.secrets, session.listener,
                           seq=state.last_seq)
         started_opts = dict(state.started.get("options") or {})
@@ -397,7 +343,7 @@ def continue_run(session: Session, run_id: str, *, mode: str,
         opts = RunOptions(yes=opts.yes, step_mode=opts.step_mode, start_at=None,
                           on_failure=opts.on_failure)
         journal.write("run.resumed", mode=mode, previous=state.outcome,
-                      operator=ident.to_json(aws_principal(plan, ctx)),
+                      operator=ident.to_json(wired.principal),
                       lock_id=lock.lock_id)
         state.finished = None
         executor = Executor(plan, ctx, journal, session.operator, opts, session.display, state,

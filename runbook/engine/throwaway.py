@@ -16,6 +16,8 @@ from runbook.engine.outcome import INTERRUPTED, LOOK, Outcome
 from runbook.plan.model import Plan
 
 _GOES_ON = re.compile(r"[.;]? *(Once you have looked, )?`runbook (resume|rollback)[^`]*` goes on")
+# recovery.undecided: how to say whether a step ran, to a later command that cannot come
+_SAY = re.compile(r" Look at it, then say: .*?\(or \S+=not-run\)\.?")
 
 
 def is_throwaway(plan: Plan) -> bool:
@@ -29,7 +31,7 @@ def ending(plan: Plan, outcome: Outcome, *, applied: bool) -> Outcome:
     if not applied or outcome.exit_code not in (LOOK, INTERRUPTED) or not is_throwaway(plan):
         return outcome
     world = plan.environment.sandbox.world if plan.environment.sandbox else None
-    kept = _GOES_ON.sub("", outcome.message).rstrip(" .;")
+    kept = _GOES_ON.sub("", _SAY.sub("", outcome.message)).rstrip(" .;")
     said = (f"{kept}; this twin (of {world}) lived in this process and is gone with it, so "
             "no later command can resume or roll back this run: a new run starts from a "
             "fresh twin. To rehearse resume and rollback, serve the twin (`runbook sandbox "

@@ -1,8 +1,9 @@
 """The registry of check and action kinds.
 
-Built-in kinds register themselves with ``@register``: ``shell``, ``manual`` and ``wait``
-here, the network family in ``wire/`` and the AWS family in ``aws/`` (each subpackage
-keeps its private helpers beside its kinds); outside packages add kinds through the
+Built-in kinds register themselves with ``@register`` in the modules ``BUILTIN`` lists, and
+only there: ``shell``, ``manual`` and ``wait`` here, the network family in ``wire/`` and the
+AWS family in ``aws/`` (each subpackage keeps its private helpers beside its kinds); outside
+packages add kinds through the
 entry-point group ``runbook.kinds`` (each entry point names a module, imported for its
 registrations, or a kind class). Modules are imported on first use of the registry, so
 ``runbook --help`` stays fast and boto3/httpx/dnspython are imported only by the kinds'
@@ -24,11 +25,12 @@ _checks: dict[str, type[Check[Any]]] = {}
 _actions: dict[str, type[Action[Any]]] = {}
 _loaded = False
 
-# The modules that register built-in kinds (their helpers register nothing).
-BUILTIN = ("shell", "manual", "wait", "wire.dns", "wire.http", "wire.tls",
-           "aws.s3", "aws.s3copy", "aws.s3site", "aws.cloudfront", "aws.route53", "aws.acm",
-           "aws.redirects", "aws.upload", "wire.request", "aws.metrics",
-           "wire.replay", "aws.cffunction", "aws.cfstaged")
+# Every module that registers built-in kinds, and the only way they are loaded: no kinds
+# module imports another for its registrations (tests/kinds/test_registry.py holds both).
+BUILTIN = ("shell", "manual", "wait", "wire.dns", "wire.http", "wire.tls", "wire.request",
+           "aws.s3", "aws.s3copy", "aws.s3site", "aws.cloudfront", "aws.cfmove",
+           "aws.route53", "aws.r53record", "aws.acm", "aws.redirects", "aws.upload",
+           "aws.metrics", "wire.replay", "aws.cffunction", "aws.cfstaged")
 
 
 class RegistryError(RunbookError):

@@ -136,6 +136,8 @@ class Kind(ABC, Generic[P]):
     kind: ClassVar[str]
     Params: ClassVar[type[Params]]
     summary: ClassVar[str] = ""  # one line for `runbook kinds`
+    # It calls AWS: a plan that uses it proves its AWS settings (STS) before it starts.
+    uses_aws: ClassVar[bool] = False
 
     def __init__(self, params: P, source: Source | None = None) -> None:
         self.params: P = params

@@ -62,6 +62,10 @@ class Manual(Action[ManualParams]):
         _ask(ctx, "this manual step", self.params.instructions)
         return {}
 
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """None: a manual step has no outputs (what a person did is not read back)."""
+        return {}
+
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         if self.params.undo is None:
             raise KindError("this manual step has no `undo` instructions: put it back by "

@@ -7,6 +7,7 @@ in a wheel; the checkout's ``steps/`` when installed editable).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,10 @@ class Use:
     body: dict[str, Any]  # title, notes, pre, action, post, rollback; parameters resolved
     given: dict[str, Source] = field(default_factory=dict)  # `with` key -> its plan position
     blamed: set[str] = field(default_factory=set)
+    # `with` key -> the value as the plan wrote it (before its variables were substituted)
+    written: dict[str, Any] = field(default_factory=dict)
+    # `with` key -> the plan variables that carried its value, with where each is set
+    carried: dict[str, list[tuple[str, Source]]] = field(default_factory=dict)
 
     def where(self, message: str, path: tuple[Any, ...]) -> tuple[str, Source] | None:
         """Where a problem at ``path`` of the body belongs, and its message; None when it
@@ -94,8 +99,10 @@ class Use:
         if param in self.blamed:
             return None
         self.blamed.add(param)
+        via = "".join(f"; its value comes from variable ${{{var}}}, set at {src}"
+                      for var, src in self.carried.get(param, []))
         return (f"{message.rstrip('.')} (`with: {{{param}: ...}}` reaches library step "
-                f"{self.name!r} at {here})", self.given[param])
+                f"{self.name!r} at {here}{via})", self.given[param])
 
     def _param(self, message: str, path: tuple[Any, ...]) -> str | None:
         """The `with` parameter the raw library text at ``path`` refers to, if any: the
@@ -111,8 +118,23 @@ class Use:
         names = [ref.text for ref, _ in references(node)
                  if ref.kind == "var" and ref.text in self.given]
         if "${" in message:  # a message about one reference: only that one is to blame
-            names = [n for n in names if f"${{{n}}}" in message]
+            names = [n for n in names if f"${{{n}}}" in message or self._brought(n, message)]
         return names[0] if names else None
+
+    def _brought(self, param: str, message: str) -> bool:
+        """Did the plan's `with` value of ``param`` bring the reference ``message`` is
+        about (a ``${steps.self.NAME}`` passed through `with:`)?"""
+        written = self.written.get(param)
+        return any(f"${{{ref.text}}}" in message for ref, _ in references(written)) \
+            if written is not None else False
+
+
+def _at(data: Any, path: tuple[Any, ...]) -> tuple[bool, Any]:
+    for part in path:
+        found, data = child(data, part)
+        if not found:
+            return False, None
+    return True, data
 
 
 class Library:
@@ -166,7 +188,8 @@ class Library:
         return doc
 
     def use(self, raw: dict[str, Any], plan_doc: Doc, path: tuple[Any, ...],
-            environment: str) -> Use | None:
+            environment: str,
+            var_source: Callable[[str], Source | None] | None = None) -> Use | None:
         """Expand the plan step ``raw`` (which has ``use:``); None after reporting why not."""
         name = raw.get("use")
         if not isinstance(name, str) or not name:
@@ -192,6 +215,15 @@ class Library:
             return None
         given = raw["with"] if isinstance(raw.get("with"), dict) else {}
         use = Use(name, doc, {}, {str(k): plan_doc.at((*path, "with", k)) for k in given})
+        for k in given:  # as the plan wrote it: which variables carried each value
+            found, written = _at(plan_doc.data, (*path, "with", k))
+            if not found:
+                continue
+            use.written[str(k)] = written
+            names = [ref.text for ref, _ in references(written) if ref.kind == "var"]
+            if var_source is not None:
+                use.carried[str(k)] = [(n, src) for n in dict.fromkeys(names)
+                                       if (src := var_source(n)) is not None]
 
         def on_error(message: str, where: tuple[Any, ...]) -> None:
             found = use.where(message, where)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +146,7 @@ class _Loader:
         self.doc: Doc | None = None  # the plan file as read, once
         self.library = Library(path.resolve().parent, self.problems)
         self._outputs = OutputChecker(self.problems, require_env_vars)
+        self._var_where: Callable[[str], Source | None] | None = None
 
     def definition(self, plan: Plan) -> str:
         """The definition digest, from the files this loader has already read."""
@@ -216,6 +217,12 @@ class _Loader:
                             var_path=lambda n: self._var_path(n, data, envs, chosen),
                             elsewhere=_defined_elsewhere(data, envs, chosen))
         plan_vars = resolver.resolved_vars()
+
+        def var_where(name: str) -> Source | None:  # a variable's own line, for `with:`
+            if name in self.overrides or name not in resolver.names:
+                return None
+            return doc.at(self._var_path(name, data, envs, chosen))
+        self._var_where = var_where
         raw_stages = data.get("stages")
         stages = self._stages(raw_stages, resolver, doc) if isinstance(raw_stages, list) else []
         env = self._resolve_env(env, envs, resolver, doc)
@@ -471,7 +478,7 @@ class _Loader:
         body, body_doc, body_path, library = raw, doc, path, None
         used = None
         if raw.get("use") is not None:
-            used = self.library.use(raw, doc, path, environment)
+            used = self.library.use(raw, doc, path, environment, self._var_where)
             if used is None:
                 self._outputs.ran(sid, None)
                 return None
@@ -490,7 +497,8 @@ class _Loader:
         kind = _action_kind(body.get("action"))
         for key in ("pre", "action", "post", "rollback", "verify"):
             self._outputs.check(body.get(key), (*body_path, key), body_doc, sid, key,
-                                own_kind=kind if key in ("post", "rollback", "verify") else None)
+                                own_kind=kind if key in ("post", "rollback", "verify") else None,
+                                place=used.where if used is not None else None)
         self._outputs.ran(sid, kind)
         body = rename_self(body, sid)
         report = self._reporter(body_doc, body_path) if used is None else self._blamer(used)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -278,6 +279,22 @@ class Plan(_Node):
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps() if s.id == step_id), None)
+
+    def specs(self) -> Iterator[tuple[str, CheckSpec | ActionSpec]]:
+        """Every check and action the plan holds, with where it is ("tls check 1", "alias
+        pre 1", "alias post 2", "alias verify 1", "alias action", "alias rollback 1"): the
+        one walk for whoever asks what a plan uses."""
+        for stage in self.stages:
+            for i, check in enumerate(stage.checks):
+                yield f"{stage.name} check {i + 1}", check
+            for step in stage.steps:
+                for phase, checks in (("pre", step.pre), ("post", step.post),
+                                      ("verify", step.verify)):
+                    for i, check in enumerate(checks):
+                        yield f"{step.id} {phase} {i + 1}", check
+                yield f"{step.id} action", step.action
+                for i, action in enumerate(step.rollback.actions):
+                    yield f"{step.id} rollback {i + 1}", action
 
     def canonical(self) -> dict[str, Any]:
         """The resolved plan as JSON data, without positions: what the digest covers."""

@@ -8,6 +8,8 @@ must be one the producing action kind declares. Everything else is a plan error.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from runbook import kinds
@@ -18,6 +20,8 @@ from runbook.source import Source
 from runbook.suggest import did_you_mean
 
 Path_ = tuple[Any, ...]
+# (message, path in the library step) -> (message, where it belongs), or None: said already
+Place = Callable[[str, Path_], tuple[str, Source] | None]
 
 
 class OutputChecker:
@@ -31,8 +35,19 @@ class OutputChecker:
         """``step_id`` is walked; its outputs are those of ``kind`` (None: unknown)."""
         self.done[step_id] = kind
 
+    def _say(self, place: Place | None, at: Path_, message: str, source: Source,
+             hint: str | None = None) -> None:
+        """Report a problem; in a library step, one the plan passed in through `with:` is
+        the plan's mistake and is said at its `with:` line (``place``: Use.where)."""
+        if place is not None:
+            found = place(message, at)
+            if found is None:
+                return
+            message, source = found
+        self.problems.error(message, source, hint)
+
     def check(self, value: Any, base: Path_, doc: Doc, step_id: str | None, where: str,
-              own_kind: str | None = None) -> None:
+              own_kind: str | None = None, place: Place | None = None) -> None:
         """Check every reference in ``value`` (found at ``base`` in ``doc``).
 
         ``step_id`` is the step the value belongs to (None for a stage's checks);
@@ -42,8 +57,10 @@ class OutputChecker:
             return
         for ref, path in references(value):
             src = doc.at((*base, *path))
+            say = partial(self._say, place, (*base, *path))
+
             if ref.kind == "env" and self.require_env_vars and ref.text[4:] not in os.environ:
-                self.problems.error(f"the environment variable {ref.text[4:]} is not set "
+                say(f"the environment variable {ref.text[4:]} is not set "
                                     f"(the plan uses ${{{ref.text}}})", src)
             if ref.kind != "step":
                 continue
@@ -54,12 +71,12 @@ class OutputChecker:
             label = f"${{{ref.text}}}"
             if target in (SELF, step_id):
                 if step_id is None:
-                    self.problems.error(f"{label} names the outputs of the step it is in, but "
+                    say(f"{label} names the outputs of the step it is in, but "
                                         "a stage's checks belong to no step", src,
                                         "write ${steps.ID.NAME} with the id of an earlier step")
                     continue
                 if where in ("pre", "action"):
-                    self.problems.error(f"{label} in `{where}` names an output of this very "
+                    say(f"{label} in `{where}` names an output of this very "
                                         "step, which exists only after its action has run",
                                         src, "use it in `post` or `rollback`")
                     continue
@@ -67,17 +84,17 @@ class OutputChecker:
             elif target in self.done:
                 kind = self.done[target]
             elif target in self.ids:
-                self.problems.error(f"{label} refers to step {target!r}, which runs later "
+                say(f"{label} refers to step {target!r}, which runs later "
                                     f"(line {self.ids[target].line}); a step can use the "
                                     "outputs of the steps before it", src)
                 continue
             else:
-                self.problems.error(f"{label} refers to a step {target!r} that the plan does "
+                say(f"{label} refers to a step {target!r} that the plan does "
                                     f"not have{did_you_mean(target, self.ids)}", src)
                 continue
             cls = kinds.action(kind) if kind is not None else None
             if cls is not None and output not in cls.outputs:
                 offered = ", ".join(cls.outputs) or "none"
-                self.problems.error(f"{label}: step {target!r} ({kind}) has no output "
+                say(f"{label}: step {target!r} ({kind}) has no output "
                                     f"{output!r}{did_you_mean(output, cls.outputs)}; its "
                                     f"outputs: {offered}", src)

@@ -35,7 +35,7 @@ from runbook.kinds.aws.common import (
 from runbook.kinds.aws.policy import oac_grantees
 from runbook.kinds.aws.policy import parse as parse_policy
 from runbook.kinds.aws.s3common import region_if_exists
-from runbook.plan.model import CheckSpec, Plan
+from runbook.plan.model import Plan
 from runbook.sandbox import captureedge
 
 BODY_CAP = 64 * 1024  # bytes: a text object at most this large is copied whole
@@ -74,20 +74,7 @@ def _fixed(value: Any) -> bool:
 
 def _specs(plan: Plan) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(where, kind, params) of every check and action the plan holds."""
-    for stage in plan.stages:
-        for i, check in enumerate(stage.checks):
-            yield f"{stage.name} check {i + 1}", check.kind, check.params
-        for step in stage.steps:
-            groups: list[tuple[str, tuple[CheckSpec, ...]]] = [("pre", step.pre),
-                                                               ("post", step.post)]
-            verify = getattr(step, "verify", ())  # rollback proof checks, where the plan has them
-            groups.append(("verify", tuple(verify or ())))
-            for phase, checks in groups:
-                for i, check in enumerate(checks):
-                    yield f"{step.id} {phase} {i + 1}", check.kind, check.params
-            yield f"{step.id} action", step.action.kind, step.action.params
-            for i, action in enumerate(step.rollback.actions):
-                yield f"{step.id} rollback {i + 1}", action.kind, action.params
+    return ((where, spec.kind, spec.params) for where, spec in plan.specs())
 
 
 def _walk(params: Mapping[str, Any], path: str = "") -> Iterator[tuple[str, str, Any]]:
@@ -173,7 +160,8 @@ class Captured:
 
 
 def capture(plan: Plan, ctx: RunContext, *, body_cap: int = BODY_CAP,
-            now: dt.datetime | None = None) -> Captured:
+            now: dt.datetime | None = None, logs_hours: float = 0.0,
+            logs_cap: int = 1000) -> Captured:
     """World-file data for ``plan``'s environment, read from AWS (reads only)."""
     w = wanted(plan)
     now = now or dt.datetime.now(dt.UTC)
@@ -197,6 +185,10 @@ def capture(plan: Plan, ctx: RunContext, *, body_cap: int = BODY_CAP,
         "zones": zones,
     }
     world.update(captureedge.edge_parts(ctx, dists, notes))  # what the edge needs of them
+    if logs_hours > 0:  # the last hours of access logs as traffic (capturelogs.py)
+        from runbook.sandbox.capturelogs import add_logs
+
+        add_logs(ctx, world, hours=logs_hours, cap=logs_cap, now=now, notes=notes)
     return Captured(world, notes)
 
 

@@ -78,6 +78,7 @@ class EdgeState:
     # custom origin domain -> where the world points it: a loopback URL or a folder
     custom_origins: dict[str, str] = field(default_factory=dict)
     policies: Any = None  # the proxy's sandbox.cfpolicies.Policies: managed and custom ones
+    watch: Any = None  # sandbox.edgelog.EdgeLog: every response as metrics and access logs
     # continuous deployment (cdroute.py): the distribution whose configuration answers
     route: Callable[[Any, Dist | None, Request], Dist | None] | None = None
 
@@ -202,6 +203,8 @@ class Edge:
         """One request from a viewer to its answer: what sees every request and its
         answer (metrics, access logs) goes here."""
         reply = self.answer(req, https=https)
+        if self.state.watch is not None:  # CloudFront's metrics and logs (edgelog.py)
+            self.state.watch.finished(self, req, reply, https)
         return reply
 
     def answer(self, req: Request, *, https: bool) -> Reply:

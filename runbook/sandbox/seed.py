@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from runbook.kinds.aws.policy import OAI_USER, oac_statement
+from runbook.sandbox.edgelog import seed_traffic
 from runbook.sandbox.zones import CLOUDFRONT_ZONE
 
 
@@ -94,6 +95,9 @@ def seed(twin: Any, client: Any, ca: Any) -> None:
                                                                           world.region))
         ids.to_moto[d.id] = made["Distribution"]["Id"]
         domains[d.id] = made["Distribution"]["DomainName"]
+        if d.logs is not None:  # its past traffic, as access logs (sandbox/edgelog.py)
+            seed_traffic(s3, d.id, domains[d.id], (d.aliases or [domains[d.id]])[0],
+                         d.logs.bucket, d.logs.prefix, d.logs.traffic)
     for b in world.buckets:
         if b.policy is not None:  # a captured bucket: its policy as it was read
             s3.put_bucket_policy(Bucket=b.name, Policy=json.dumps(b.policy))
@@ -222,6 +226,9 @@ def _dist_config(d: Any, arns: dict[str, str], regions: dict[str, str],
             "MinTTL": 0, "DefaultTTL": d.default_ttl, "MaxTTL": 31536000,
             "TrustedSigners": {"Enabled": False, "Quantity": 0}},
         "ViewerCertificate": viewer,
+        **({"Logging": {"Enabled": True, "IncludeCookies": False,
+                        "Bucket": f"{d.logs.bucket}.s3.amazonaws.com",
+                        "Prefix": d.logs.prefix}} if d.logs else {}),
     }
 
 

@@ -83,8 +83,23 @@ def load(folder: Path) -> dict[str, Any]:
         live = get_backend(svc)  # type: ignore[call-overload]
         live.clear()
         live.update(backends.get(svc, {}))
+    _index_buckets(get_backend("s3"))
     data: dict[str, Any] = json.loads((folder / TWIN).read_text())
     return data
+
+
+def _index_buckets(s3: Any) -> None:
+    """moto finds a bucket's account through an index beside its backends (one namespace
+    for every account, as S3 has): rebuilt for the buckets just put back, so none that
+    the process made since is still found (or refused as taken) by name."""
+    index = getattr(s3, "bucket_accounts", None)
+    if not isinstance(index, dict):
+        return
+    index.clear()
+    for account_id, partitions in s3.items():
+        for partition, backend in partitions.items():
+            for name in getattr(backend, "buckets", {}):
+                index[name] = (partition, account_id)
 
 
 def _write(path: Path, data: bytes) -> None:

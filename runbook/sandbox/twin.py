@@ -29,6 +29,7 @@ from runbook.sandbox.cfrules import CloudFrontRules
 from runbook.sandbox.dnsserver import DNSServer
 from runbook.sandbox.edge import Edge, EdgeState
 from runbook.sandbox.edgecache import EdgeCache
+from runbook.sandbox.edgelog import EdgeLog
 from runbook.sandbox.edgeview import TwinView
 from runbook.sandbox.functions import Functions
 from runbook.sandbox.kit import KEYS, Kit, moto_clients
@@ -86,14 +87,15 @@ def scaled_time(scale: float) -> tuple[Any, Any]:
 
 def wire_to(ctx: RunContext, ep: Endpoints, time_scale: float | None = None) -> RunContext:
     """``ctx`` with AWS, DNS, HTTP(S), trust and time pointed at the twin ``ep``."""
-    clock, sleep = scaled_time(time_scale if time_scale is not None else ep.scale)
+    scale = time_scale if time_scale is not None else ep.scale
+    clock, sleep = scaled_time(scale)
     aws = AwsSettings(endpoint_url=ep.aws, region=ep.region,
                       access_key_id=KEYS["aws_access_key_id"],
                       secret_access_key=KEYS["aws_secret_access_key"], max_attempts=2)
     network = NetworkSettings(resolvers=(ep.dns,), resolve_via_dns=True,
                               port_map={443: ep.https, 80: ep.http}, ca_bundle=ep.ca)
-    return replace(ctx, aws=aws, network=network, clock=clock, sleep=sleep, _session=None,
-                   _clients={}, _lock=threading.Lock())
+    return replace(ctx, aws=aws, network=network, clock=clock, sleep=sleep,
+                   time_scale=scale, _session=None, _clients={}, _lock=threading.Lock())
 
 
 @dataclass
@@ -211,6 +213,7 @@ class Twin:
         proxy.on_change = view.changed  # the edge reads again what a change may touch
         state.served = _served_by(cf_rules, ids, state.cloudfront)
         state.functions = functions  # the edge runs the functions the proxy holds
+        state.watch = EdgeLog(client("cloudwatch", "us-east-1"), client("s3"))
         state.policies = policies  # and applies the policies it holds
         state.moto_id = lambda world_id: ids.to_moto.get(world_id, world_id)
         cf_rules.on_invalidate = lambda dist, paths, at: state.cache.invalidate(
@@ -278,7 +281,8 @@ class Twin:
     def stop(self) -> None:
         # stopping what is half started must not hide why it stopped
         self._stopping.set()
-        for part in (self.edge, self.resolver, self.dns, self.proxy):
+        watch = self.edge.state.watch if self.edge is not None else None
+        for part in (self.edge, self.resolver, self.dns, self.proxy, watch):
             with contextlib.suppress(Exception):
                 if part is not None:
                     part.stop()

@@ -105,6 +105,16 @@ class Origin(_M):
     path: str = ""
 
 
+class Logs(_M):
+    """Standard logging (legacy) of a distribution: the edge writes an access log of
+    every response into ``bucket`` under ``prefix`` (sandbox/edgelog.py)."""
+
+    bucket: str
+    prefix: str = ""
+    # path (or whole URL) -> requests: past traffic, written as one log file when seeded
+    traffic: dict[str, int] = Field(default_factory=dict)
+
+
 class Distribution(_M):
     id: str
     comment: str = ""
@@ -119,6 +129,8 @@ class Distribution(_M):
                                                 "Cache-Control (CloudFront's default)")
     oac: bool = Field(True, description="the S3 origin signs with an origin access control")
     oai: str | None = Field(None, description="or reads as this origin access identity")
+    logs: Logs | None = Field(None, description="standard logging: the edge's access logs "
+                              "go to this bucket")
 
 
 class CustomOrigin(_M):
@@ -225,7 +237,7 @@ def load_world(path: Path) -> World:
             name = ".".join(str(p) for p in loc)
             problems.append(Problem(f"world file: {name}: {err['msg']}", where))
         raise PlanError(problems) from exc
-    refs = {c.ref for c in world.certificates}
+    refs = {c.ref: c for c in world.certificates}
     dists = {d.id for d in world.distributions}
     problems = []
     for i, d in enumerate(world.distributions):
@@ -233,6 +245,8 @@ def load_world(path: Path) -> World:
             problems.append(Problem(f"distribution {d.id} names certificate {d.certificate!r}, "
                                     "which the world does not have",
                                     doc.at(("distributions", i, "certificate"))))
+        elif d.aliases:
+            problems += viewer_certificate(d, refs.get(d.certificate or ""), i, doc)
     for zi, z in enumerate(world.zones):
         for ri, r in enumerate(z.records):
             if r.alias and r.alias not in dists:
@@ -248,8 +262,36 @@ def load_world(path: Path) -> World:
     return world
 
 
-def as_dict(world: World) -> dict[str, Any]:
-    return world.model_dump()
+def viewer_certificate(d: Distribution, cert: Certificate | None, i: int,
+                       doc: Any) -> list[Problem]:
+    """What CloudFront says of a distribution with aliases whose certificate cannot serve
+    them (it refuses to create or update one): none, one outside us-east-1, or one that
+    does not cover an alias. A certificate that expired or was revoked since is not
+    refused: AWS holds such distributions."""
+    if cert is None:
+        return [Problem(
+            f"distribution {d.id} has aliases ({', '.join(d.aliases)}) but no certificate: "
+            "AWS could not hold it (CloudFront refuses it: InvalidViewerCertificate, to add "
+            "an alternate domain name you must attach a trusted certificate that covers "
+            "it); give it `certificate:` naming one of the world's certificates",
+            doc.at(("distributions", i, "aliases")))]
+    where = doc.at(("distributions", i, "certificate"))
+    if cert.region != "us-east-1":
+        return [Problem(
+            f"distribution {d.id} uses certificate {cert.ref!r} of {cert.region}: AWS could "
+            "not hold it (CloudFront refuses it: InvalidViewerCertificate, a distribution's "
+            "certificate must be in us-east-1)", where)]
+    from runbook.certnames import covers
+
+    missing = [a for a in d.aliases if not any(covers(n, a) for n in cert.domains)]
+    if not missing:
+        return []
+    return [Problem(
+        f"distribution {d.id}: certificate {cert.ref!r} ({', '.join(cert.domains)}) does "
+        f"not cover its alias{'es' if len(missing) > 1 else ''} {', '.join(missing)}: AWS "
+        "could not hold it (CloudFront refuses it: InvalidViewerCertificate, the "
+        "certificate doesn't cover the alternate domain name)", where)]
+
 
 
 def dump_world(data: dict[str, Any], path: Path, *, header: str = "") -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from runbook.store.base import DEFAULT_LOCATION, LockInfo, Store, no_run
+from runbook.store.base import DEFAULT_LOCATION, LockInfo, Store, no_run, state_option
 
-__all__ = ["DEFAULT_LOCATION", "LockInfo", "Store", "no_run", "open_store", "resolve_location"]
+__all__ = ["DEFAULT_LOCATION", "LockInfo", "Store", "no_run", "open_store", "resolve_location",
+           "state_option"]
 
 
 def resolve_location(option: str | None, *, plan_state: str | None = None,

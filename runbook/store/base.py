@@ -85,6 +85,11 @@ class Store(ABC):
 DEFAULT_LOCATION = ".runbook"
 
 
+def state_option(store: Store) -> str:
+    """The ``--state`` a command needs to reach this store again ("" for the default)."""
+    return "" if store.url == DEFAULT_LOCATION else f"--state {store.url} "
+
+
 def no_run(run_id: str, where: str) -> str:
     """The message for a run id a store does not hold: often the wrong store was asked."""
     return (f"no run {run_id!r} in {where}; `runbook runs` lists the runs there. A run kept "

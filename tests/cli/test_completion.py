@@ -112,12 +112,14 @@ def test_installed_completion_in_bash(tmp_path: Path) -> None:
     child.expect("sandbox-stage ")  # the one match is filled in
     child.send("--on-f\t")
     child.expect("--on-failure ")
-    child.sendcontrol("c")
+    child.sendcontrol("u")  # clear the line and run nothing: no signal to race with
+    child.send("\r")
     child.expect("ready> ")
     child.send(f"runbook show {TSS} --env \t\t")
     for name in ("prod", "sandbox-stage", "stage"):
         child.expect(name)
-    child.sendcontrol("c")
+    child.sendcontrol("u")  # clear the line and run nothing: no signal to race with
+    child.send("\r")
     child.expect("ready> ")
     child.sendline("exit")
     child.expect(pexpect.EOF)

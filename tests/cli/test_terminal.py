@@ -11,6 +11,7 @@ import pexpect
 import pytest
 
 from tests.engine.clihelp import runbook, setup_world
+from tests.terminal import foreground_signals
 
 pytestmark = pytest.mark.slow
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
@@ -21,7 +22,8 @@ def spawn(folder: Path, *args: str, columns: int = 120) -> pexpect.spawn:
            "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1"}
     env.pop("RUNBOOK_CRASH_AFTER", None)
     return pexpect.spawn(sys.executable, ["-m", "runbook", *args], cwd=str(folder), env=env,
-                         encoding="utf-8", timeout=30, dimensions=(40, columns))
+                         encoding="utf-8", timeout=30, dimensions=(40, columns),
+                         preexec_fn=foreground_signals)
 
 
 def screen(child: pexpect.spawn) -> str:
@@ -121,3 +123,22 @@ def test_report_on_a_terminal_reads_as_text(tmp_path: Path) -> None:
     assert "Timeline" in out and "Changes" in out
     assert "| --- |" not in out and not re.search(r"^\|", out, re.M) and "**" not in out
     assert re.search(r"^  \d\d:\d\d:\d\d  run finished: succeeded", out, re.M), out
+
+
+def test_ctrl_c_reaches_a_spawned_child_however_the_suite_was_started() -> None:
+    """A suite started with `pytest &` ignores SIGINT, and so would every runbook it spawns
+    (tests/terminal.py): the spawn helpers give the child a terminal's Ctrl-C back."""
+    import signal
+
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job
+    try:
+        child = pexpect.spawn(sys.executable, ["-c", "import signal, time; "
+                                               "print(signal.getsignal(signal.SIGINT)); "
+                                               "time.sleep(30)"],
+                              encoding="utf-8", timeout=30, preexec_fn=foreground_signals)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    child.expect("default_int_handler")
+    child.sendintr()
+    child.expect("KeyboardInterrupt")
+    child.expect(pexpect.EOF)

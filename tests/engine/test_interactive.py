@@ -11,6 +11,7 @@ import pexpect
 import pytest
 
 from tests.engine.clihelp import FINAL, INITIAL, setup_world, world_files
+from tests.terminal import foreground_signals
 
 pytestmark = pytest.mark.slow
 DOWN = "\x1b[B"
@@ -21,7 +22,8 @@ def spawn(folder: Path, *args: str) -> pexpect.spawn:
     env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "40", "NO_COLOR": "1"}
     env.pop("RUNBOOK_CRASH_AFTER", None)
     return pexpect.spawn(sys.executable, ["-m", "runbook", *args], cwd=str(folder), env=env,
-                         encoding="utf-8", timeout=30, dimensions=(40, 120))
+                         encoding="utf-8", timeout=30, dimensions=(40, 120),
+                         preexec_fn=foreground_signals)
 
 
 def finish(child: pexpect.spawn) -> int:

@@ -69,6 +69,10 @@ CASES: dict[str, tuple[list[str], int, int]] = {
     "bad-variable-in-some-environments": (
         ["variable ${site_distribution} is defined only in environment sandbox, not in prod",
          "or define it once in the plan's `vars`"], 11, 22),
+    # what is accepted, in the plan's words, not pydantic's pattern
+    "bad-status-not-a-code": (["http.get parameter 'status': should be a whole number or a "
+                               "list or a class of statuses written like 2xx or 3xx",
+                               "not '200 OK'"], 6, 57),
     "bad-variable-cycle": (["refer to each other in a circle: a -> b -> a"], 5, 6),
     "bad-unclosed-template": (["a `${` that is never closed"], 8, 22),
     "bad-template-expression": (["${port + 1} is not a reference", "no expressions"], 8, 22),
@@ -103,6 +107,17 @@ CASES: dict[str, tuple[list[str], int, int]] = {
     "bad-with-wrong-type": (["route53.record parameter 'zone': should be text, not 1",
                              "(`with: {zone: ...}` reaches library step 'route53-alias' at ",
                              "route53-alias.yaml, line 28, column 11)"], 7, 22),
+    # the plan's mistakes in a library step are said at the plan's lines: the `with:`
+    # value, and the variable that carried it; the library's line is the context
+    "bad-with-variable-wrong-type": (
+        ["route53.record parameter 'zone': should be text, not 1",
+         "(`with: {zone: ...}` reaches library step 'route53-alias' at ",
+         "route53-alias.yaml, line 28, column 11; its value comes from variable "
+         "${zone_name}, set at bad-with-variable-wrong-type.yaml, line 4, column 14)"], 9, 22),
+    "bad-with-self-output": (
+        ["${steps.self.website_domain} in `pre` names an output of this very step",
+         "(`with: {connect_to: ...}` reaches library step 'old-domain-redirect' at ",
+         "old-domain-redirect.yaml, line 26, column 19)"], 12, 23),
     "bad-nesting-too-deep": (["the YAML is nested too deeply: more than 64 levels here",
                               "is this the right file?"], 4, 72),
     "bad-control-character": (["the file holds a character YAML does not allow (U+001A, "

@@ -71,7 +71,7 @@ def alias_record(w: World, zone: str, name: str, dist: dict[str, Any]) -> None:
 
 
 def distribution(w: World, origin: dict[str, Any], cert: str,
-                 aliases: list[str] | None = None) -> dict[str, Any]:
+                 aliases: list[str] | None = None, logs: str | None = None) -> dict[str, Any]:
     aliases = aliases or []
     made = w.cf.create_distribution(DistributionConfig={
         "CallerReference": f"prod-{origin['DomainName']}", "Comment": "prod", "Enabled": True,
@@ -83,16 +83,19 @@ def distribution(w: World, origin: dict[str, Any], cert: str,
             "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}},
             "MinTTL": 0, "TrustedSigners": {"Enabled": False, "Quantity": 0}},
         "ViewerCertificate": {"ACMCertificateArn": cert, "SSLSupportMethod": "sni-only",
-                              "MinimumProtocolVersion": "TLSv1.2_2021"}})["Distribution"]
+                              "MinimumProtocolVersion": "TLSv1.2_2021"},
+        **({"Logging": {"Enabled": True, "IncludeCookies": False, "Prefix": logs,
+                        "Bucket": "tis-cloudfront-logs.s3.amazonaws.com"}} if logs else {}),
+    })["Distribution"]
     return {"Id": made["Id"], "ARN": made["ARN"], "DomainName": made["DomainName"]}
 
 
 def site_distribution(w: World, bucket: str, path: str, cert: str,
-                      aliases: list[str]) -> dict[str, Any]:
+                      aliases: list[str], logs: str | None = None) -> dict[str, Any]:
     """A site read through an origin access control, as Terraform makes it."""
     return distribution(w, {"DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
                             "OriginPath": path, "S3OriginConfig": {"OriginAccessIdentity": ""},
-                            "OriginAccessControlId": w.oac()}, cert, aliases)
+                            "OriginAccessControlId": w.oac()}, cert, aliases, logs=logs)
 
 
 def website_distribution(w: World, bucket: str, cert: str) -> dict[str, Any]:
@@ -115,7 +118,8 @@ def seed(ctx: RunContext, *, stage: bool = False) -> dict[str, str]:
     if stage:
         w.bucket(prod_bucket, {"v1.41.0/index.html": TITLE.format(v="v1.41.0")})
     site = site_distribution(w, prod_bucket, "/v1.41.0", cert,
-                             ["trainee.tis-selfservice.nhs.uk"])
+                             ["trainee.tis-selfservice.nhs.uk"], logs="prod/")
+    access_log(w, site)
     grant(w, prod_bucket, site)
     w.bucket("tis-selfservice-redirect")
     redirect = website_distribution(w, "tis-selfservice-redirect", cert)
@@ -133,6 +137,23 @@ def seed(ctx: RunContext, *, stage: bool = False) -> dict[str, str]:
         alias_record(w, old_zone, "stage.trainee.tis-selfservice.nhs.uk", st)
         ids |= {"stage_distribution": st["Id"], "stage_redirect": st_redirect["Id"]}
     return ids
+
+
+def access_log(w: World, site: dict[str, Any]) -> None:
+    """Prod's standard logging: yesterday's visitors of the old address (the plan's soak
+    replays them)."""
+    import datetime as dt
+    import gzip
+
+    from runbook.sandbox.edgelog import HEADER, log_line
+
+    w.bucket("tis-cloudfront-logs")
+    now = dt.datetime.now(dt.UTC)
+    line = log_line(when=now - dt.timedelta(hours=2), method="GET", domain=site["DomainName"],
+                    host="trainee.tis-selfservice.nhs.uk", path="/", status=200, size=99,
+                    https=True)
+    w.s3.put_object(Bucket="tis-cloudfront-logs", Key=f"prod/{site['Id']}.{now:%Y-%m-%d-%H}.a.gz",
+                    Body=gzip.compress((HEADER + line + "\n").encode()))
 
 
 def plan_copy(folder: Path, moto: str, ids: dict[str, str]) -> Path:
@@ -233,7 +254,7 @@ def test_a_rehearsal_on_the_copy_runs_the_whole_plan_and_guards_prod(
     ids = seed(ctx)
     plan = plan_copy(tmp_path, str(ctx.aws.endpoint_url), ids)
     assert runbook(tmp_path, "sandbox", "capture", plan.name, "--env", "moto-prod",
-                   "-o", "captured-prod.yaml").returncode == 0
+                   "-o", "captured-prod.yaml", "--logs", "24").returncode == 0
     refused = runbook(tmp_path, "run", plan.name, "--env", "moto-prod-guarded", "--yes")
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "requires a successful rehearsal on captured-prod" in refused.stderr

@@ -10,6 +10,8 @@ import sys
 import pexpect
 import pytest
 
+from tests.terminal import foreground_signals
+
 pytestmark = pytest.mark.slow
 
 
@@ -24,7 +26,8 @@ def test_demo_in_a_terminal(cli, tmp_path):
     # no --state: the demo keeps its runs where `runbook runs` looks, ./.runbook
     child = pexpect.spawn(sys.executable, ["-m", "runbook", "demo"],
                           cwd=str(tmp_path), env=env, encoding="utf-8", timeout=120,
-                          dimensions=(50, 160))
+                          dimensions=(50, 160),
+                          preexec_fn=foreground_signals)
     child.delaybeforesend = 0.3  # let prompt_toolkit take the terminal before a key comes
     # two runs (stage rehearsal, then prod-like), two gates each; prod-like is protected
     for env_name, site in (("sandbox-stage", "stage.trainee.tis.nhs.uk"),

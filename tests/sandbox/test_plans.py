@@ -27,6 +27,10 @@ def test_tss_migration_on_stage_then_prod(cli, tmp_path, twin, look):
 
     stage = _run(cli, tmp_path, TSS, "sandbox-stage")
     assert stage.code == 0, stage.stdout + stage.stderr
+    # the soak watched both distributions' error rates and replayed the old address's
+    # most used URLs from its access logs (issue 22)
+    assert "5xxErrorRate of distribution E2STAGEEXAMPLE over the last 5m is 0" in stage.stdout
+    assert "replayed the 2 most requested URLs (45 requests)" in stage.stdout, stage.stdout
     assert look.a("stage.trainee.tis.nhs.uk") == ["127.0.0.1"]
     new = look.get("stage.trainee.tis.nhs.uk")
     assert new.status_code == 200 and "stage v1.42.0" in new.text

@@ -14,6 +14,8 @@ import boto3
 import pexpect
 import pytest
 
+from tests.terminal import foreground_signals
+
 pytestmark = pytest.mark.slow
 
 WORLD = """\
@@ -68,7 +70,8 @@ def spawn(folder: Path, *args: str) -> pexpect.spawn:
     env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "40", "NO_COLOR": "1",
            "PROMPT_TOOLKIT_NO_CPR": "1"}
     return pexpect.spawn(sys.executable, ["-m", "runbook", *args], cwd=str(folder), env=env,
-                         encoding="utf-8", timeout=60, dimensions=(40, 120))
+                         encoding="utf-8", timeout=60, dimensions=(40, 120),
+                         preexec_fn=foreground_signals)
 
 
 def finish(child: pexpect.spawn) -> int:

@@ -35,3 +35,33 @@ def test_ctrl_c_against_a_throwaway_twin_says_it_is_gone(tmp_path: Path) -> None
     assert "runbook rollback" not in text and "runbook resume" not in text
     resume = run_cli("resume", "last", "--yes", cwd=tmp_path)  # and indeed it cannot
     assert resume.code != 0 and "lived only as long as the process" in resume.stderr
+
+
+BLIND = """\
+runbook: 1
+name: blind
+environments:
+  twin:
+    sandbox: world.yaml
+stages:
+  - name: one
+    confirm: false
+    steps:
+      - id: blind
+        action: {shell: {run: [sh, -c, "exit 1"], undo: ["true"]}}
+        post: [{shell: {run: ["true"]}}]
+"""
+
+
+def test_a_step_nobody_can_tell_about_in_a_throwaway_twin_names_no_later_command(
+        tmp_path: Path) -> None:
+    """Its apply failed, its kind keeps no snapshot: whether it ran is undecided. No later
+    `rollback` (in a terminal or with --assume) can answer for a twin that is gone."""
+    (tmp_path / "world.yaml").write_text(WORLD)
+    (tmp_path / "plan.yaml").write_text(BLIND)
+    r = run_cli("run", "plan.yaml", "--env", "twin", "--yes", cwd=tmp_path)
+    assert r.code == 3, r.stdout + r.stderr
+    said = " ".join(r.stdout.split())
+    assert "runbook cannot tell whether step blind ran. Still applied: blind; this twin (of " \
+           "world.yaml) lived in this process and is gone with it" in said, said
+    assert "--assume" not in said and "Did it run?" not in said

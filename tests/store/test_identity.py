@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from runbook.cli.provider import aws_principal
 from runbook.context import AwsSettings, RunContext
-from runbook.engine.identity import aws_principal, describe_principal, short_principal, uses_aws
+from runbook.engine.identity import describe_principal, short_principal, uses_aws
 from runbook.errors import RefusedError
 from runbook.plan.loader import load
 
@@ -72,3 +73,35 @@ def test_a_plan_without_aws_kinds_does_not_ask() -> None:
     assert got == {"status": "not looked up: the plan uses no AWS kinds"}
     assert describe_principal(got) == "not looked up: the plan uses no AWS kinds"
     assert describe_principal(None) == "not recorded"
+
+
+def test_an_aws_kind_anywhere_in_the_plan_counts_its_verify_checks_too(tmp_path: Path) -> None:
+    """The AWS kinds declare `uses_aws`; the plan's walk (Plan.specs) includes `verify:`."""
+    (tmp_path / "p.yaml").write_text("""\
+runbook: 1
+name: verify-only
+stages:
+  - name: one
+    steps:
+      - id: switch
+        action: {shell: {run: [sh, -c, "echo new > alias.txt"], state: [cat, alias.txt]}}
+        post: [{shell: {run: [cat, alias.txt], contains: new}}]
+        verify: [{s3.object: {bucket: acme-docs, key: index.html}}]
+""")
+    plan = load(tmp_path / "p.yaml").plan
+    assert [where for where, _ in plan.specs()] == ["switch post 1", "switch verify 1",
+                                                    "switch action"]
+    assert uses_aws(plan)
+    without = load(PLANS / "team.yaml", env="qa").plan
+    assert not uses_aws(without)
+
+
+def test_every_aws_kind_declares_that_it_uses_aws() -> None:
+    """A kind of the AWS family that forgot `uses_aws` would let a plan of it start without
+    proving its AWS settings or recording who made the changes."""
+    from runbook import kinds
+
+    every = {**kinds.checks(), **kinds.actions()}
+    forgot = sorted(name for name, cls in every.items()
+                    if cls.__module__.startswith("runbook.kinds.aws.") and not cls.uses_aws)
+    assert forgot == []

@@ -57,6 +57,7 @@ def _days_left(not_after: str | None) -> float | None:
 @register
 class Certificate(Check[CertificateParams]):
     kind = "acm.certificate"
+    uses_aws = True
     Params = CertificateParams
     summary = "an ACM certificate covers names, is ISSUED, has days left, suits CloudFront"
 

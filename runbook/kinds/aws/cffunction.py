@@ -137,6 +137,7 @@ def _differences(case: Case, result: dict[str, Any]) -> list[str]:
 @register
 class FunctionTest(Check[FunctionTestParams]):
     kind = "cloudfront.function_test"
+    uses_aws = True
     Params = FunctionTestParams
     summary = "a CloudFront Function gives what a table of requests expects (TestFunction)"
 

@@ -56,6 +56,7 @@ def _unquote(value: str) -> str:
 @register
 class MoveAlias(Action[MoveAliasParams]):
     kind = "cloudfront.move_alias"
+    uses_aws = True
     Params = MoveAliasParams
     summary = "move an alternate domain name to another distribution in one step"
     outputs: ClassVar[dict[str, str]] = {

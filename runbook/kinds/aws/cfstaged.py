@@ -133,6 +133,7 @@ class StagedParams(UpdateParams):
 @register
 class StagedUpdate(Action[StagedParams]):
     kind = "cloudfront.staged_update"
+    uses_aws = True
     Params = StagedParams
     summary = ("change a distribution through a staging copy: header phase, weighted "
                "phases, promotion (CloudFront continuous deployment)")

@@ -77,6 +77,7 @@ class DistributionParams(Params):
 @register
 class DistributionCheck(Check[DistributionParams]):
     kind = "cloudfront.distribution"
+    uses_aws = True
     Params = DistributionParams
     summary = "a distribution's status, origin, aliases, certificate; the served version exists"
 
@@ -185,6 +186,7 @@ def _ours(masked: str, ids: list[str]) -> bool:
 @register
 class AliasFree(Check[AliasFreeParams]):
     kind = "cloudfront.alias_free"
+    uses_aws = True
     Params = AliasFreeParams
     summary = "no other distribution (this account, or others where AWS says) uses an alias"
 
@@ -256,6 +258,7 @@ class AliasFree(Check[AliasFreeParams]):
 @register
 class Update(Action[UpdateParams]):
     kind = "cloudfront.update"
+    uses_aws = True
     Params = UpdateParams
     summary = "change a distribution's origin, aliases, certificate...; wait until Deployed"
     outputs: ClassVar[dict[str, str]] = {
@@ -449,6 +452,7 @@ class InvalidateParams(Params):
 @register
 class Invalidate(Action[InvalidateParams]):
     kind = "cloudfront.invalidate"
+    uses_aws = True
     Params = InvalidateParams
     summary = "invalidate paths in a distribution's caches and wait for it to complete"
     reversible = False
@@ -481,6 +485,3 @@ class Invalidate(Action[InvalidateParams]):
                                     timeout=p.timeout, every=p.every)
         return {"invalidation_id": inv_id, "status": status}
 
-
-# cloudfront.move_alias lives in its own module; importing it here registers it.
-from runbook.kinds.aws.cfmove import MoveAlias as MoveAlias  # noqa: E402

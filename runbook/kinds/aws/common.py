@@ -49,6 +49,11 @@ class AwsApiError(AwsError):
         self.operation = operation
         self.resource = resource
 
+    @property
+    def missing(self) -> str | None:
+        found = self.code in NOT_FOUND or self.code in ("404", "NotFound", "NoSuchKey")
+        return (self.resource or None) if found else None  # HeadBucket: a bare 404
+
 
 NOT_FOUND = frozenset({"NoSuchDistribution", "NoSuchBucket", "NoSuchHostedZone",
                        "ResourceNotFoundException", "NoSuchOriginAccessControl"})

@@ -123,6 +123,7 @@ def _num(value: float) -> str:
 @register
 class CloudFrontMetrics(Check[MetricsParams]):
     kind = "cloudfront.metrics"
+    uses_aws = True
     Params = MetricsParams
     summary = "a distribution's CloudWatch metric (error rate, requests) over a window"
 

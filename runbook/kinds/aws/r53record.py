@@ -95,6 +95,7 @@ def conflict(rtype: str, others: dict[str, Any]) -> str | None:
 @register
 class Record(Action[RecordParams]):
     kind = "route53.record"
+    uses_aws = True
     Params = RecordParams
     summary = "write or delete one Route53 record set (and its AAAA twin); wait until INSYNC"
     outputs: ClassVar[dict[str, str]] = {
@@ -294,6 +295,17 @@ class Record(Action[RecordParams]):
                      what=f"waiting out the old TTL ({old_ttl}s) of {bare(name)} {p.type}")
         return {"fqdn": name, "change_id": change_id, "record": written[p.type],
                 "aaaa": written.get("AAAA"), "old_answer_ttl": self._old_ttl(snapshot)}
+
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """The records written are read back; ``change_id`` is the one output only the
+        change call gives (Route53 lists no changes, it answers one by its id), so it is
+        '' here: the post checks read the records themselves, not the change."""
+        name, zone_id = snapshot["fqdn"], snapshot["zone_id"]
+        at = records_at(ctx, zone_id, name)
+        types = self._types(snapshot)
+        return {"fqdn": name, "change_id": "", "record": view(at.get(self.params.type)),
+                "aaaa": view(at.get("AAAA")) if "AAAA" in types else None,
+                "old_answer_ttl": self._old_ttl(snapshot)}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         name, zone_id = snapshot["fqdn"], snapshot["zone_id"]

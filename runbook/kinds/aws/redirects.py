@@ -95,6 +95,7 @@ def kvs_client(ctx: RunContext) -> Any:
 @register
 class Redirects(Action[RedirectsParams]):
     kind = "cloudfront.redirects"
+    uses_aws = True
     Params = RedirectsParams
     summary = "apply a redirect map at the edge: a CloudFront Function reading a KeyValueStore"
     outputs: ClassVar[dict[str, str]] = {

@@ -20,13 +20,13 @@ from runbook.kinds.aws.r53common import (
     view,
     zone_of,
 )
-from runbook.kinds.aws.r53record import Record as Record
 from runbook.kinds.base import Check, CheckResult
 
 
 @register
 class RecordCheck(Check[RecordCommon]):
     kind = "route53.record"
+    uses_aws = True
     Params = RecordCommon
     summary = "a Route53 record set as the API holds it (values or alias), or its absence"
 

@@ -41,8 +41,6 @@ from runbook.kinds.aws.policy import (
     with_statement,
 )
 from runbook.kinds.aws.s3common import bucket_exists, bucket_region, get_policy, head, s3
-from runbook.kinds.aws.s3copy import S3Copy  # registers s3.copy; kept apart for size
-from runbook.kinds.aws.s3site import S3BucketPolicy, S3Redirect  # registers them too
 from runbook.kinds.base import Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot
 
 _BLOCKS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -69,6 +67,7 @@ class S3ObjectParams(Params):
 @register
 class S3Object(Check[S3ObjectParams]):
     kind = "s3.object"
+    uses_aws = True
     Params = S3ObjectParams
     summary = "an object (or any object under a prefix) exists in a bucket, or does not"
 
@@ -123,6 +122,7 @@ class CanReadParams(Params):
 @register
 class CloudFrontCanRead(Check[CanReadParams]):
     kind = "s3.cloudfront_can_read"
+    uses_aws = True
     Params = CanReadParams
     summary = "a bucket's policy lets a distribution (OAC or OAI) read its objects"
 
@@ -237,6 +237,7 @@ class BucketParams(Params):
 @register
 class S3Bucket(Action[BucketParams]):
     kind = "s3.bucket"
+    uses_aws = True
     Params = BucketParams
     summary = "create a private site bucket: public access blocked, ownership enforced"
     outputs: ClassVar[dict[str, str]] = {
@@ -323,6 +324,13 @@ class S3Bucket(Action[BucketParams]):
         # the policy written: restore deletes the bucket, so the drift guard compares it
         return {**self._outputs(region, True), "policy": policy}
 
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """Every output is in AWS (the bucket's region) or the snapshot (whether this run
+        created it); ``policy``, kept for the drift guard, is the one apply writes."""
+        created = not snapshot["exists"]
+        out = self._outputs(bucket_region(ctx, self.params.bucket), created)
+        return {**out, "policy": self._policy(ctx)} if created else out
+
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         b = self.params.bucket
         if snapshot.get("exists") or applied.get("created") is False:
@@ -354,5 +362,4 @@ class S3Bucket(Action[BucketParams]):
         return None
 
 
-__all__ = ["CloudFrontCanRead", "S3Bucket", "S3BucketPolicy", "S3Copy", "S3Object",
-           "S3Redirect"]
+__all__ = ["CloudFrontCanRead", "S3Bucket", "S3Object"]

@@ -48,6 +48,7 @@ def _same(source: dict[str, Any], target: dict[str, Any]) -> bool:
 @register
 class S3Copy(Action[CopyParams]):
     kind = "s3.copy"
+    uses_aws = True
     Params = CopyParams
     summary = "copy a prefix between buckets without overwriting; restore deletes the copies"
     outputs: ClassVar[dict[str, str]] = {
@@ -111,6 +112,16 @@ class S3Copy(Action[CopyParams]):
                 ctx.progress(f"copied {i + 1} of {len(todo)} objects")
         # etags: what the drift guard compares before restore deletes anything
         return {"created": created, "count": len(created), "prefix": t, "etags": etags}
+
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """The objects apply created and their ETags are read back: those of the snapshot's
+        plan that are there now (apply never overwrites, so they are this run's copies)."""
+        p, t = self.params, self._target()
+        todo, _ = self._plan(snapshot)
+        now = _listing(ctx, p.bucket, t)
+        created = [t + k for k in todo if k in now]
+        return {"created": created, "count": len(created), "prefix": t,
+                "etags": {t + k: now[k]["etag"] for k in todo if k in now}}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         p, t = self.params, self._target()

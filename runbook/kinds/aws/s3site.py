@@ -84,6 +84,14 @@ class _Documented(Action[Any]):
         doc = self._desired(ctx, snapshot["doc"])
         if not self._same(doc, snapshot["doc"]):
             self._settle(ctx, doc)
+        return self._outputs(ctx, doc)
+
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """Every output is in the bucket: the document in force is the one apply wrote
+        once it ran (resume calls this only when the state differs from the snapshot)."""
+        return self._outputs(ctx, self._read(ctx))
+
+    def _outputs(self, ctx: RunContext, doc: dict[str, Any] | None) -> Outputs:
         return {"bucket": self.params.bucket, self.noun: doc}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
@@ -115,6 +123,7 @@ class _Documented(Action[Any]):
 @register
 class S3BucketPolicy(_Documented):
     kind = "s3.bucket_policy"
+    uses_aws = True
     Params = PolicyParams
     noun = "policy"
     summary = "grant a distribution read access (one statement), or set a whole policy"
@@ -148,11 +157,10 @@ class S3BucketPolicy(_Documented):
         return with_statement(old, oac_statement(p.bucket, p.allow_cloudfront,
                                                  str(dist["ARN"])))
 
-    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
-        out = super().apply(ctx, snapshot)
+    def _outputs(self, ctx: RunContext, doc: dict[str, Any] | None) -> Outputs:
         p = self.params
-        out["sid"] = sid_for(p.allow_cloudfront) if p.allow_cloudfront else None
-        return out
+        return {**super()._outputs(ctx, doc),
+                "sid": sid_for(p.allow_cloudfront) if p.allow_cloudfront else None}
 
 
 class RedirectParams(Params):
@@ -165,6 +173,7 @@ class RedirectParams(Params):
 @register
 class S3Redirect(_Documented):
     kind = "s3.redirect"
+    uses_aws = True
     Params = RedirectParams
     noun = "website"
     summary = "make a bucket's website endpoint redirect every request to another host"
@@ -211,8 +220,7 @@ class S3Redirect(_Documented):
         return {"RedirectAllRequestsTo": {"HostName": self.params.to,
                                           "Protocol": self.params.protocol}}
 
-    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
-        out = super().apply(ctx, snapshot)
+    def _outputs(self, ctx: RunContext, doc: dict[str, Any] | None) -> Outputs:
         b = self.params.bucket
-        out["website_domain"] = website_domain(b, bucket_region(ctx, b))
-        return out
+        return {**super()._outputs(ctx, doc),
+                "website_domain": website_domain(b, bucket_region(ctx, b))}

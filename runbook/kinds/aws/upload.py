@@ -57,6 +57,7 @@ def _etag(value: str) -> str:
 @register
 class Upload(Action[UploadParams]):
     kind = "s3.upload"
+    uses_aws = True
     Params = UploadParams
     summary = "upload a local build folder to a bucket prefix, only changed files"
     outputs: ClassVar[dict[str, str]] = {
@@ -205,6 +206,15 @@ class Upload(Action[UploadParams]):
             if errors:
                 raise KindError(f"could not delete {len(errors)} objects from {p.bucket}: "
                                 f"{errors[0].get('Key')}: {errors[0].get('Message')}")
+
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """The counts and ETags apply returns follow from the files and the snapshot: the
+        plan apply made from them (it compared the same files with the same objects)."""
+        local = self._local(ctx)
+        added, changed, removed = self._plan(local, snapshot["remote"], self.params.delete)
+        todo = added + changed
+        return {"uploaded": len(todo), "deleted": len(removed), "prefix": self._prefix,
+                "etags": {k: local[k]["md5"] for k in todo}}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         p, s3 = self.params, ctx.client("s3")

@@ -40,6 +40,8 @@ class Filter:
     since: str | None = None
     until: str | None = None
     keep_query: bool = True
+    # runbook's own checks (User-Agent "runbook (+wire checks)") are not visitors
+    skip_agent: str = "runbook"
 
 
 @dataclass
@@ -88,9 +90,12 @@ def tally_log(lines: Iterable[str], where: str, flt: Filter, tally: Tally) -> No
     since, until, keep_query = flt.since, flt.until, flt.keep_query
     counts = tally.counts
     lines_read = matched = 0
-    first, last = tally.first, tally.last
+    # "" sorts before any time and "~" after: no None test in the loop
+    first, last = tally.first or "~", tally.last or ""
     # field positions, set from the #Fields header
     i_date = i_time = i_method = i_stem = i_status = i_query = i_host = i_proto = 0
+    i_agent = -1
+    skip_agent = flt.skip_agent
     cut = 0
     try:
         for number, line in enumerate(lines, 1):
@@ -110,8 +115,9 @@ def tally_log(lines: Iterable[str], where: str, flt: Filter, tally: Tally) -> No
                     i_query = index.get("cs-uri-query", -1)
                     i_host = index.get("x-host-header", index.get("cs(Host)", -1))
                     i_proto = index.get("cs-protocol", -1)
+                    i_agent = index.get("cs(User-Agent)", -1) if skip_agent else -1
                     cut = max(i_date, i_time, i_method, i_stem, i_status, i_query, i_host,
-                              i_proto) + 1
+                              i_proto, i_agent) + 1
                 continue
             if len(line) < 2:
                 continue
@@ -133,9 +139,15 @@ def tally_log(lines: Iterable[str], where: str, flt: Filter, tally: Tally) -> No
             stem = f[i_stem]
             if prefix and not stem.startswith(prefix):
                 continue
-            host = f[i_host].lower() if i_host >= 0 else ""
-            if host_wanted is not None and host != host_wanted:
+            if i_agent >= 0 and f[i_agent].startswith(skip_agent):
                 continue
+            host = f[i_host] if i_host >= 0 else ""
+            if host_wanted is None:
+                host = host.lower()
+            elif host != host_wanted:
+                host = host.lower()
+                if host != host_wanted:
+                    continue
             when = f[i_date] + " " + f[i_time]
             if len(when) != 19 or when[4] != "-" or when[13] != ":":
                 tally.malformed_line(where, number, f"the time {when!r} is not "
@@ -145,29 +157,29 @@ def tally_log(lines: Iterable[str], where: str, flt: Filter, tally: Tally) -> No
                 continue
             if until is not None and when >= until:
                 continue
-            if not stem.startswith("/"):
+            if stem[:1] != "/":
                 tally.malformed_line(where, number, f"the path {stem[:60]!r} does not "
                                      "start with /")
                 continue
             scheme = f[i_proto] if i_proto >= 0 else "https"
-            if scheme not in ("http", "https"):
+            if scheme != "https" and scheme != "http":
                 scheme = "https"  # ws, wss: the page behind it is asked over https
-            url = f"{scheme}://{host}{stem}"
-            if keep_query and i_query >= 0:
-                query = f[i_query]
-                if query and query != "-":
-                    url += "?" + query
+            if keep_query and i_query >= 0 and (query := f[i_query]) != "-" and query:
+                url = f"{scheme}://{host}{stem}?{query}"
+            else:
+                url = f"{scheme}://{host}{stem}"
             counts[url] = counts.get(url, 0) + 1
             matched += 1
-            if first is None or when < first:
-                first = when
-            if last is None or when > last:
+            if when > last:
                 last = when
+            if when < first:
+                first = when
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         tally.malformed_line(where, number + 1, f"the file cannot be read on: {exc}")
     tally.lines += lines_read
     tally.matched += matched
-    tally.first, tally.last = first, last
+    tally.first = first if first != "~" else None
+    tally.last = last or None
 
 
 def tally_csv(text: str, where: str, flt: Filter, tally: Tally) -> None:

@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -32,7 +33,19 @@ if TYPE_CHECKING:
     from runbook.context import RunContext
     from runbook.kinds.wire.client import Client, Fetched
 
-Status = int | list[int] | Annotated[str, Field(pattern=r"^[1-5]xx$")]
+_STATUS_CLASS = r"^[1-5]xx$"
+
+
+def _status_class(value: str) -> str:
+    if not re.fullmatch(_STATUS_CLASS, value):
+        # said in the plan's words: what is accepted, not the pattern
+        raise ValueError("should be a class of statuses written like 2xx or 3xx (1xx to 5xx)")
+    return value
+
+
+Status = int | list[int] | Annotated[
+    str, AfterValidator(_status_class),
+    WithJsonSchema({"type": "string", "pattern": _STATUS_CLASS})]
 
 
 def status_matches(spec: Status, status: int) -> bool:

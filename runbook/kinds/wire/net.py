@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runbook.errors import NetworkError
+
 if TYPE_CHECKING:
     import socket
     import ssl
@@ -31,14 +33,14 @@ if TYPE_CHECKING:
     from runbook.context import NetworkSettings
 
 
-class WireError(Exception):
+class WireError(NetworkError):
     """A request that could not be made, with the named outcome a CheckResult carries:
-    "timeout", "refused", "unreachable", "tls", "nxdomain", "servfail", "protocol"."""
+    "timeout", "refused", "unreachable", "tls", "nxdomain", "servfail", "protocol". Part of
+    the error tree: one that escapes a kind is a NetworkError like any other."""
 
     def __init__(self, outcome: str, message: str) -> None:
         super().__init__(message)
         self.outcome = outcome
-        self.message = message
 
 
 def parse_hostport(text: str) -> tuple[str, int | None]:
@@ -215,8 +217,6 @@ def _context(verify: bool, bundle: str | None, extra: str | None,
         try:
             context.load_cert_chain(cert, key)
         except (OSError, ssl.SSLError) as exc:
-            from runbook.errors import NetworkError
-
             what = f"{cert} and {key}" if key else cert
             raise NetworkError(f"cannot load the client certificate {what}: "
                                f"{getattr(exc, 'strerror', None) or exc}") from exc
@@ -229,7 +229,5 @@ def _context(verify: bool, bundle: str | None, extra: str | None,
             try:
                 context.load_verify_locations(cafile=path)
             except (OSError, ssl.SSLError) as exc:
-                from runbook.errors import NetworkError
-
-                raise NetworkError(f"cannot load the CA bundle {path}: {exc}") from exc
+                    raise NetworkError(f"cannot load the CA bundle {path}: {exc}") from exc
     return context

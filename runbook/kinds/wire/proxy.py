@@ -76,16 +76,6 @@ def redact(url: str) -> str:
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def password_of(url: str) -> str | None:
-    """The password in a proxy URL, for the run's secrets (never written to a journal)."""
-    text = url if "://" in url else "http://" + url
-    try:
-        password = urlsplit(text).password
-    except ValueError:
-        return None
-    return unquote(password) if password else None
-
-
 def _variable(env: Mapping[str, str], *names: str) -> tuple[str, str] | None:
     for name in names:
         value = env.get(name)

@@ -115,9 +115,16 @@ def _same_site(a: str, b: str) -> bool:
 
 
 def _why(got: str, expected: str, keep_path: bool, keep_query: bool) -> str:
+    """The difference that is there, in words: a prefix missing or added in front of a
+    path that otherwise matches, a path not kept, a query not kept."""
     g, e = urlsplit(got), urlsplit(expected)
-    if keep_path and g.path != e.path:
-        return " (path not kept)"
+    have, want = g.path or "/", e.path or "/"
+    if have != want:
+        if have != "/" and want.endswith(have):
+            return f" (the prefix {want[:-len(have)]} is missing; the rest of the path matches)"
+        if want != "/" and have.endswith(want):
+            return f" (an extra prefix {have[:-len(want)]}; the rest of the path matches)"
+        return " (path not kept)" if keep_path else ""
     if keep_query and g.query != e.query:
         return " (query not kept)"
     return ""

@@ -194,6 +194,13 @@ class HttpRequest(Action[RequestParams]):
                                 f"{text[:200]}") from exc
         return out
 
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        """None: the outputs (status, body, values picked from it) are the response, which
+        only the request that was interrupted received and nothing can ask for again.
+        Resume gets here only when a person said the request ran (the kind keeps no
+        snapshot); a later step naming these outputs then fails, naming them."""
+        return {}
+
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         p = self.params
         if p.undo is None:

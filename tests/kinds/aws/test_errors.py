@@ -18,7 +18,8 @@ from runbook.errors import AwsError
 from runbook.kinds.aws.acm import Certificate
 from runbook.kinds.aws.cloudfront import DistributionCheck, Update
 from runbook.kinds.aws.common import AwsApiError, call, translate
-from runbook.kinds.aws.s3 import S3BucketPolicy, S3Object
+from runbook.kinds.aws.s3 import S3Object
+from runbook.kinds.aws.s3site import S3BucketPolicy
 from tests.conftest import CliResult, run_cli
 
 from .conftest import FakeClock

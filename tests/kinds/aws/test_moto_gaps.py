@@ -172,10 +172,12 @@ def _gaps_of_the_page() -> set[str]:
 def test_the_report_probes_every_gap_of_the_page(moto_endpoint: str) -> None:
     """``python -m tests.motogaps`` says something of every gap the page lists that can
     be probed on loopback; what it finds is a report and is not asserted."""
-    from tests.motogaps import PROBES, findings
+    from tests.motogaps import PROBES, findings, page_states
 
     unprobed = {"15", "S1", "S4"}  # no edge behind moto; a race; other S3-like stores
     assert set(PROBES) == _gaps_of_the_page() - unprobed
+    # the page says, for every gap of the table, what the last checked release did
+    assert set(page_states()) == {g for g in PROBES if not g.startswith("S")}
     found = list(findings(moto_endpoint))
     assert [f.gap for f in found] == list(PROBES)
     assert all(f.state in ("open", "closed", "unknown") and f.seen for f in found)

@@ -7,7 +7,8 @@ from botocore.stub import Stubber
 
 from runbook.context import RunContext
 from runbook.errors import KindError
-from runbook.kinds.aws.route53 import Record, RecordCheck
+from runbook.kinds.aws.r53record import Record
+from runbook.kinds.aws.route53 import RecordCheck
 from runbook.kinds.base import Change
 
 from .conftest import FakeClock, journal

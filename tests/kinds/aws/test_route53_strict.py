@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from runbook.context import RunContext
 from runbook.errors import AwsError, KindError
-from runbook.kinds.aws.route53 import Record
+from runbook.kinds.aws.r53record import Record
 
 from .lifecycle import cycle
 from .world import World

@@ -8,14 +8,9 @@ import pytest
 
 from runbook.context import RunContext
 from runbook.errors import KindError
-from runbook.kinds.aws.s3 import (
-    CloudFrontCanRead,
-    S3Bucket,
-    S3BucketPolicy,
-    S3Object,
-    S3Redirect,
-)
+from runbook.kinds.aws.s3 import CloudFrontCanRead, S3Bucket, S3Object
 from runbook.kinds.aws.s3copy import S3Copy
+from runbook.kinds.aws.s3site import S3BucketPolicy, S3Redirect
 from runbook.kinds.base import Change
 
 from .conftest import journal

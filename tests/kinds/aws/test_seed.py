@@ -9,7 +9,7 @@ from typing import Any
 
 from runbook import kinds
 from runbook.context import RunContext
-from runbook.kinds.aws.s3 import S3BucketPolicy
+from runbook.kinds.aws.s3site import S3BucketPolicy
 from runbook.kinds.base import CheckResult
 from runbook.plan import loader
 

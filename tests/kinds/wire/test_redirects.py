@@ -52,6 +52,8 @@ def old(web: Web) -> WebServer:
         "/slow": Reply(301, "", {"Location": NEW + "/"}, delay=2.0),
         "/keep/a/b?x=1": _keeps_path,
         "/keep/a/b": _keeps_path,
+        "/x/y?q=1": _keeps_path,
+        "/fr/x/y?q=1": _keeps_path,
     })
 
 
@@ -139,7 +141,8 @@ def test_keep_path_and_query(old: WebServer) -> None:
 def test_keep_path_appends_to_the_target_path(old: WebServer) -> None:
     r = redirect_check(old.url("/keep/a/b"), NEW + "/base/", keep_path=True)
     assert r.summary == (f"{old.url('/keep/a/b')} redirects to {NEW}/keep/a/b, not "
-                         f"{NEW}/base/keep/a/b (path not kept)")
+                         f"{NEW}/base/keep/a/b (the prefix /base is missing; the rest of "
+                         "the path matches)")
 
 
 def test_path_not_kept(old: WebServer) -> None:
@@ -152,7 +155,8 @@ def test_path_not_kept(old: WebServer) -> None:
 def test_query_not_kept(old: WebServer) -> None:
     r = redirect_check(old.url("/dropq/a?utm=1"), NEW, keep_path=True, keep_query=True)
     assert r.summary == (f"{old.url('/dropq/a?utm=1')} redirects to {NEW}/a, not "
-                         f"{NEW}/dropq/a?utm=1 (path not kept)")
+                         f"{NEW}/dropq/a?utm=1 (the prefix /dropq is missing; the rest of "
+                         "the path matches)")
     r = redirect_check(old.url("/dropq/a?utm=1"), NEW + "/a", keep_query=True)
     assert r.summary == (f"{old.url('/dropq/a?utm=1')} redirects to {NEW}/a, not "
                          f"{NEW}/a?utm=1 (query not kept)")
@@ -283,3 +287,29 @@ def test_redirects_params() -> None:
         describe("http.redirects", {})
     assert describe("http.redirects", {"file": "redirects.csv", "keep_query": True}) == \
         "the redirects in redirects.csv work with 301 or 308, keeping the query"
+
+
+PREFIX_PLAN = """\
+runbook: 1
+name: prefixes
+stages:
+  - name: look
+    checks:
+      - http.redirect: {{from: "{old}/x/y?q=1", to: "{new}/en/", keep_path: true,
+                       keep_query: true}}
+      - http.redirect: {{from: "{old}/fr/x/y?q=1", to: "{new}/x/y?q=1"}}
+"""
+
+
+def test_a_prefix_missing_or_added_is_named_as_such(old: WebServer, cli: Any,
+                                                    tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PREFIX_PLAN.format(old=old.url("").rstrip("/"), new=NEW))
+    r = cli("run", str(plan), "--yes", "--state-dir", str(tmp_path / "state"))
+    said = " ".join((r.stdout + r.stderr).split())
+    assert r.code == 1, said
+    assert (f"redirects to {NEW}/x/y?q=1, not {NEW}/en/x/y?q=1 (the prefix /en is missing; "
+            "the rest of the path matches)") in said
+    assert (f"redirects to {NEW}/fr/x/y?q=1, not {NEW}/x/y?q=1 (an extra prefix /fr; the "
+            "rest of the path matches)") in said
+    assert "path not kept" not in said
