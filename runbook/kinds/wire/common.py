@@ -90,7 +90,8 @@ def _rate(value: object) -> object:
 
 # `rate:` of the http kinds: requests a second to one host
 Rate = Annotated[float, BeforeValidator(_rate), Field(gt=0), WithJsonSchema({"anyOf": [
-    {"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": f"^{_RATE.pattern}$"}]})]
+    {"type": "number", "exclusiveMinimum": 0},
+    {"type": "string", "pattern": f"^{_RATE.pattern}$"}]})]
 
 
 def rate_text(rate: float) -> str:
