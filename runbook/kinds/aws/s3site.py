@@ -167,6 +167,9 @@ class RedirectParams(Params):
     bucket: str = Field(description="bucket whose website endpoint redirects")
     to: str = Field(description="host name every request is redirected to")
     protocol: Literal["http", "https"] = Field("https", description="http or https")
+    status: Literal[301, 302] = Field(
+        301, description="301 (RedirectAllRequestsTo, cached by browsers) or 302 (one "
+        "condition-less routing rule, not cached: a later step promotes it to 301)")
     timeout: Duration = Field(60.0, description="how long to wait for the configuration")
 
 
@@ -187,18 +190,22 @@ class S3Redirect(_Documented):
 
     def describe(self) -> str:
         p = self.params
+        how = ("301, which browsers and edges cache" if p.status == 301 else
+               "302, which browsers do not cache")
         return (f"redirect every request to bucket {p.bucket}'s website to {p.protocol}://"
-                f"{p.to} (301, which browsers and edges cache)")
+                f"{p.to} ({how})")
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         got = super().diff(ctx, snapshot)
-        return Diff(got.changes, self.CACHED) if got.changes else got
+        return Diff(got.changes, self.CACHED) if got.changes and self.params.status == 301 \
+            else got
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         super().restore(ctx, snapshot, applied)
-        ctx.progress(f"bucket {self.params.bucket}'s website no longer redirects, but "
-                     f"{self.CACHED}; an invalidation of the distribution in front of it "
-                     "clears the edges")
+        if self.params.status == 301:
+            ctx.progress(f"bucket {self.params.bucket}'s website no longer redirects, but "
+                         f"{self.CACHED}; an invalidation of the distribution in front of it "
+                         "clears the edges")
 
     def _read(self, ctx: RunContext) -> dict[str, Any] | None:
         b = self.params.bucket
@@ -217,8 +224,14 @@ class S3Redirect(_Documented):
                  WebsiteConfiguration=doc)
 
     def _desired(self, ctx: RunContext, old: dict[str, Any] | None) -> dict[str, Any]:
-        return {"RedirectAllRequestsTo": {"HostName": self.params.to,
-                                          "Protocol": self.params.protocol}}
+        p = self.params
+        if p.status == 301:  # RedirectAllRequestsTo always answers 301
+            return {"RedirectAllRequestsTo": {"HostName": p.to, "Protocol": p.protocol}}
+        # A rule without a Condition applies to every key; S3 wants an IndexDocument
+        # beside routing rules.
+        return {"IndexDocument": {"Suffix": "index.html"},
+                "RoutingRules": [{"Redirect": {"HostName": p.to, "Protocol": p.protocol,
+                                               "HttpRedirectCode": str(p.status)}}]}
 
     def _outputs(self, ctx: RunContext, doc: dict[str, Any] | None) -> Outputs:
         b = self.params.bucket

@@ -263,6 +263,25 @@ def test_redirect_lifecycle(ctx: RunContext, world: World,
                       {"HostName": "trainee.tis.nhs.uk", "Protocol": "https"}) in diff.changes
 
 
+def test_a_302_redirect_is_a_routing_rule_without_the_cache_warning(
+        ctx: RunContext, world: World) -> None:
+    world.bucket("old-site")
+    action = S3Redirect(S3Redirect.Params(bucket="old-site", to="trainee.tis.nhs.uk",
+                                          status=302))
+    assert action.describe().endswith("(302, which browsers do not cache)")
+
+    def verify(website: Any, out: dict[str, Any]) -> None:
+        assert "RedirectAllRequestsTo" not in website
+        assert website["RoutingRules"] == [{"Redirect": {
+            "HostName": "trainee.tis.nhs.uk", "Protocol": "https", "HttpRedirectCode": "302"}}]
+
+    said: list[str] = []
+    diff, _ = cycle(replace(ctx, progress=said.append), action,
+                    lambda: world.website("old-site"), verify)
+    assert diff.note is None
+    assert not any("permanent" in line for line in said)
+
+
 # --- s3.copy --------------------------------------------------------------------------
 
 

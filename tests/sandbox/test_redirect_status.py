@@ -1,0 +1,95 @@
+"""Issue 23 item 8: the old-domain redirect can start as a 302 (an S3 website routing rule
+without a condition, which browsers do not cache) and be promoted to a 301
+(``RedirectAllRequestsTo``) by a later step with the same bucket; a rollback puts back
+the website the bucket had, proved, whichever it reached."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+WORLD = """\
+sandbox: 1
+certificates:
+  - {ref: site, domains: [new.example.org, old.example.org]}
+buckets:
+  - name: site
+    objects: {v1/index.html: "<title>Site</title> v1"}
+    grant: [E1SITE]
+  - name: old-redirect
+distributions:
+  - id: E1SITE
+    aliases: [new.example.org]
+    origin: {bucket: site, path: /v1}
+    certificate: site
+  - id: E2REDIRECT
+    origin: {domain: old-redirect.s3-website.eu-west-2.amazonaws.com}
+    default_root_object: ""
+    certificate: site
+zones:
+  - name: example.org
+    records:
+      - {name: new.example.org, type: A, alias: E1SITE}
+"""
+
+PLAN = """\
+runbook: 1
+name: redirect-old
+environments:
+  sandbox:
+    sandbox: world.yaml
+stages:
+  - name: temporary
+    steps:
+      - id: try
+        use: old-domain-redirect
+        with: {bucket: old-redirect, to: new.example.org, distribution: E2REDIRECT,
+               status: 302}
+  - name: soak
+    checks:
+      - http.redirect:
+          from: http://old-redirect.s3-website.eu-west-2.amazonaws.com/path/page.html
+          to: https://new.example.org/path/page.html
+          status: 302
+  - name: permanent
+    steps:
+      - id: promote
+        use: old-domain-redirect
+        with: {bucket: old-redirect, to: new.example.org, distribution: E2REDIRECT}
+"""
+
+
+def write(tmp_path: Path) -> Path:
+    (tmp_path / "world.yaml").write_text(textwrap.dedent(WORLD))
+    (tmp_path / "plan.yaml").write_text(textwrap.dedent(PLAN))
+    return tmp_path / "plan.yaml"
+
+
+def test_a_302_redirect_is_promoted_to_301_and_rolled_back(cli, tmp_path: Path) -> None:
+    plan = str(write(tmp_path))
+    state = str(tmp_path / "state")
+    shown = cli("plan", plan, "--env", "sandbox")
+    assert shown.code == 0, shown.stdout + shown.stderr
+    assert "(302, which browsers do not cache)" in shown.stdout
+    assert "(301, which browsers and edges cache)" in shown.stdout
+
+    run = cli("run", plan, "--env", "sandbox", "--yes", "--state-dir", state)
+    assert run.code == 0, run.stdout + run.stderr
+    # each step's post check fetched the website endpoint and got its own code
+    site = "http://old-redirect.s3-website.eu-west-2.amazonaws.com/"
+    assert f"ok post: {site} redirects to https://new.example.org/ with 302" in run.stdout
+    assert f"ok post: {site} redirects to https://new.example.org/ with 301" in run.stdout
+    # the gate between them saw the 302 keep the path
+    assert (f"ok gate: {site}path/page.html redirects to "
+            "https://new.example.org/path/page.html with 302") in run.stdout
+    assert "step try verified" in run.stdout and "step promote verified" in run.stdout
+
+    back = cli("rollback", "last", "--yes", "--state-dir", state)
+    assert back.code == 1, back.stdout + back.stderr  # rolled back, as asked
+    assert "2 step(s) rolled back and verified" in back.stdout
+    assert "not proved" not in back.stdout + back.stderr
+
