@@ -46,6 +46,9 @@ def test_demo_in_a_terminal(cli, tmp_path):
         child.send("y")
         child.expect("Move .* to the redirect and point its DNS there\\? .*\\(y/n\\)")
         child.send("y")
+        # after the soak, the 302 becomes a 301
+        child.expect("Make the redirect of .* permanent\\? .*\\(y/n\\)")
+        child.send("y")
         child.expect(r"succeeded\S*: every step applied and verified")  # \S*: bold's codes
     child.expect("runbook report")
     # on a terminal the report is readable text, not Markdown's table syntax
