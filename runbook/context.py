@@ -108,6 +108,10 @@ def _no_progress(message: str) -> None:
     return None
 
 
+def _no_note(text: str, **data: Any) -> None:
+    return None
+
+
 @dataclass
 class RunContext:
     environment: str = "test"
@@ -123,6 +127,10 @@ class RunContext:
     time_scale: float | None = None
     # Progress lines for the live display ("waiting for E1... to deploy: InProgress, 3m left").
     progress: Callable[[str], None] = _no_progress
+    # A milestone inside an action ("phase 2 (5%) passed", "pulled back before promotion"),
+    # kept: the executor journals it as a ``note`` event of the step under way, with
+    # ``data`` (JSON values) beside the text; the live view and the report show it.
+    note: Callable[..., None] = _no_note
     # Secret values (from ${env:...}) that must never be written anywhere.
     secrets: set[str] = field(default_factory=set)
     # STS's answer for these credentials, once asked ({"account", "arn", "user_id"})

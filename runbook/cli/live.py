@@ -221,6 +221,8 @@ class LiveView:
             p(f"  [red]step {step}: {escape(e.get('error') or e.get('detail') or '')}[/]")
         elif t == "resume.check":
             p(f"  step {step}: {escape(e['detail'])}")
+        elif t == "note":
+            p(f"  {escape(e['text'])}")
         elif t == "soak":
             took = format_duration(time.monotonic() - self._soak_started) \
                 if self._soak_started is not None else ""

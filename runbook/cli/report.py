@@ -127,6 +127,8 @@ def _line(e: dict[str, Any], names: dict[str, str] | None = None,
         return f"{step}: {t.replace('.', ' ')}" + (f": {detail}" if detail else "")
     if t == "resume.check":
         return f"{step}: {e['detail']}"
+    if t == "note":
+        return f"{step}: {e['text']}" if step else str(e["text"])
     if t == "soak":
         return f"stage `{e['stage']}` soaked: {e['rounds']} rounds passed"
     if t == "interrupted":

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from runbook.context import Operator, RunContext
 from runbook.engine import baseline, recovery
 from runbook.engine.journal import AppliedStep, Journal, RunState
-from runbook.engine.kindcall import kind_call
+from runbook.engine.kindcall import CALLING, kind_call
 from runbook.engine.outcome import (
     BAD_INPUT,
     INTERRUPTED,
@@ -67,11 +67,18 @@ class Executor:
     notifier: Any = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        self.ctx.note = self.note
         if self.plan.notify:  # the plan's webhooks hear the journal (engine/notify.py)
             from runbook.engine.notify import Notifier
 
             self.notifier = Notifier(self.plan, self.ctx, self.journal.listener)
             self.journal.listener = self.notifier
+
+    def note(self, text: str, **data: Any) -> None:
+        """A kind's milestone (``RunContext.note``), journaled under the step and phase of
+        the action call under way."""
+        step, phase = CALLING.get() or (None, None)
+        self.journal.write("note", step=step, phase=phase, text=text, data=data)
 
     # ---- templates and kinds ---------------------------------------------------------
 

@@ -11,7 +11,8 @@ rollback.started, rollback.restored, rollback.verified (the restore is proved: t
 resource reads back as its snapshot and the step's ``verify`` checks pass), rollback.undone
 (undone, not proved: the kind keeps no snapshot), rollback.drift, rollback.failed,
 rollback.skipped, resume.check, lock.taken_over, soak, baseline (what a check read when its
-stage started, engine/baseline.py).
+stage started, engine/baseline.py), note (a kind's milestone inside its step, with the phase
+of the call: ``RunContext.note``; replay reads nothing from it).
 """
 
 from __future__ import annotations

@@ -15,12 +15,17 @@ Checks have their own net (``executor._safe``: a check's bug is a failed check).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TypeVar
 
 from runbook.errors import RunbookError
 from runbook.plan.model import ActionSpec
 
 T = TypeVar("T")
+
+# The step and phase of the action call under way: ``RunContext.note`` journals a kind's
+# milestone under them (``Executor.note``).
+CALLING: ContextVar[tuple[str, str] | None] = ContextVar("CALLING", default=None)
 
 
 class KindBugError(RunbookError):
@@ -32,6 +37,7 @@ class KindBugError(RunbookError):
 def kind_call(step: str, spec: ActionSpec, phase: str, fn: Callable[[], T]) -> T:
     """``fn()``; any exception but runbook's own and an interrupt becomes a KindBugError
     naming the step, the kind and the phase, with the plan line of the action."""
+    token = CALLING.set((step, phase))
     try:
         return fn()
     except RunbookError:
@@ -40,3 +46,5 @@ def kind_call(step: str, spec: ActionSpec, phase: str, fn: Callable[[], T]) -> T
         raise KindBugError(
             f"step {step}: {spec.kind} raised {type(exc).__name__} in {phase}: {exc} (a bug "
             "in the kind, not an answer from what it manages)", source=spec.source) from exc
+    finally:
+        CALLING.reset(token)

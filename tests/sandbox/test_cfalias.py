@@ -226,7 +226,8 @@ def test_the_tss_plan_rolls_back_its_alias_move_with_two_aliases(cli, tmp_path: 
     assert aliases("E2STAGEEXAMPLE") == [NEW]
     back = cli("rollback", "last", "--yes", "--state-dir", state)
     assert back.code == 1, back.stdout + back.stderr  # rolled back, as asked
-    assert "6 step(s) rolled back and verified" in back.stdout
+    assert "8 step(s) rolled back and verified" in back.stdout
+    assert "promotion undone" in back.stdout  # the staged bucket switch, undone
     assert "step move-old-name rolled back and verified" in back.stdout
     assert "not proved" not in back.stdout + back.stderr
     assert aliases("E2STAGEEXAMPLE") == [OLD] and aliases("E4STAGEREDIRECT") == []

@@ -36,6 +36,12 @@ def test_demo_in_a_terminal(cli, tmp_path):
         if env_name == "sandbox":
             child.expect("sandbox is protected. Type its name to start:")
             child.sendline("sandbox")
+        # the staged switch to the new bucket: the stage's gate, then one per phase
+        child.expect("Switch .* staged\\? .*\\(y/n\\)")
+        child.send("y")
+        for _phase in range(3):
+            child.expect("phase \\d \\(.*\\) passed: .*\\(y/n\\)")
+            child.send("y")
         child.expect(f"Add {site} to .*\\(y/n\\)")
         child.send("y")
         child.expect("Move .* to the redirect and point its DNS there\\? .*\\(y/n\\)")

@@ -43,7 +43,7 @@ def test_markdown_for_a_review(cli, twin, look):
     assert record.splitlines()[0] == "- null"
     assert '+     "zone_id": "Z2FDTNDATAQYW2",' in record.splitlines()
     assert "..." not in md and "…" not in md
-    assert md.count("#### Step ") == 6
+    assert md.count("#### Step ") == 8  # the staged bucket switch: grant, switch
     assert ('@ Aliases.Items\n- ["stage.trainee.tis-selfservice.nhs.uk"]\n'
             '+ ["stage.trainee.tis-selfservice.nhs.uk", "stage.trainee.tis.nhs.uk"]') in md
     assert "_waits up to 30m for distribution E2STAGEEXAMPLE to deploy_" in md
@@ -64,7 +64,8 @@ def test_json_for_a_machine(cli, twin, look):
         "path": "Aliases.Items", "old": ["stage.trainee.tis-selfservice.nhs.uk"],
         "new": ["stage.trainee.tis-selfservice.nhs.uk", "stage.trainee.tis.nhs.uk"]}]
     assert [c["step"] for c in data["changes"]] == [
-        "alias", "dns", "redirect-bucket", "move-proof", "move-old-name", "old-dns"]
+        "new-bucket-grant", "switch", "alias", "dns", "redirect-bucket", "move-proof",
+        "move-old-name", "old-dns"]
     assert look.a("stage.trainee.tis.nhs.uk") == []
 
 

@@ -34,6 +34,8 @@ def test_tss_migration_on_stage_then_prod(cli, tmp_path, twin, look):
     assert look.a("stage.trainee.tis.nhs.uk") == ["127.0.0.1"]
     new = look.get("stage.trainee.tis.nhs.uk")
     assert new.status_code == 200 and "stage v1.42.0" in new.text
+    # the site was switched to the pipeline's new bucket through a staged change
+    assert "phase 3 (15%) passed" in stage.stdout and "promoted:" in stage.stdout
     old = look.get("stage.trainee.tis-selfservice.nhs.uk", "/dashboard?tab=forms")
     assert old.status_code == 301
     assert old.headers["location"] == "https://stage.trainee.tis.nhs.uk/dashboard?tab=forms"
@@ -43,6 +45,7 @@ def test_tss_migration_on_stage_then_prod(cli, tmp_path, twin, look):
     assert look.a("trainee.tis.nhs.uk") == ["127.0.0.1"]
     live = look.get("trainee.tis.nhs.uk")
     assert live.status_code == 200 and "<title>TIS Self-Service" in live.text
+    assert "live v1.42.0" in live.text  # served from the new bucket, promoted
     moved = look.get("trainee.tis-selfservice.nhs.uk", "/a/b?c=d")
     assert moved.status_code == 301
     assert moved.headers["location"] == "https://trainee.tis.nhs.uk/a/b?c=d"
@@ -52,6 +55,11 @@ def test_tss_migration_on_stage_then_prod(cli, tmp_path, twin, look):
                cf.list_distributions()["DistributionList"]["Items"]}
     assert aliases["E1PRODEXAMPLE"] == ["trainee.tis.nhs.uk"]
     assert aliases["E3REDIRECTEXAMPLE"] == ["trainee.tis-selfservice.nhs.uk"]
+    origin = cf.get_distribution_config(Id="E1PRODEXAMPLE")["DistributionConfig"]["Origins"]
+    assert origin["Items"][0]["DomainName"].startswith("tis-trainee-ui-prod-new.")
+    assert origin["Items"][0]["OriginPath"] == "/v1.42.0"
+    staged = cf.list_continuous_deployment_policies()["ContinuousDeploymentPolicyList"]
+    assert staged["Quantity"] == 0  # cleaned up: no policy, no staging copy left
     runs = cli("runs", "--state-dir", str(tmp_path / "state"))
     assert runs.stdout.count("succeeded") == 2 and "declined" not in runs.stdout
 

@@ -138,5 +138,9 @@ def test_kill_a_staged_change_then_resume_or_roll_back(tmp_path, small_twin, poi
         assert _state(cf) == INITIAL, (point, shown)
         assert "version one" in look.get("www.example.org").text
         assert "rolled back and verified" in shown, shown
+        # the rollback says which it was: pulled back, or a promotion undone
+        said = "promotion undone" if point in ("promoted", "applied") else \
+            "pulled back before promotion"
+        assert said in shown, (point, shown)
     assert cf.list_continuous_deployment_policies()["ContinuousDeploymentPolicyList"][
         "Quantity"] == 0

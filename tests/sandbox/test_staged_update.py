@@ -89,6 +89,31 @@ def test_a_staged_change_is_promoted_and_cleaned_up(cli, tmp_path, small_twin):
     assert dists == ["E1SITE"] and policies == 0 and primary == ["/v2", ""]
     shown = cli("report", "last", "--state-dir", str(tmp_path / "s"))
     assert "answered by the staging config" in shown.stdout, shown.stdout
+    # each phase is journaled as it happens, and the report's timeline says so in order
+    said = [line for line in shown.stdout.splitlines() if "`switch`:" in line]
+    marks = ["staging copy", "phase 1 (header): requests with aws-cf-cd-runbook",
+             "phase 1 (header) passed", "phase 2 (15%): 15% of requests",
+             "phase 2 (15%) passed", "promoted:", "cleaned up:"]
+    at = [next((i for i, line in enumerate(said) if m in line), -1) for m in marks]
+    assert -1 not in at and at == sorted(at), shown.stdout
+    assert "staging copy" in done.stdout and "promoted:" in done.stdout
+
+
+def test_a_promotion_that_fails_its_post_checks_is_undone_and_says_so(
+        cli, tmp_path, small_twin):
+    _twin, look = small_twin(SITE)
+    text = PLAN.replace("PATH", "/v2").replace("GRANT", "true")
+    post = 'post:\n          - http.get: {url: "https://www.example.org/", contains: version '
+    plan = write_plan(tmp_path, text.replace(post + "two}", post + "three}"))
+    undone = _run(cli, tmp_path, plan)
+    assert undone.code == 1, undone.stdout + undone.stderr
+    assert "promotion undone" in undone.stdout, undone.stdout
+    assert "pulled back before promotion" not in undone.stdout
+    assert "step switch rolled back and verified" in undone.stdout
+    dists, policies, primary = _left(look)
+    assert dists == ["E1SITE"] and policies == 0 and primary == ["/v1", ""]
+    shown = cli("report", "last", "--state-dir", str(tmp_path / "s"))
+    assert "promotion undone" in shown.stdout, shown.stdout
 
 
 def test_a_broken_origin_path_is_caught_in_the_header_phase_and_pulled_back(
@@ -117,6 +142,10 @@ def test_a_broken_origin_path_is_caught_in_the_header_phase_and_pulled_back(
     assert "phase 1 (header) failed" in broken.stdout
     assert "expected 200" in broken.stdout and "got 403" in broken.stdout
     assert "step switch rolled back and verified" in broken.stdout
+    assert "pulled back before promotion" in broken.stdout
+    assert "primary untouched" in broken.stdout and "promotion undone" not in broken.stdout
+    shown = cli("report", "last", "--state-dir", str(tmp_path / "s"))
+    assert "pulled back before promotion" in shown.stdout, shown.stdout
     dists, policies, primary = _left(look)
     assert dists == ["E1SITE"] and policies == 0 and primary == ["/v1", ""]
     assert "version one" in look.get("www.example.org").text
@@ -184,3 +213,19 @@ def test_a_hand_edit_after_promotion_is_named_when_rollback_refuses(cli, tmp_pat
     said = " ".join((back.stdout + back.stderr).split())
     assert "Comment is now 'edited by hand'" in said, said
     assert _left(look)[2][0] == "/v2"  # left as it is
+
+
+def test_the_promoted_version_is_served_once_the_caches_are_invalidated(cli, tmp_path,
+                                                                         small_twin):
+    # the primary's edges cached version one (no Cache-Control: a day); the staging copy has
+    # its own cache, so only the promotion meets the old copy: `invalidate` clears it
+    _twin, look = small_twin(SITE.replace("    cache_control: no-cache\n", ""))
+    assert "version one" in look.get("www.example.org").text  # now cached for a day
+    plan = PLAN.replace("            grant_staging: GRANT\n",
+                        "            grant_staging: GRANT\n            invalidate: [/*]\n")
+    path = write_plan(tmp_path, plan.replace("PATH", "/v2").replace("GRANT", "true"))
+    shown = cli("plan", path, "--env", "sandbox")
+    assert "then invalidate /*" in " ".join(shown.stdout.split()), shown.stdout
+    done = _run(cli, tmp_path, path)
+    assert done.code == 0, done.stdout + done.stderr
+    assert "version two" in look.get("www.example.org").text

@@ -26,15 +26,23 @@ primary reads back as its snapshot and nothing of the staged change is left.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
 from runbook.kinds import register
 from runbook.kinds.aws import cfdeploy as cd
+from runbook.kinds.aws.cfcache import invalidate, reference
 from runbook.kinds.aws.cfconfig import UpdateParams, edit
 from runbook.kinds.aws.cfsample import run_phase_checks
 from runbook.kinds.aws.common import bucket_of, call, deep_diff, default_origin, describe_drift
@@ -68,11 +76,18 @@ def _share(value: Any) -> Any:
     return value
 
 
+# A share of requests: 0.05, or "5%" (what the schema says too, so editors accept both).
+Share = Annotated[float, BeforeValidator(_share),
+                  WithJsonSchema({"anyOf": [{"type": "number"},
+                                            {"type": "string",
+                                             "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}]})]
+
+
 class Phase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     header: bool = Field(False, description="a header phase: only requests carrying "
                          "aws-cf-cd-runbook with this run's id reach the staging config")
-    weight: float | None = Field(None, description="share of requests sent to the staging "
+    weight: Share | None = Field(None, description="share of requests sent to the staging "
                                  "config: 0.05 or 5%, at most 15%")
     hold: Duration = Field(0.0, description="how long traffic stays so before the checks")
     stickiness: Stickiness | None = Field(None, description="keep a viewer on one config")
@@ -83,8 +98,6 @@ class Phase(BaseModel):
     marker: str | None = Field(None, description="against AWS, what only the staging config "
                                "answers: text in the body, or `header: NAME` for a response "
                                "header its response headers policy adds")
-
-    _weight = field_validator("weight", mode="before")(lambda cls, v: _share(v))
 
     @model_validator(mode="after")
     def _one(self) -> Phase:
@@ -144,7 +157,8 @@ class StagedUpdate(Action[StagedParams]):
             if getattr(p, name) is not None:
                 what.append(f"{name.replace('_', ' ')} {getattr(p, name)}")
         return (f"stage {', '.join(what) or 'a change'} on a copy of distribution {p.id}; "
-                f"traffic {phases}; then promote")
+                f"traffic {phases}; then promote"
+                + (f", then invalidate {', '.join(p.invalidate)}" if p.invalidate else ""))
 
     # ---- snapshot, diff ------------------------------------------------------------------
 
@@ -187,6 +201,8 @@ class StagedUpdate(Action[StagedParams]):
             cd.write(ctx, staging, wanted, etag)
         cd.wait_deployed(ctx, staging, p.timeout, p.every)
         self._grant(ctx, staging, wanted)
+        ctx.note(f"staging copy {staging} of {primary} made and deployed with the change; "
+                 "no request reaches it yet", staging=staging)
         phases: list[dict[str, Any]] = []
         value = re.sub(r"[^A-Za-z0-9._-]", "-", ctx.run_id)
         for n, phase in enumerate(p.traffic, 1):
@@ -200,24 +216,38 @@ class StagedUpdate(Action[StagedParams]):
             cd.set_policy(ctx, domain, cd.policy_config(domain, shape))
             if n == 1:
                 self._attach(ctx, domain)
+            traffic = "header" if phase.header else f"{phase.weight:.0%}"
+            ctx.note(f"phase {n} ({traffic}): " + (
+                f"requests with {cd.HEADER}: {value} reach the staging configuration"
+                if phase.header else f"{traffic} of requests reach the staging configuration"),
+                phase=n, traffic=traffic)
             if phase.hold:
                 ctx.progress(f"phase {n}: holding {format_duration(phase.hold)}")
                 ctx.sleep(phase.hold)
             seen = run_phase_checks(ctx, phase, {cd.HEADER: value} if phase.header else {})
-            phases.append({"phase": n, "traffic": "header" if phase.header else
-                           f"{phase.weight:.0%}", **seen})
+            phases.append({"phase": n, "traffic": traffic, **seen})
             if not seen["ok"]:
                 raise KindError(f"phase {n} ({phases[-1]['traffic']}) failed: "
                                 f"{seen['summary']}. Nothing was promoted: rollback pulls "
                                 "back without deploying the primary's configuration")
-            ctx.progress(f"phase {n} ({phases[-1]['traffic']}): {seen['summary']}")
+            ctx.note(f"phase {n} ({traffic}) passed: {seen['summary']}", phase=n,
+                     traffic=traffic, passed=True)
             self._gate(ctx, n, phases[-1]["traffic"], seen["summary"], last=n == len(p.traffic))
         cd.promote(ctx, primary, staging)
         cd.wait_deployed(ctx, primary, p.timeout, p.every)
+        ctx.note(f"promoted: the staging configuration is {primary}'s own, deployed",
+                 promoted=True)
         self._clean_up(ctx, staging, domain)
         final, etag = cd.config_of(ctx, primary)
+        self._invalidate(ctx, etag, "apply")  # the primary's caches hold the old version
         return {"staging_id": staging, "etag": etag, "phases": phases, "config": final,
                 "promoted": True}
+
+    def _invalidate(self, ctx: RunContext, etag: str, why: str) -> None:
+        paths = list(self.params.invalidate or [])
+        if paths:
+            invalidate(ctx, self.params.id, paths, reference(ctx, etag, paths, why),
+                       wait=self.params.wait, timeout=900.0, every=10.0)
 
     def _attach(self, ctx: RunContext, domain: str) -> None:
         found = cd.find_policy(ctx, domain)
@@ -273,6 +303,8 @@ class StagedUpdate(Action[StagedParams]):
         _ungrant(ctx, config, staging)
         cd.delete_staging(ctx, staging, p.timeout, p.every)
         cd.wait_deployed(ctx, p.id, p.timeout, p.every)
+        ctx.note(f"cleaned up: the continuous deployment policy of {p.id} detached and "
+                 f"deleted, the staging copy {staging} deleted", cleaned=True)
 
     def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         """A run killed inside apply, resumed: the change goes on from where AWS is. Not
@@ -308,10 +340,15 @@ class StagedUpdate(Action[StagedParams]):
             _ungrant(ctx, target, found[0])
             cd.delete_staging(ctx, found[0], p.timeout, p.every)
         cd.wait_deployed(ctx, p.id, p.timeout, p.every)
-        ctx.progress(f"distribution {p.id}: " + ("promotion undone, its snapshot written back"
-                                                 if promoted else "pulled back before "
-                                                 "promotion; its configuration was never "
-                                                 "replaced"))
+        if promoted:
+            ctx.note(f"promotion undone: distribution {p.id}'s snapshot written back and "
+                     "deployed", rollback="promotion undone")
+            # the caches hold the promoted version; a pull-back changed nothing they hold
+            self._invalidate(ctx, cd.config_of(ctx, p.id)[1], "restore")
+        elif found is not None:
+            ctx.note(f"pulled back before promotion: distribution {p.id}'s configuration was "
+                     "never replaced (primary untouched); policy and staging copy deleted",
+                     rollback="pulled back")
 
     def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
         changes = deep_diff(in_set_order(snapshot["config"], CLOUDFRONT_SETS),

@@ -89,7 +89,9 @@ def _rate(value: object) -> object:
 
 
 # `rate:` of the http kinds: requests a second to one host
-Rate = Annotated[float, BeforeValidator(_rate), Field(gt=0)]
+Rate = Annotated[float, BeforeValidator(_rate), Field(gt=0), WithJsonSchema({"anyOf": [
+    {"type": "number", "exclusiveMinimum": 0},
+    {"type": "string", "pattern": f"^{_RATE.pattern}$"}]})]
 
 
 def rate_text(rate: float) -> str:
