@@ -276,9 +276,10 @@ class Functions:
         if len(config["KeyValueStoreARNs"]) > 1:
             return aws_error(400, "InvalidArgument", "A function can be associated with at "
                               "most one KeyValueStore.")
-        engine, problem = Engine.compile(code.decode("utf-8", "replace"))
+        runtime, store = _engine_of(config)
+        engine, problem = Engine.compile(code.decode("utf-8", "replace"), runtime, store)
         if engine is not None:  # kept: the edge and TestFunction run this code with it
-            self._engines[hashlib.sha256(code).hexdigest()] = engine
+            self._engines[_engine_key(code, config)] = engine
         if problem:
             return aws_error(400, "InvalidArgument", f"The function code does not compile: "
                               f"{problem}")
@@ -311,7 +312,9 @@ class Functions:
             return refused
         _, config, code = parsed
         fn.development = Stage(code, config, secrets.token_hex(7).upper(), _now())
-        return self._summary_answer(fn, "DEVELOPMENT", {"ETag": fn.development.etag})
+        # botocore's model reads UpdateFunction's ETag from a header named "ETtag" (sic)
+        return self._summary_answer(fn, "DEVELOPMENT", {"ETag": fn.development.etag,
+                                                         "ETtag": fn.development.etag})
 
     def _summary_answer(self, fn: Function, stage: str, headers: dict[str, str]) -> Answer:
         out = f'<?xml version="1.0"?>{self._summary(fn, stage, NS)}'
@@ -505,10 +508,11 @@ class Functions:
         with self._lock:
             sids = [a.rsplit("/", 1)[-1] for a in stage.config["KeyValueStoreARNs"]]
             stores = {sid: self.stores.setdefault(sid, Store()) for sid in sids}
-            digest = hashlib.sha256(stage.code).hexdigest()
-            engine = self._engines.get(digest)
+            key = _engine_key(stage.code, stage.config)
+            engine = self._engines.get(key)
             if engine is None:
-                engine = self._engines[digest] = Engine(stage.code.decode("utf-8", "replace"))
+                engine = self._engines[key] = Engine(stage.code.decode("utf-8", "replace"),
+                                                     *_engine_of(stage.config))
         return engine.run(event, stores, sids[0] if sids else None)
 
     def viewer_request(self, dist: Any, behaviour: dict[str, Any],
@@ -520,6 +524,18 @@ class Functions:
                         reply: Reply) -> Reply:
         """For the edge: the behaviour's viewer-response function run on its answer."""
         return atedge.viewer_response(self, dist, behaviour, req, reply)
+
+
+def _engine_of(config: dict[str, Any]) -> tuple[str, str | None]:
+    """(runtime, associated store id or None): what a V8 context of the code is made for
+    (Buffer or byte strings; whether ``cf.kvs()`` has a store)."""
+    arns = config["KeyValueStoreARNs"]
+    return str(config["Runtime"]), (str(arns[0]).rsplit("/", 1)[-1] if arns else None)
+
+
+def _engine_key(code: bytes, config: dict[str, Any]) -> str:
+    runtime, store = _engine_of(config)
+    return hashlib.sha256(code + f"\0{runtime}\0{store}".encode()).hexdigest()
 
 
 def _behaviours(body: bytes) -> list[tuple[str, list[dict[str, str]]]] | None:

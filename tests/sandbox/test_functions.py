@@ -493,3 +493,132 @@ async function handler(event) {
         assert json.loads(got["FunctionOutput"])["request"]["uri"] == "/kept.html"
         assert cf.describe_function(Name=name, Stage="LIVE")["FunctionSummary"][
             "Status"] == "DEPLOYED"
+
+
+def _jwt(payload: dict[str, Any], key: bytes) -> str:
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(payload).encode())
+    sig = hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(sig)}"
+
+
+# A JWT check written for these tests: DECODE turns base64url text into a string
+JWT_CHECK = """import crypto from 'crypto';
+function handler(event) {
+  var q = event.request.querystring.jwt, parts = q ? q.value.split('.') : [];
+  var deny = { statusCode: 401, statusDescription: 'Unauthorized' };
+  if (parts.length !== 3) { return deny; }
+  var sig = crypto.createHmac('sha256', 'k3y').update(parts[0] + '.' + parts[1])
+    .digest('base64url');
+  if (sig !== parts[2]) { return deny; }
+  var claims = JSON.parse(DECODE(parts[1]));
+  console.log('user', claims.sub, typeof Buffer, typeof String.bytesFrom,
+              typeof crypto.createHash('sha256').update('a').digest());
+  console.log(new TypeError('shown as its message'));
+  return event.request;
+}"""
+
+
+@pytest.mark.parametrize(("runtime", "decode", "kinds"), [
+    ("cloudfront-js-2.0", "Buffer.from(DATA, 'base64url').toString('utf8')",
+     "function undefined object"),
+    ("cloudfront-js-1.0", "String.bytesFrom(DATA, 'base64url').fromUTF8()",
+     "undefined function string")])
+def test_a_jwt_check_with_each_runtimes_bytes(cf: Any, runtime: str, decode: str,
+                                              kinds: str) -> None:
+    code = JWT_CHECK.replace("DECODE(parts[1])", decode.replace("DATA", "parts[1]"))
+    name, _ = create(cf, code, runtime=runtime, publish=False)
+    event = json.loads(json.dumps(CONSOLE_EVENT))
+    event["request"]["querystring"] = {"jwt": {"value": _jwt({"sub": "zoë"}, b"k3y")}}
+    got = _test(cf, name, event)
+    assert not got.get("FunctionErrorMessage"), got["FunctionErrorMessage"]
+    assert json.loads(got["FunctionOutput"])["request"]["uri"] == "/x"
+    assert got["FunctionExecutionLogs"] == [f"user zoë {kinds}",
+                                            "TypeError: shown as its message"]
+    event["request"]["querystring"] = {"jwt": {"value": _jwt({"sub": "x"}, b"wrong")}}
+    assert json.loads(_test(cf, name, event)["FunctionOutput"])["response"][
+        "statusCode"] == 401
+
+
+def test_buffer_methods_as_documented(cf: Any) -> None:
+    name, _ = create(cf, """function handler(event) {
+  var a = Buffer.from('héllo'), b = Buffer.from('68c3a96c6c6f', 'hex');
+  console.log(JSON.stringify([a.toString('hex'), a.toString('base64'), b.toString(),
+    Buffer.byteLength('héllo'), a.equals(b), Buffer.compare(a, Buffer.from('z')),
+    Buffer.isBuffer(a), Buffer.isBuffer('a'), Buffer.alloc(3).toString('hex'),
+    Buffer.alloc(4, 'ab').toString(), Buffer.concat([a, Buffer.from('!')]).toString(),
+    a.slice(0, 1).toString(), Buffer.from([104, 105]).toString(),
+    Buffer.from('aGk=', 'base64').toString('base64url'), a.length]));
+  return event.request;
+}""", publish=False)
+    got = json.loads(_test(cf, name, CONSOLE_EVENT)["FunctionExecutionLogs"][0])
+    assert got == ["68c3a96c6c6f", "aMOpbGxv", "héllo", 6, True, -1, True, False, "000000",
+                   "abab", "héllo!", "h", "hi", "aGk", 6]
+
+
+def test_update_function_answers_the_etag_botocore_reads(cf: Any) -> None:
+    name, _ = create(cf, "function handler(e) { return e.request; }", publish=False)
+    etag = cf.describe_function(Name=name)["ETag"]
+    updated = cf.update_function(Name=name, IfMatch=etag, FunctionCode=b"function handler"
+                                 b"(e) { e.request.uri = '/u'; return e.request; }",
+                                 FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"})
+    assert updated["ETag"] and updated["ETag"] != etag
+    cf.publish_function(Name=name, IfMatch=updated["ETag"])
+    live = _test(cf, name, CONSOLE_EVENT, stage="LIVE")
+    assert json.loads(live["FunctionOutput"])["request"]["uri"] == "/u"
+
+
+def test_kvs_with_no_store_associated_throws_at_cf_kvs(cf: Any) -> None:
+    top, _ = create(cf, "import cf from 'cloudfront';\nconst handle = cf.kvs();\n"
+                    "async function handler(e) { return e.request; }", publish=False)
+    got = _test(cf, top, CONSOLE_EVENT)
+    assert got["FunctionErrorMessage"] == "Error: No KeyValueStore is associated with " \
+                                          "this function"
+    assert got["ComputeUtilization"] == "0"
+    inside, _ = create(cf, """import cf from 'cloudfront';
+async function handler(e) {
+  var handle;
+  try { handle = cf.kvs(); } catch (err) { console.log('at kvs(): ' + err.message); }
+  return e.request;
+}""", publish=False)
+    got = _test(cf, inside, CONSOLE_EVENT)
+    assert got["FunctionExecutionLogs"] == ["at kvs(): No KeyValueStore is associated with "
+                                            "this function"]
+
+
+def test_function_output_is_normalised_as_cloudfronts(cf: Any) -> None:
+    name, _ = create(cf, """function handler(event) {
+  var r = event.request;
+  delete r.cookies;
+  r.extra = 'dropped';
+  r.headers['x-a'] = { value: '1', multivalue: [{ value: '2' }] };
+  return r;
+}""", publish=False)
+    out = json.loads(_test(cf, name, CONSOLE_EVENT)["FunctionOutput"])["request"]
+    assert out == {"method": "GET", "uri": "/x", "querystring": {}, "cookies": {},
+                   "headers": {"host": {"value": HOST}, "x-a": {"value": "1"}}}
+    made, _ = create(cf, "function handler(e) { return { statusCode: 302, junk: 1, headers:"
+                     " { location: { value: '/y' } } }; }", publish=False)
+    out = json.loads(_test(cf, made, CONSOLE_EVENT)["FunctionOutput"])["response"]
+    assert out == {"statusCode": 302, "headers": {"location": {"value": "/y"}},
+                   "cookies": {}}
+
+
+def test_compute_utilization_is_a_share_of_the_budget(cf: Any) -> None:
+    name, _ = create(cf, "function handler(e) { return e.request; }", publish=False)
+    # a trivial function uses a small share (the least of three: a loaded machine may
+    # pause one run); CloudFront's examples show single figures for such functions
+    shares = [int(_test(cf, name, CONSOLE_EVENT)["ComputeUtilization"]) for _ in range(3)]
+    assert 0 <= min(shares) < 100
+    heavy, _ = create(cf, "import crypto from 'crypto';\nfunction handler(e) {\n"
+                      "  for (var i = 0; i < 2000; i++) { crypto.createHash('sha256')"
+                      ".update('x' + i).digest('hex'); }\n  return e.request;\n}",
+                      publish=False)
+    assert int(_test(cf, heavy, CONSOLE_EVENT)["ComputeUtilization"]) == 100

@@ -8,6 +8,7 @@ var __stores = {};      // store id -> {keys: {k: v}, created: iso, updated: iso
 var __default = null;   // the id of the store associated with the function
 var __logs = [];
 var __origin = null;    // what an origin modification helper asked for
+var __runtime = '2.0';  // cloudfront-js-X: set by __install
 
 // ---- bytes ------------------------------------------------------------------------
 
@@ -38,12 +39,160 @@ function __hex(bytes) {
   return out;
 }
 
+function __latin1(bytes) {
+  var out = '';
+  for (var i = 0; i < bytes.length; i += 4096) {
+    out += String.fromCharCode.apply(null, Array.prototype.slice.call(bytes, i, i + 4096));
+  }
+  return out;
+}
+
 function __encode(bytes, encoding) {
   if (encoding === 'hex') { return __hex(bytes); }
   if (encoding === 'base64') { return __base64(bytes, false); }
   if (encoding === 'base64url') { return __base64(bytes, true); }
-  if (encoding === undefined) { return String.fromCharCode.apply(null, bytes); }
+  if (encoding === undefined) {  // 2.0: a Buffer; 1.0: a byte string
+    return __runtime === '1.0' ? __latin1(bytes) : __Buffer.from(bytes);
+  }
   throw new Error('Digest encoding ' + encoding + ' is not supported');
+}
+
+function __unbase64(text) {
+  var out = [], bits = 0, n = 0;
+  text = String(text).replace(/-/g, '+').replace(/_/g, '/');
+  for (var i = 0; i < text.length; i++) {
+    var v = __B64.indexOf(text[i]);
+    if (v < 0) { continue; }
+    n = (n << 6) | v; bits += 6;
+    if (bits >= 8) { bits -= 8; out.push((n >> bits) & 255); }
+  }
+  return out;
+}
+
+function __unhex(text) {
+  var out = [];
+  for (var i = 0; i + 1 < text.length; i += 2) {
+    var v = parseInt(text.substr(i, 2), 16);
+    if (isNaN(v)) { break; }
+    out.push(v);
+  }
+  return out;
+}
+
+function __fromutf8(bytes) {  // UTF-8 decoding; a malformed sequence is U+FFFD
+  var out = '';
+  for (var i = 0; i < bytes.length;) {
+    var b = bytes[i], need = b < 0x80 ? 0 : b >= 0xF0 && b < 0xF8 ? 3 : b >= 0xE0 ? 2 : b >= 0xC2 ? 1 : -1;
+    var cp = need === 0 ? b : need === 1 ? b & 31 : need === 2 ? b & 15 : b & 7, ok = need >= 0;
+    for (var k = 1; ok && k <= need; k++) {
+      if (i + k >= bytes.length || (bytes[i + k] & 0xC0) !== 0x80) { ok = false; break; }
+      cp = (cp << 6) | (bytes[i + k] & 63);
+    }
+    if (!ok) { out += '\uFFFD'; i += 1; continue; }
+    out += String.fromCodePoint(cp); i += need + 1;
+  }
+  return out;
+}
+
+function __decode(text, encoding) {
+  var enc = String(encoding || 'utf8').toLowerCase();
+  if (enc === 'utf8' || enc === 'utf-8') { return __utf8(text); }
+  if (enc === 'hex') { return __unhex(String(text)); }
+  if (enc === 'base64' || enc === 'base64url') { return __unbase64(text); }
+  if (enc === 'latin1' || enc === 'binary') {
+    return Array.prototype.map.call(String(text), function (c) { return c.charCodeAt(0) & 255; });
+  }
+  throw new TypeError('Unknown encoding: ' + encoding);
+}
+
+// ---- Buffer (cloudfront-js-2.0) ----------------------------------------------------
+
+class __Buffer extends Uint8Array {
+  static from(value, encoding) {
+    if (typeof value === 'string') { return new __Buffer(__decode(value, encoding)); }
+    if (value instanceof ArrayBuffer) { return new __Buffer(value); }
+    if (value && typeof value.length === 'number') { return new __Buffer(Array.prototype.slice.call(value)); }
+    throw new TypeError('The first argument must be a string, Buffer, ArrayBuffer or Array');
+  }
+  static alloc(size, fill, encoding) {
+    var buf = new __Buffer(size);
+    if (fill !== undefined) { buf.fill(fill, 0, size, encoding); }
+    return buf;
+  }
+  static allocUnsafe(size) { return new __Buffer(size); }
+  static byteLength(value, encoding) {
+    return typeof value === 'string' ? __decode(value, encoding).length : value.byteLength;
+  }
+  static concat(list, total) {
+    var length = 0, i;
+    for (i = 0; i < list.length; i++) { length += list[i].length; }
+    var out = new __Buffer(total === undefined ? length : total), at = 0;
+    for (i = 0; i < list.length && at < out.length; i++) {
+      out.set(list[i].subarray(0, out.length - at), at); at += list[i].length;
+    }
+    return out;
+  }
+  static isBuffer(value) { return value instanceof __Buffer; }
+  static isEncoding(encoding) {
+    return ['utf8', 'utf-8', 'hex', 'base64', 'base64url', 'latin1', 'binary']
+      .indexOf(String(encoding).toLowerCase()) >= 0;
+  }
+  static compare(a, b) { return a.compare(b); }
+  toString(encoding, start, end) {
+    var bytes = this.subarray(start || 0, end === undefined ? this.length : end);
+    var enc = String(encoding || 'utf8').toLowerCase();
+    if (enc === 'utf8' || enc === 'utf-8') { return __fromutf8(bytes); }
+    if (enc === 'latin1' || enc === 'binary') { return __latin1(bytes); }
+    return __encode(bytes, enc);
+  }
+  fill(value, start, end, encoding) {
+    if (typeof value === 'string') {
+      var bytes = __decode(value, encoding), from = start || 0, to = end === undefined ? this.length : end;
+      for (var i = from; bytes.length && i < to; i++) { this[i] = bytes[(i - from) % bytes.length]; }
+      return this;
+    }
+    return super.fill(value, start, end);
+  }
+  equals(other) { return this.compare(other) === 0; }
+  compare(other) {
+    for (var i = 0; i < Math.min(this.length, other.length); i++) {
+      if (this[i] !== other[i]) { return this[i] < other[i] ? -1 : 1; }
+    }
+    return this.length === other.length ? 0 : this.length < other.length ? -1 : 1;
+  }
+  slice(start, end) { return this.subarray(start, end); }
+  write(text, offset, encoding) {
+    var bytes = __decode(text, encoding), at = offset || 0, n = Math.min(bytes.length, this.length - at);
+    this.set(bytes.slice(0, n), at);
+    return n;
+  }
+  toJSON() { return { type: 'Buffer', data: Array.prototype.slice.call(this) }; }
+}
+
+globalThis.Buffer = __Buffer;
+
+// ---- byte strings (cloudfront-js-1.0) ------------------------------------------------
+
+function __strings() {
+  String.bytesFrom = function (value, encoding) {
+    if (typeof value === 'string') { return __latin1(__decode(value, encoding || 'utf8')); }
+    return __latin1(Array.prototype.map.call(value, function (b) { return b & 255; }));
+  };
+  String.prototype.fromBytes = function (start, end) { return String(this).slice(start, end); };
+  String.prototype.toBytes = function (start, end) {
+    var text = String(this).slice(start, end);
+    return /[^\u0000-\u00ff]/.test(text) ? null : text;
+  };
+  String.prototype.toUTF8 = function (start, end) { return __latin1(__utf8(String(this).slice(start, end))); };
+  String.prototype.fromUTF8 = function (start, end) {
+    var text = String(this).slice(start, end);
+    try { return decodeURIComponent(escape(text)); } catch (e) { return null; }
+  };
+}
+
+function __install(runtime, store) {  // before the function's code is evaluated
+  __runtime = runtime; __default = store;
+  if (runtime === '1.0') { __strings(); delete globalThis.Buffer; }
 }
 
 // ---- hashes -----------------------------------------------------------------------
@@ -266,6 +415,11 @@ function __store(id) {
 
 var __cf = {
   kvs: function (id) {
+    // as CloudFront: with no store associated, cf.kvs() itself throws (at the code's top
+    // level too: that error is the error of every run)
+    if ((id === undefined || id === null) && __default === null) {
+      throw new Error('No KeyValueStore is associated with this function');
+    }
     return {
       get: async function (key, options) {
         var store = __store(id);
@@ -301,6 +455,7 @@ function require(name) {
 
 function __show(value) {
   if (typeof value === 'string') { return value; }
+  if (value instanceof Error) { return String(value); }  // its name and message, not {}
   try { return JSON.stringify(value); } catch (e) { return String(value); }
 }
 
@@ -309,6 +464,10 @@ var console = { log: function () {
 } };
 
 // ---- one run ------------------------------------------------------------------------
+
+function __idle(text) {  // __run's own cost (the event in and out), without a handler
+  return JSON.stringify({ done: true, result: JSON.parse(text), logs: [], origin: null });
+}
 
 function __run(text) {
   __logs = []; __origin = null;

@@ -23,6 +23,7 @@ from typing import Any
 # The twin's compute limit: CloudFront's is a share of an unpublished budget (the
 # ComputeUtilization a test reports); a function that runs this long has looped.
 LIMIT_SECONDS = 1.0
+RUNTIME_2 = "cloudfront-js-2.0"
 # The nominal budget ComputeUtilization is a percentage of (CloudFront: about 1 ms).
 BUDGET_SECONDS = 0.001
 
@@ -84,25 +85,34 @@ def translate(code: str) -> str:
 class Engine:
     """One V8 context running one function's code; not shared between threads."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, runtime: str = RUNTIME_2, store: str | None = None) -> None:
+        """``runtime``: cloudfront-js-1.0 (byte strings) or -2.0 (Buffer); ``store``: the
+        id of the associated KeyValueStore (None: none, and ``cf.kvs()`` throws)."""
         from py_mini_racer import JSEvalException
 
         self.js = _racer()
         self.versions: dict[str, int] = {}
         self.lock = threading.Lock()
-        self.default: str | None = None
+        self.default = store
+        # the error the code's top level threw (a run fails with it, as CloudFront's do)
+        self.broken: str | None = None
         try:
             self.js.eval(_prelude())
+            self.js.eval(f"__install({json.dumps(runtime.rsplit('-', 1)[-1])}, "
+                         f"{json.dumps(store)});")
             self.js.eval(translate(code), timeout_sec=LIMIT_SECONDS)
         except JSEvalException as exc:
-            raise FunctionError("FunctionExecutionError", _first_line(exc)) from exc
+            if "SyntaxError" in str(exc):
+                raise FunctionError("FunctionExecutionError", _first_line(exc)) from exc
+            self.broken = re.sub(r"^<anonymous>:\d+: ", "", _first_line(exc))
 
     @staticmethod
-    def compile(code: str) -> tuple[Engine | None, str | None]:
+    def compile(code: str, runtime: str = RUNTIME_2,
+                store: str | None = None) -> tuple[Engine | None, str | None]:
         """(the engine, None), or (None, why CloudFront would refuse this code at
         create/update: it does not compile, or defines no handler)."""
         try:
-            engine = Engine(code)
+            engine = Engine(code, runtime, store)
         except FunctionError as exc:
             return None, str(exc)
         if engine.js.eval("typeof handler") != "function":
@@ -126,12 +136,17 @@ class Engine:
         past the compute limit (after which this engine is closed)."""
         from py_mini_racer import JSEvalException, JSTimeoutException
 
+        if self.broken is not None:
+            raise FunctionError("FunctionExecutionError", self.broken)
         with self.lock:
             self.load(stores or {}, default)
+            arg = json.dumps(json.dumps(event))
+            started = time.perf_counter()
+            self.js.eval(f"__idle({arg})")
+            idle = time.perf_counter() - started
             started = time.perf_counter()
             try:
-                text = self.js.eval(f"__run({json.dumps(json.dumps(event))})",
-                                    timeout_sec=LIMIT_SECONDS)
+                text = self.js.eval(f"__run({arg})", timeout_sec=LIMIT_SECONDS)
             except JSTimeoutException as exc:
                 # V8 terminated the run and the context is usable again; closing it now
                 # would race mini-racer's own callback for the cancelled call
@@ -139,7 +154,7 @@ class Engine:
                                     "maximum allowed compute time") from exc
             except JSEvalException as exc:
                 raise FunctionError("FunctionExecutionError", _first_line(exc)) from exc
-            seconds = time.perf_counter() - started
+            seconds = max(0.0, time.perf_counter() - started - idle)
         out: dict[str, Any] = json.loads(str(text))
         logs = [str(line) for line in out.get("logs") or []]
         if "error" in out:

@@ -24,6 +24,41 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# The keys of the objects FunctionOutput shows, as CloudFront shows them: others dropped
+REQUEST_KEYS = ("method", "uri", "querystring", "headers", "cookies")
+RESPONSE_KEYS = ("statusCode", "statusDescription", "headers", "cookies", "body")
+ENTRY_KEYS = ("value", "attributes", "multiValue")
+
+
+def _entries(found: Any) -> Any:
+    """A headers/querystring/cookies object with only the documented keys in each entry
+    (a 2.0 querystring or cookies given as a string stays as it is)."""
+    if not isinstance(found, dict):
+        return found
+    out: dict[str, Any] = {}
+    for name, entry in found.items():
+        if not isinstance(entry, dict):
+            out[name] = entry
+            continue
+        kept = {k: v for k, v in entry.items() if k in ENTRY_KEYS}
+        if isinstance(kept.get("multiValue"), list):
+            kept["multiValue"] = [{k: v for k, v in one.items() if k in ENTRY_KEYS}
+                                  for one in kept["multiValue"] if isinstance(one, dict)]
+        out[name] = kept
+    return out
+
+
+def _normal(result: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """A request or response object as FunctionOutput shows it: the documented keys only,
+    ``cookies`` always there (``{}`` when the function gave none)."""
+    out = {k: result[k] for k in keys if k in result}
+    for k in ("querystring", "headers", "cookies"):
+        if k in out:
+            out[k] = _entries(out[k])
+    out.setdefault("cookies", {})
+    return out
+
+
 def answer(functions: Any, fn: Any, body: bytes, if_match: str | None) -> Answer:
     """The TestFunction answer for ``fn`` (a ``functions.Function``) of ``functions``."""
     _xml_error: Callable[[int, str, str], Answer] = functions.error
@@ -62,12 +97,12 @@ def answer(functions: Any, fn: Any, body: bytes, if_match: str | None) -> Answer
         logs, utilization = ran.logs, str(ran.utilization)
         if is_response(ran.result):
             as_response(ran.result, runtime)
-            output = json.dumps({"response": ran.result})
+            output = json.dumps({"response": _normal(ran.result, RESPONSE_KEYS)})
         elif event_type == "viewer-response":
             raise invalid("a viewer-response function must return a response object")
         else:
             as_request(ran.result, runtime)
-            output = json.dumps({"request": ran.result})
+            output = json.dumps({"request": _normal(ran.result, REQUEST_KEYS)})
     except FunctionError as err:
         logs = logs or err.logs
         error = f"{err.kind}: {err}" if err.kind != "FunctionExecutionError" else str(err)

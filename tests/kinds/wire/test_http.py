@@ -287,7 +287,7 @@ def test_resolve_via_dns_and_port_map(edge: WebServer, ca_bundle: str,
 # --- params and describe -----------------------------------------------------------------------
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({"url": "https://x/", "status": "2xy"}, "String should match pattern"),
+    ({"url": "https://x/", "status": "2xy"}, "written like 2xx or 3xx"),
     ({"url": "https://x/", "contains": "/(unclosed/"}, "not a valid regular expression"),
     ({"url": "https://x/", "headers": {"x": "("}}, "not a valid regular expression"),
     ({"url": "https://x/", "connect_to": "a:b:c:d"}, "does not appear to be an IPv4 or IPv6"),
