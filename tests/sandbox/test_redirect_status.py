@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sandbox.conftest import write_plan
+
 pytestmark = pytest.mark.slow
 
 WORLD = """\
@@ -93,3 +95,75 @@ def test_a_302_redirect_is_promoted_to_301_and_rolled_back(cli, tmp_path: Path) 
     assert "2 step(s) rolled back and verified" in back.stdout
     assert "not proved" not in back.stdout + back.stderr
 
+
+
+EDGE_WORLD = WORLD.replace("""  - id: E2REDIRECT
+    origin:""", """  - id: E2REDIRECT
+    aliases: [old.example.org]
+    origin:""").replace("""      - {name: new.example.org, type: A, alias: E1SITE}""",
+                        """      - {name: new.example.org, type: A, alias: E1SITE}
+      - {name: old.example.org, type: A, alias: E2REDIRECT}""")
+
+EDGE_PLAN = """\
+runbook: 1
+name: redirect-old-at-the-edge
+environments:
+  sandbox:
+    sandbox: world.yaml
+stages:
+  - name: temporary
+    steps:
+      - id: try
+        use: old-domain-redirect
+        with: {bucket: old-redirect, to: new.example.org, distribution: E2REDIRECT,
+               status: 302}
+  - name: soak   # the edge fetches the 302 and caches it
+    checks:
+      - http.redirect:
+          from: https://old.example.org/path/page.html
+          to: https://new.example.org/path/page.html
+          status: 302
+  - name: permanent
+    steps:
+      - id: promote
+PROMOTE
+  - name: after   # the same URL, through the same edge
+    checks:
+      - http.redirect:
+          from: https://old.example.org/path/page.html
+          to: https://new.example.org/path/page.html
+          status: 301
+"""
+LIBRARY = """\
+        use: old-domain-redirect
+        with: {bucket: old-redirect, to: new.example.org, distribution: E2REDIRECT}"""
+BARE = """\
+        action:
+          s3.redirect: {bucket: old-redirect, to: new.example.org, status: 301}
+        rollback: auto"""
+
+
+def test_the_promotion_reaches_a_url_the_edge_cached_as_302(cli, tmp_path: Path) -> None:
+    """The edges cache the 302 they fetched from the website (it has no Cache-Control,
+    so the behaviour's default TTL applies): the library step invalidates the redirect
+    distribution after the promotion, and the same URL answers 301 at once."""
+    (tmp_path / "world.yaml").write_text(EDGE_WORLD)
+    plan = write_plan(tmp_path, EDGE_PLAN.replace("PROMOTE", LIBRARY))
+    shown = cli("plan", plan, "--env", "sandbox")
+    assert "then invalidates /* in distribution E2REDIRECT" in shown.stdout
+    run = cli("run", plan, "--env", "sandbox", "--yes", "--state-dir", str(tmp_path / "s"))
+    assert run.code == 0, run.stdout + run.stderr
+    assert ("ok gate: https://old.example.org/path/page.html redirects to "
+            "https://new.example.org/path/page.html with 301") in run.stdout
+
+
+def test_without_the_invalidation_the_edge_keeps_answering_the_cached_302(
+        cli, tmp_path: Path) -> None:
+    """What the invalidation is for: the bucket answers 301, the edge its cached 302."""
+    (tmp_path / "world.yaml").write_text(EDGE_WORLD)
+    plan = write_plan(tmp_path, EDGE_PLAN.replace("PROMOTE", BARE))
+    run = cli("run", plan, "--env", "sandbox", "--yes", "--state-dir", str(tmp_path / "s"))
+    assert run.code != 0, run.stdout + run.stderr
+    assert ("FAIL gate: https://old.example.org/path/page.html redirects to "
+            "https://new.example.org/path/page.html with 301 - https://old.example.org/path/"
+            "page.html answered 302, expected 301") in run.stdout

@@ -13,6 +13,7 @@ from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
 from runbook.errors import KindError
 from runbook.kinds import register
+from runbook.kinds.aws.cfcache import invalidate, reference
 from runbook.kinds.aws.common import (
     call,
     call_or_none,
@@ -171,6 +172,10 @@ class RedirectParams(Params):
         301, description="301 (RedirectAllRequestsTo, cached by browsers) or 302 (one "
         "condition-less routing rule, not cached: a later step promotes it to 301)")
     timeout: Duration = Field(60.0, description="how long to wait for the configuration")
+    distribution: str | None = Field(
+        None, description="the distribution whose origin is this website: after the change, "
+        "and after its rollback, its caches are invalidated (/*), so its edges answer the "
+        "new redirect at once rather than the cached one until its TTL runs out")
 
 
 @register
@@ -182,7 +187,8 @@ class S3Redirect(_Documented):
     summary = "make a bucket's website endpoint redirect every request to another host"
     outputs: ClassVar[dict[str, str]] = {
         "bucket": "the bucket", "website": "the website configuration written",
-        "website_domain": "the bucket's website endpoint (origin for a redirect distribution)"}
+        "website_domain": "the bucket's website endpoint (origin for a redirect distribution)",
+        "invalidation_id": "the invalidation of `distribution`'s caches, when one is given"}
 
     CACHED = ("the redirect is a 301 (permanent): browsers cache it without expiry and "
               "CloudFront's edges for their TTL, so a rollback does not reach clients that "
@@ -197,15 +203,46 @@ class S3Redirect(_Documented):
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         got = super().diff(ctx, snapshot)
-        return Diff(got.changes, self.CACHED) if got.changes and self.params.status == 301 \
-            else got
+        if not got.changes:
+            return got
+        notes = [self.CACHED] if self.params.status == 301 else []
+        if self.params.distribution:
+            notes.append(f"then invalidates /* in distribution {self.params.distribution}, so "
+                         "its edges stop answering the redirect they cached; a rollback "
+                         "invalidates again")
+        return Diff(got.changes, "; ".join(notes) or None)
+
+    def apply(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        out = super().apply(ctx, snapshot)
+        if not self._same(out[self.noun], snapshot["doc"]):
+            out.update(self._clear(ctx, out[self.noun], "apply"))
+        return out
+
+    def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
+        # apply wrote the website and may have died before the invalidation: ask again
+        # (the same caller reference hands back the same invalidation)
+        out = super().recover(ctx, snapshot)
+        return {**out, **self._clear(ctx, out[self.noun], "apply")}
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         super().restore(ctx, snapshot, applied)
-        if self.params.status == 301:
+        if self.params.distribution:  # also when a first rollback died before it
+            self._clear(ctx, snapshot["doc"], "restore")
+        elif self.params.status == 301:
             ctx.progress(f"bucket {self.params.bucket}'s website no longer redirects, but "
                          f"{self.CACHED}; an invalidation of the distribution in front of it "
-                         "clears the edges")
+                         "clears the edges (give `distribution` to have it done)")
+
+    def _clear(self, ctx: RunContext, doc: dict[str, Any] | None, why: str) -> Outputs:
+        """Invalidate /* in the distribution in front of the website, if one is given."""
+        dist = self.params.distribution
+        if not dist:
+            return {"invalidation_id": None}
+        paths = ["/*"]
+        _, etag = read_distribution(ctx, dist)
+        ref = reference(ctx, etag, paths, f"{why} {json.dumps(doc, sort_keys=True)}")
+        inv_id, _ = invalidate(ctx, dist, paths, ref, wait=True, timeout=900.0, every=10.0)
+        return {"invalidation_id": inv_id}
 
     def _read(self, ctx: RunContext) -> dict[str, Any] | None:
         b = self.params.bucket

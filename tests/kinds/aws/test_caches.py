@@ -8,6 +8,7 @@ from typing import Any
 
 from runbook.context import RunContext
 from runbook.kinds.aws.cloudfront import DistributionCheck, Update
+from runbook.kinds.aws.s3site import S3Redirect
 
 from .lifecycle import cycle
 from .world import World
@@ -39,6 +40,31 @@ def test_a_switch_invalidates_and_so_does_its_rollback(ctx: RunContext, world: W
     assert _invalidations(world, d["Id"]) == [["/*"], ["/*"]]  # the rollback's own
     assert "then invalidates /* so edges stop serving what they cached (OriginPath is not " \
         "in the cache key); a rollback invalidates again" in str(diff.note)
+
+
+def test_a_redirect_promotion_invalidates_its_distribution_and_so_does_its_rollback(
+        ctx: RunContext, world: World) -> None:
+    """The edges cached the 302 the website gave: promoting it to a 301 (and taking that
+    back) empties the caches of the distribution in front of the website."""
+    world.bucket("site-blue", SITE)
+    d = world.distribution("site-blue", "/v1")
+    world.bucket("old-site")
+    world.s3.put_bucket_website(Bucket="old-site", WebsiteConfiguration={
+        "IndexDocument": {"Suffix": "index.html"}, "RoutingRules": [{"Redirect": {
+            "HostName": "new.example.org", "Protocol": "https", "HttpRedirectCode": "302"}}]})
+    action = S3Redirect(S3Redirect.Params(bucket="old-site", to="new.example.org",
+                                          distribution=d["Id"]))
+    seen: dict[str, Any] = {}
+
+    def verify(_: Any, out: dict[str, Any]) -> None:
+        seen["after_apply"] = _invalidations(world, d["Id"])
+        assert out["invalidation_id"]
+
+    diff, _ = cycle(ctx, action, lambda: world.website("old-site"), verify)
+    assert seen["after_apply"] == [["/*"]]
+    assert _invalidations(world, d["Id"]) == [["/*"], ["/*"]]  # the rollback's own
+    assert (f"then invalidates /* in distribution {d['Id']}, so its edges stop answering "
+            "the redirect they cached; a rollback invalidates again") in str(diff.note)
 
 
 def test_a_switch_without_invalidation_says_what_edges_keep(ctx: RunContext,
