@@ -138,6 +138,9 @@ CASES: dict[str, tuple[list[str], int, int]] = {
     "bad-not-a-mapping": (["a plan is a YAML mapping", "this file holds a list"], 1, 1),
     "bad-empty-file": (["the plan file is empty"], 1, 1),
     "bad-library-step-as-plan": (["this is a library step, not a plan", "`use: hello`"], 2, 7),
+    # a prefix entry's `*` is only the last segment of the old URL's path
+    "bad-redirect-star-not-last": (
+        ["https://old.example.org/docs/*/page", "may only be the whole last segment"], 11, 15),
 }
 
 PROBLEM = re.compile(r"^(error|warning): (.*) — (.+), line (\d+), column (\d+)$")

@@ -1,9 +1,15 @@
 import cf from 'cloudfront';
-// runbook cloudfront.redirects, template 1. The redirect map lives in KeyValueStore
+// runbook cloudfront.redirects, template 2. The redirect map lives in KeyValueStore
 // __KVS_ID__: the key is an old path as browsers send it (percent-encoded), the value
-// {"s": status, "l": location, "q": 1 to carry the query string}. A path that is not
-// in the map, with or without a trailing slash, goes on to the origin untouched.
+// {"s": status, "l": location, "q": 1 to carry the query string, "m"/"t": the bookmark
+// page's message and seconds, "o": 1 to let other requests reach the origin}. A key
+// ending in /* is a prefix: every path under it, the location's trailing * replaced by
+// the rest of the path. Exact paths win, then the longest prefix. Key DEPTHS lists the
+// depths that hold prefixes, longest first, so a miss reads only those ancestors (at
+// most 9: bounded reads whatever the path's depth). A path the map does not cover goes
+// on to the origin untouched.
 const kvs = cf.kvs('__KVS_ID__');
+const DEPTHS = 'runbook:prefix-depths';
 const TEXT = { 301: 'Moved Permanently', 302: 'Found', 307: 'Temporary Redirect',
                308: 'Permanent Redirect' };
 
@@ -27,6 +33,27 @@ function query(qs) {
   return parts.join('&');
 }
 
+// The longest prefix entry over uri: [entry, rest of the path], or null.
+async function prefix(uri) {
+  var depths = await find(DEPTHS);
+  if (!depths) {
+    return null;
+  }
+  var parts = uri.slice(1).split('/');
+  for (var i = 0; i < depths.length; i++) {
+    var d = depths[i];
+    if (parts.length < d) {
+      continue;
+    }
+    var head = parts.slice(0, d).join('/');
+    var hit = await find(d === 0 ? '/*' : '/' + head + '/*');
+    if (hit) {
+      return [hit, parts.slice(d).join('/')];
+    }
+  }
+  return null;
+}
+
 async function handler(event) {
   var request = event.request;
   var uri = request.uri;
@@ -34,10 +61,16 @@ async function handler(event) {
   if (!hit && uri.length > 1) {
     hit = await find(uri.endsWith('/') ? uri.slice(0, -1) : uri + '/');
   }
+  var rest = '';
   if (!hit) {
-    return request;
+    var found = await prefix(uri);
+    if (!found) {
+      return request;
+    }
+    hit = found[0];
+    rest = found[1];
   }
-  var location = hit.l;
+  var location = hit.l.endsWith('*') ? hit.l.slice(0, -1) + rest : hit.l;
   if (hit.q) {
     var q = query(request.querystring);
     if (q) {
@@ -46,6 +79,9 @@ async function handler(event) {
   }
   if (hit.m && navigation(request)) {
     return bookmarkPage(hit, location);
+  }
+  if (hit.m && hit.o) {
+    return request;  // the origin redirects it (an S3 website redirect, say)
   }
   return { statusCode: hit.s, statusDescription: TEXT[hit.s] || 'Redirect',
            headers: { location: { value: location } } };

@@ -16,7 +16,7 @@ import copy
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from runbook.context import RunContext
 from runbook.durations import Duration, format_duration
@@ -36,6 +36,10 @@ class Bookmark(Params):
     message: str = Field(min_length=1, max_length=300, description="e.g. 'This site has "
                          "moved: please update your bookmarks.'")
     seconds: int = Field(5, ge=0, le=60, description="before the page forwards")
+    others: Literal["redirect", "origin"] = Field(
+        "redirect", description="what requests that are not HTML navigations get: the "
+        "redirect, or the origin untouched (an origin that redirects them itself, such as "
+        "an S3 website redirect: the function then owns only the page)")
 
 
 class RedirectsParams(Params):
@@ -65,6 +69,17 @@ class RedirectsParams(Params):
         if (self.map is None) == (self.file is None):
             raise ValueError("give exactly one of `map` (inline) or `file`")
         return self
+
+    @field_validator("map")
+    @classmethod
+    def _stars(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        from runbook.kinds.wire.redirprefix import star_problem
+
+        for source, target in (value or {}).items():
+            why = star_problem(source, target)
+            if why:
+                raise ValueError(why)
+        return value
 
 
 def kvs_client(ctx: RunContext) -> Any:
@@ -131,8 +146,8 @@ class Redirects(Action[RedirectsParams]):
             return entries
         from dataclasses import replace
 
-        return [replace(e, message=p.bookmark.message, seconds=p.bookmark.seconds)
-                for e in entries]
+        return [replace(e, message=p.bookmark.message, seconds=p.bookmark.seconds,
+                        to_origin=p.bookmark.others == "origin") for e in entries]
 
     def _store(self, ctx: RunContext) -> dict[str, Any] | None:
         got = call_or_none(ctx.client("cloudfront"), "describe_key_value_store",
@@ -217,12 +232,14 @@ class Redirects(Action[RedirectsParams]):
 
     def diff(self, ctx: RunContext, snapshot: Snapshot) -> Diff:
         self._refuse_foreign(snapshot)
-        want = {e.key: e.value() for e in self._entries(ctx)}
+        want = redirmap.store_keys(self._entries(ctx))
         have: dict[str, str] = snapshot["keys"]
-        changes = [Change(f"redirect {k}", redirmap.show(have.get(k)), redirmap.show(v))
-                   for k, v in want.items() if have.get(k) != v]
-        gone = [Change(f"redirect {k}", redirmap.show(v), None)
-                for k, v in sorted(have.items()) if k not in want]
+        # the prefixes' depths follow from the entries: not shown as a redirect of its own
+        shown = redirmap.DEPTHS_KEY
+        changes = [Change(redirmap.label(k), redirmap.show(have.get(k)), redirmap.show(v))
+                   for k, v in want.items() if have.get(k) != v and k != shown]
+        gone = [Change(redirmap.label(k), redirmap.show(v), None)
+                for k, v in sorted(have.items()) if k not in want and k != shown]
         added = sum(1 for c in changes if c.old is None)
         changed = len(changes) - added
         fn, store = snapshot["function"], snapshot["store"]
@@ -248,7 +265,7 @@ class Redirects(Action[RedirectsParams]):
         self._refuse_foreign(snapshot)
         entries = self._entries(ctx)
         store = self._store(ctx) or self._create_store(ctx)
-        self._sync(ctx, store["arn"], {e.key: e.value() for e in entries})
+        self._sync(ctx, store["arn"], redirmap.store_keys(entries))
         arn = self._put_function(ctx, redirmap.code(store["id"]), store["arn"])
         self._associate(ctx, [*self._others(ctx), {"FunctionARN": arn,
                                                    "EventType": "viewer-request"}])
@@ -367,7 +384,8 @@ class Redirects(Action[RedirectsParams]):
         dist, _ = read_distribution(ctx, self.params.id)
         return {"function_arn": fn["arn"] if fn else None,
                 "domain_name": dist.get("DomainName"),
-                "kvs_arn": store["arn"] if store else None, "entries": len(keys),
+                "kvs_arn": store["arn"] if store else None,
+                "entries": sum(1 for k in keys if k != redirmap.DEPTHS_KEY),
                 "keys_digest": redirmap.digest(keys),
                 "code_digest": redirmap.digest((fn or {}).get("live_code", "").encode()
                                                if fn and fn["live_code"] else b""),

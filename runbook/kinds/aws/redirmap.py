@@ -5,6 +5,15 @@ code rendered from our one template (``redirects.js``). Private to ``redirects.p
 The same file drives the action and the post check ``http.redirects``: a CSV may carry a
 third column (the status of that row) and a YAML list item a ``status`` and a
 ``keep_query``; ``http.redirects`` reads the first two columns and ``from``/``to`` only.
+
+Prefix entries (``https://old/docs/*``, ``kinds/wire/redirprefix.py``) are stored under
+their own key (``/docs/*``), and one reserved key, :data:`DEPTHS_KEY`, lists the depths
+(segments before the ``*``) at which prefixes exist. On a miss of the exact path the
+function reads that key and then asks only those ancestors of the path, longest first.
+Why not one key listing the prefixes themselves: a value is at most 1 KB, which would
+cap a map at a few dozen prefixes; why not every ancestor of the path: a deep path would
+cost a read per segment. Depths are capped at :data:`MAX_DEPTH`, so a request costs at
+most 3 + MAX_DEPTH + 1 reads and, for a map with prefixes at one depth, 4.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from runbook.errors import KindError
+from runbook.kinds.wire.redirprefix import is_prefix, star_problem
 
 STATUSES = (301, 302, 307, 308)
 # AWS's documented quotas: CloudFront Functions (function size) and KeyValueStore
@@ -30,6 +40,9 @@ KEY_SIZE = 512
 VALUE_SIZE = 1024
 # characters a browser sends unescaped in a path; '%' kept so escapes stay as written
 _SAFE = "/%:@!$&'()*+,;=-._~"
+# Not a path (a path starts with /): it cannot collide with an entry.
+DEPTHS_KEY = "runbook:prefix-depths"
+MAX_DEPTH = 8  # segments before a prefix's `*`: bounds the function's reads per request
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,12 @@ class Entry:
     keep_query: bool
     message: str | None = None  # the bookmark page's message, for HTML navigations
     seconds: int = 5  # before the page forwards
+    to_origin: bool = False  # with a message: other requests go on to the origin
+
+    @property
+    def depth(self) -> int | None:
+        """Segments before the ``*`` of a prefix entry; None for an exact one."""
+        return self.key[:-2].count("/") if self.key.endswith("/*") else None
 
     def value(self) -> str:
         data: dict[str, Any] = {"s": self.status, "l": self.location}
@@ -48,7 +67,19 @@ class Entry:
             data["q"] = 1
         if self.message:
             data["m"], data["t"] = self.message, self.seconds
+            if self.to_origin:
+                data["o"] = 1
         return json.dumps(data, separators=(",", ":"))
+
+
+def store_keys(entries: list[Entry]) -> dict[str, str]:
+    """What the KeyValueStore holds for ``entries``: one key each, and the depths of the
+    prefixes under :data:`DEPTHS_KEY` when there are any."""
+    out = {e.key: e.value() for e in entries}
+    depths = sorted({d for e in entries if (d := e.depth) is not None}, reverse=True)
+    if depths:
+        out[DEPTHS_KEY] = json.dumps(depths, separators=(",", ":"))
+    return out
 
 
 def _extras(path: Path) -> dict[str, dict[str, Any]]:
@@ -117,6 +148,9 @@ def _entry(source: str, target: str, extra: dict[str, Any], status: int, keep_qu
     if s.query or s.fragment:
         raise KindError(f"{where}: entry {source}: the old URL has a query string or "
                         "fragment; the function matches paths only")
+    star = star_problem(source, target)
+    if star:
+        raise KindError(f"{where}: {star}")
     t = urlsplit(target)
     if not (t.scheme in ("http", "https") and t.hostname) and not target.startswith("/"):
         raise KindError(f"{where}: entry {source}: the new URL {target!r} must be absolute "
@@ -130,6 +164,9 @@ def _entry(source: str, target: str, extra: dict[str, Any], status: int, keep_qu
                         "one of 301, 302, 307, 308")
     keep = extra.get("keep_query", keep_query)
     entry = Entry(source, quote(s.path or "/", safe=_SAFE), target, code, bool(keep))
+    if is_prefix(source) and (entry.depth or 0) > MAX_DEPTH:
+        raise KindError(f"{where}: entry {source}: a prefix is at most {MAX_DEPTH} segments "
+                        "deep (the function asks each depth that holds one)")
     if len(entry.key.encode()) > KEY_SIZE:
         raise KindError(f"{where}: entry {source}: its path is {len(entry.key.encode())} "
                         f"bytes; a KeyValueStore key is at most {KEY_SIZE}")
@@ -169,12 +206,26 @@ def digest(data: bytes | dict[str, str]) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def label(key: str) -> str:
+    """A KeyValueStore key as people read it in a diff."""
+    if key.endswith("/*"):
+        return f"redirect {key} (every path under {key[:-1]})"
+    return f"redirect {key}"
+
+
 def show(value: str | None) -> str | None:
-    """A KeyValueStore value as people read it in a diff: "301 https://new/x (query kept)"."""
+    """A KeyValueStore value as people read it in a diff: "301 https://new/x (query kept)",
+    "301 https://new/help/<rest of the path>"."""
     if value is None:
         return None
     try:
         data = json.loads(value)
-        return f"{data['s']} {data['l']}" + (" (query kept)" if data.get("q") else "")
+        where = str(data["l"])
+        where = where[:-1] + "<rest of the path>" if where.endswith("*") else where
+        out = f"{data['s']} {where}" + (" (query kept)" if data.get("q") else "")
+        if data.get("m"):
+            out += (" (browsers: the bookmark page; others: the origin)" if data.get("o")
+                    else " (browsers: the bookmark page)")
+        return out
     except (ValueError, KeyError, TypeError):
         return value

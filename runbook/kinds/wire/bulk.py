@@ -22,6 +22,7 @@ from runbook.kinds.base import CheckResult
 from runbook.kinds.wire.common import client_for
 from runbook.kinds.wire.net import WireError
 from runbook.kinds.wire.redirect import CAUSES, Walk, load_map, walk
+from runbook.kinds.wire.redirprefix import is_prefix, probes, star_problem
 
 if TYPE_CHECKING:
     from runbook.context import RunContext
@@ -59,11 +60,16 @@ def check_all(ctx: RunContext, p: RedirectOptions, *, inline: dict[str, str] | N
                                       file=str(path))
     if not pairs:
         return CheckResult.failed("the redirect map is empty", "error", file=file)
+    bad = next((why for s, t in pairs.items() if (why := star_problem(s, t))), None)
+    if bad:
+        return CheckResult.failed(f"the redirect map: {bad}", "error", file=file)
+    asks = [(s, t, is_prefix(source)) for source, target in pairs.items()
+            for s, t in probes(source, target)]
     try:
-        client = client_for(ctx, p, pairs)
+        client = client_for(ctx, p, [s for s, _, _ in asks])
     except WireError as exc:
         return CheckResult.failed(exc.message, exc.outcome, file=file)
-    walks = run(_walk_all(client, list(pairs.items()), p, concurrency))
+    walks = run(_walk_all(client, asks, p, concurrency))
     failures = [w for w in walks if not w.ok]
     seen: dict[str, Any] = {
         "checked": len(walks), "passed": len(walks) - len(failures),
@@ -117,14 +123,15 @@ def write_csv(path: Path, failures: list[Walk]) -> None:
                              len(w.hops), w.message])
 
 
-async def _walk_all(client: Client, pairs: list[tuple[str, str]], p: RedirectOptions,
-                    concurrency: int) -> list[Walk]:
-    """Every walk, in the map's order."""
+async def _walk_all(client: Client, pairs: list[tuple[str, str, bool]],
+                    p: RedirectOptions, concurrency: int) -> list[Walk]:
+    """Every walk, in the map's order. A prefix entry's probes already name the path
+    they must reach, so ``keep_path`` does not append it again."""
     allowed = p.allowed()
 
-    async def one(pair: tuple[str, str]) -> Walk:
+    async def one(pair: tuple[str, str, bool]) -> Walk:
         return await walk(client, pair[0], pair[1], allowed=allowed, hops=p.hops,
-                          keep_path=p.keep_path, keep_query=p.keep_query)
+                          keep_path=p.keep_path and not pair[2], keep_query=p.keep_query)
 
     async with client:
         return await each(pairs, one, concurrency)
