@@ -4,6 +4,7 @@ and the world checked afterwards the way a user would: DNS, HTTPS, the AWS API."
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -11,6 +12,7 @@ from tests.sandbox.conftest import PLANS
 
 pytestmark = pytest.mark.slow
 TSS = str(PLANS / "tss-url-migration.yaml")
+BROWSER = {"Accept": "text/html,application/xhtml+xml", "Sec-Fetch-Mode": "navigate"}
 
 
 def _run(cli, tmp_path, plan, env, *extra):
@@ -39,6 +41,12 @@ def test_tss_migration_on_stage_then_prod(cli, tmp_path, twin, look):
     old = look.get("stage.trainee.tis-selfservice.nhs.uk", "/dashboard?tab=forms")
     assert old.status_code == 301
     assert old.headers["location"] == "https://stage.trainee.tis.nhs.uk/dashboard?tab=forms"
+    # the bookmark page was checked before the old name moved, at the distribution's own
+    # name, and again in the soak and after the 301 (issue 23 item 8)
+    assert re.search(r"ok post: https://\w+\.cloudfront\.net/dashboard/forms\?tab=2 "
+                     r"answers 200", stage.stdout), stage.stdout
+    assert stage.stdout.count("ok gate: a browser opening an old bookmark is asked to "
+                              "update it") >= 2, stage.stdout
 
     prod = _run(cli, tmp_path, TSS, "sandbox", "--confirm-env", "sandbox")  # protected
     assert prod.code == 0, prod.stdout + prod.stderr
@@ -49,6 +57,11 @@ def test_tss_migration_on_stage_then_prod(cli, tmp_path, twin, look):
     moved = look.get("trainee.tis-selfservice.nhs.uk", "/a/b?c=d")
     assert moved.status_code == 301
     assert moved.headers["location"] == "https://trainee.tis.nhs.uk/a/b?c=d"
+    # a browser opening an old bookmark reads the message and the new link instead
+    page = look.get("trainee.tis-selfservice.nhs.uk", "/a/b?c=d", headers=BROWSER)
+    assert page.status_code == 200
+    assert "has moved to trainee.tis.nhs.uk: please update your bookmarks" in page.text
+    assert 'href="https://trainee.tis.nhs.uk/a/b?c=d"' in page.text
     # the AWS API agrees: the old name belongs to the redirect distribution now
     cf = look.client("cloudfront")
     aliases = {d["Id"]: d["Aliases"].get("Items", []) for d in
