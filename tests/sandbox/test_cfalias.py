@@ -227,7 +227,10 @@ def test_the_tss_plan_rolls_back_its_alias_move_with_two_aliases(cli, tmp_path: 
     assert aliases("E2STAGEEXAMPLE") == [NEW]
     back = cli("rollback", "last", "--yes", "--state-dir", state)
     assert back.code == 1, back.stdout + back.stderr  # rolled back, as asked
-    assert "9 step(s) rolled back and verified" in back.stdout  # 301 promotion, too
+    assert "10 step(s) rolled back and verified" in back.stdout  # 301 promotion, too
+    assert "step bookmark-page rolled back and verified" in back.stdout
+    functions = cf.list_functions()["FunctionList"].get("Items", [])
+    assert [f["Name"] for f in functions] == []  # the bookmark page's function went too
     assert "promotion undone" in back.stdout  # the staged bucket switch, undone
     assert "step move-old-name rolled back and verified" in back.stdout
     assert "not proved" not in back.stdout + back.stderr

@@ -43,10 +43,14 @@ def test_markdown_for_a_review(cli, twin, look):
     assert record.splitlines()[0] == "- null"
     assert '+     "zone_id": "Z2FDTNDATAQYW2",' in record.splitlines()
     assert "..." not in md and "…" not in md
-    assert md.count("#### Step ") == 9  # the staged bucket switch: grant, switch
+    assert md.count("#### Step ") == 10  # the staged bucket switch: grant, switch
     assert ('@ Aliases.Items\n- ["stage.trainee.tis-selfservice.nhs.uk"]\n'
             '+ ["stage.trainee.tis-selfservice.nhs.uk", "stage.trainee.tis.nhs.uk"]') in md
     assert "_waits up to 30m for distribution E2STAGEEXAMPLE to deploy_" in md
+    # the bookmark page's catch-all, in words (issue 23 item 8)
+    assert ('@ redirect /* (every path under /)\n- null\n+ "302 '
+            "https://stage.trainee.tis.nhs.uk/<rest of the path> (query kept) "
+            '(browsers: the bookmark page; others: the origin)"') in md, md
     assert look.a("stage.trainee.tis.nhs.uk") == []  # a dry run changes nothing
 
 
@@ -64,8 +68,8 @@ def test_json_for_a_machine(cli, twin, look):
         "path": "Aliases.Items", "old": ["stage.trainee.tis-selfservice.nhs.uk"],
         "new": ["stage.trainee.tis-selfservice.nhs.uk", "stage.trainee.tis.nhs.uk"]}]
     assert [c["step"] for c in data["changes"]] == [
-        "new-bucket-grant", "switch", "alias", "dns", "redirect-bucket", "move-proof",
-        "move-old-name", "old-dns", "redirect-permanent"]
+        "new-bucket-grant", "switch", "alias", "dns", "redirect-bucket", "bookmark-page",
+        "move-proof", "move-old-name", "old-dns", "redirect-permanent"]
     assert look.a("stage.trainee.tis.nhs.uk") == []
 
 
