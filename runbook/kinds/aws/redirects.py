@@ -73,13 +73,9 @@ class RedirectsParams(Params):
     @field_validator("map")
     @classmethod
     def _stars(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        from runbook.kinds.wire.redirprefix import star_problem
+        from runbook.kinds.wire.redirprefix import check_map
 
-        for source, target in (value or {}).items():
-            why = star_problem(source, target)
-            if why:
-                raise ValueError(why)
-        return value
+        return check_map(value)
 
 
 def kvs_client(ctx: RunContext) -> Any:

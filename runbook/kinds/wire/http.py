@@ -231,6 +231,13 @@ class HttpRedirectsParams(RedirectOptions):
         None, description="also write every failure to this CSV file (relative to the "
         "plan's folder): from, to, cause, outcome, status, reached, hops, message")
 
+    @field_validator("map")
+    @classmethod
+    def _stars(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        from runbook.kinds.wire.redirprefix import check_map
+
+        return check_map(value)
+
     @model_validator(mode="after")
     def _one_source(self) -> HttpRedirectsParams:
         if (self.map is None) == (self.file is None):

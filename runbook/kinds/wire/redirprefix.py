@@ -38,6 +38,15 @@ def star_problem(source: str, target: str) -> str | None:
     return None
 
 
+def check_map(value: dict[str, str] | None) -> dict[str, str] | None:
+    """An inline map's validator: ValueError names the first entry that misuses ``*``."""
+    for source, target in (value or {}).items():
+        why = star_problem(source, target)
+        if why:
+            raise ValueError(why)
+    return value
+
+
 def location(target: str, rest: str) -> str:
     """Where a path under a prefix goes: ``rest`` (the path after the prefix's ``/``)
     appended for a target ending in ``*``, the target itself otherwise."""

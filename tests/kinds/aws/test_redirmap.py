@@ -76,3 +76,17 @@ def test_http_redirects_asks_a_prefix_itself_and_a_child_path() -> None:
     assert probes(f"{OLD}/docs/*", f"{NEW}/moved") == [
         (f"{OLD}/docs/", f"{NEW}/moved"), (f"{OLD}/docs/{CHILD}", f"{NEW}/moved")]
     assert probes(f"{OLD}/a", f"{NEW}/b") == [(f"{OLD}/a", f"{NEW}/b")]
+
+
+def test_both_kinds_refuse_a_misplaced_star_in_an_inline_map() -> None:
+    from pydantic import ValidationError
+
+    from runbook.kinds.aws.redirects import RedirectsParams
+    from runbook.kinds.wire.http import HttpRedirectsParams
+
+    bad = {f"{OLD}/docs/*/x": f"{NEW}/help/*"}
+    for params in (RedirectsParams, HttpRedirectsParams):
+        with pytest.raises(ValidationError) as caught:
+            params.model_validate({"id": "E1", "map": bad} if params is RedirectsParams
+                                  else {"map": bad})
+        assert f"entry {OLD}/docs/*/x" in str(caught.value)
