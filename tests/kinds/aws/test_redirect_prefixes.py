@@ -105,3 +105,14 @@ def test_others_origin_gives_browsers_the_page_and_the_rest_to_the_origin(
           bookmark={"message": message})
     got = redirect(ctx, f"{OLD}/old/p1.html", f"{NEW}/old/p1.html")
     assert got.ok, got.summary
+
+
+def test_http_redirects_fails_a_prefix_that_drops_the_rest_of_the_path(
+        ctx: RunContext) -> None:
+    apply(ctx, map={f"{OLD}/docs/*": f"{NEW}/help/"}, status=301)  # all to one page
+    got = check(HttpRedirects, ctx, map={f"{OLD}/docs/*": f"{NEW}/help/*"})
+    assert not got.ok
+    # the prefix itself passes (an empty rest); the made-up child path shows the loss
+    assert got.summary.startswith("1 of 2 redirects failed (1 wrong target)"), got.summary
+    assert (f"{OLD}/docs/runbook-check/deeper/page redirects to {NEW}/help/, not "
+            f"{NEW}/help/runbook-check/deeper/page") in got.summary
