@@ -48,7 +48,9 @@ async function prefix(uri) {
     var head = parts.slice(0, d).join('/');
     var hit = await find(d === 0 ? '/*' : '/' + head + '/*');
     if (hit) {
-      return [hit, parts.slice(d).join('/')];
+      // leading slashes dropped: '//evil.example' after a path target ('/*') would be
+      // a protocol-relative Location, another host
+      return [hit, parts.slice(d).join('/').replace(/^\/+/, '')];
     }
   }
   return null;

@@ -116,3 +116,24 @@ def test_http_redirects_fails_a_prefix_that_drops_the_rest_of_the_path(
     assert got.summary.startswith("1 of 2 redirects failed (1 wrong target)"), got.summary
     assert (f"{OLD}/docs/runbook-check/deeper/page redirects to {NEW}/help/, not "
             f"{NEW}/help/runbook-check/deeper/page") in got.summary
+
+
+def test_the_rest_never_makes_a_location_on_another_host(ctx: RunContext) -> None:
+    """With a path target (``/*``), a request for ``//evil.example/x`` would make the
+    protocol-relative Location ``//evil.example/x``: the rest's leading slashes are
+    dropped. Asked with TestFunction, which hands the function the path as given."""
+    import json
+
+    apply(ctx, map={f"{OLD}/*": "/*"}, status=301)
+    cf = ctx.client("cloudfront")
+    name = "runbook-redirects-E4DOCSEXAMPLE"
+    event = {"version": "1.0", "context": {"eventType": "viewer-request"},
+             "viewer": {"ip": "198.51.100.7"},
+             "request": {"method": "GET", "uri": "//evil.example/x", "querystring": {},
+                         "headers": {"host": {"value": "docs.example.test"}},
+                         "cookies": {}}}
+    etag = cf.describe_function(Name=name, Stage="LIVE")["ETag"]
+    result = cf.test_function(Name=name, IfMatch=etag, Stage="LIVE",
+                              EventObject=json.dumps(event).encode())["TestResult"]
+    response = json.loads(result["FunctionOutput"])["response"]
+    assert response["headers"]["location"]["value"] == "/evil.example/x"
