@@ -57,7 +57,8 @@ class RedirectsParams(Params):
         "default: the default behaviour")
     bookmark: Bookmark | None = Field(
         None, description="an HTML navigation gets a short page with this message, the new "
-        "link and a timed forward instead of the redirect; other requests the redirect")
+        "link and a timed forward instead of the redirect; other requests what `others` "
+        "says")
     name: str | None = Field(None, description="name of the function and of its "
                              "KeyValueStore; default runbook-redirects-ID")
     wait: bool = Field(True, description="wait until the distribution is Deployed")
