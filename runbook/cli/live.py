@@ -229,7 +229,12 @@ class LiveView:
             self._soak, self._soak_started = {}, None
             p(f"  soak passed: {e['rounds']} rounds" + (f" in {took}" if took else ""))
         elif t == "interrupted":
-            p("  [red]interrupted[/]")
+            flight = e.get("in_flight")
+            p("  [red]interrupted[/]" + (f" while step {escape(str(flight))} was under way "
+                                          "(between its intent and its outcome)" if flight else ""))
+            for name, live in (e.get("live") or {}).items():
+                p(f"  [bold]live now[/] (step {escape(str(name))}): "
+                  f"{escape(str(live.get('now', '')))}")
         elif t == "run.finished":
             style = "green" if e["exit_code"] == 0 else \
                 "yellow" if e["exit_code"] in (1, 4) else "red"
