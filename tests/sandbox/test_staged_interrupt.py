@@ -3,14 +3,20 @@ presses it: the real CLI in a pseudo-terminal (pexpect) against a served twin, i
 while a weighted phase holds. The menu says what is live before its choices; leaving it,
 the final line, `runbook runs` and `runbook report` say visitors are still split and name
 the two commands that end it; the twin's edge shows the split; `runbook rollback` pulls
-the traffic back and the edge answers from the primary alone."""
+the traffic back and the edge answers from the primary alone. Without a terminal (CI,
+SIGINT) the final line says it, and `runbook resume` does what that line says it does."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import os
 import re
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +24,7 @@ import pexpect
 import pytest
 
 from tests.sandbox.conftest import write_plan
-from tests.sandbox.test_staged_crash import INITIAL, PLAN, _runbook, _state
+from tests.sandbox.test_staged_crash import FINAL, INITIAL, PLAN, _runbook, _state
 from tests.sandbox.test_staged_update import SITE
 from tests.terminal import foreground_signals
 
@@ -124,3 +130,65 @@ def test_ctrl_c_in_a_weighted_phase_says_visitors_are_split_until_rolled_back(
     assert "still live" not in _words(_runbook(tmp_path, "runs").stdout).lower()
     assert "still live" not in _words(
         _runbook(tmp_path, "report", run_id, "--format", "text").stdout).split("Timeline")[0]
+
+
+def _phase_noted(folder: Path, n: int) -> bool:
+    """Whether the run's journal has the note that phase ``n``'s traffic is set."""
+    found = sorted((folder / "state" / "runs").glob("*/events.jsonl"))
+    if not found:
+        return False
+    for line in found[0].read_text().splitlines():
+        with contextlib.suppress(ValueError):
+            e = json.loads(line)
+            if e.get("type") == "note" and (e.get("data") or {}).get("phase") == n \
+                    and "live" in e["data"]:
+                return True
+    return False
+
+
+def test_without_a_terminal_the_final_line_says_it_and_resume_runs_the_schedule_again(
+        tmp_path, small_twin):
+    twin, look = small_twin(SITE)
+    # ten minutes of plan time hold the weighted phase for 6 s real: the interrupt lands in
+    # it, and the resume, which holds it again, stays short
+    write_plan(tmp_path, PLAN.replace("URL", twin.proxy.url).replace(
+        "              - weight: 15%\n                hold: 30s",
+        "              - weight: 15%\n                hold: 10m"))
+    cf = look.client("cloudfront")
+    proc = subprocess.Popen(  # CI: no terminal, --yes; SIGINT as a runner's cancel sends it
+        [sys.executable, "-m", "runbook", "run", "plan.yaml", "--env", "sandbox", "--yes",
+         "--state-dir", str(tmp_path / "state")], cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": str(WIDE)}, text=True,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        preexec_fn=foreground_signals)
+    try:
+        end = time.monotonic() + 120
+        while not _phase_noted(tmp_path, 2):
+            assert proc.poll() is None and time.monotonic() < end, "phase 2 never started"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    said = _words(out)
+    assert proc.returncode == 130, said
+    assert "What now" not in said  # no menu without a terminal: left as it is
+    assert ("interrupted while step switch was under way; left as it is. Still live from "
+            "step switch: visitors are split: 15% of requests to E1SITE") in said, said
+    assert "pulls the traffic back" in said and "runs the schedule again from phase 1" in said
+    assert _state(cf)["weighted"]
+
+    # resume does what the final line says: phase 1 (the header phase) again, then 15%,
+    # then promotion and clean-up
+    [run_id] = [p.name for p in (tmp_path / "state" / "runs").iterdir()]
+    again = _runbook(tmp_path, "resume", run_id, "--yes")
+    told = _words(again.stdout + again.stderr)
+    assert again.returncode == 0, told
+    marks = ["resume of this run", "phase 1 (header): requests with", "phase 2 (15%): 15%",
+             "promoted:", "cleaned up:", "step switch verified"]
+    at = [told.find(m) for m in marks]
+    assert -1 not in at and at == sorted(at), told
+    assert _state(cf) == FINAL
+    assert _sides(look, 20) == {"": {"version two"}}
+    assert "still live" not in _words(_runbook(tmp_path, "runs").stdout).lower()
