@@ -303,6 +303,20 @@ def _associate(w: World) -> tuple[bool, str]:
     return False, "answered"
 
 
+@probe("22", "an origin naming an origin access control that does not exist is accepted")
+def _unknown_oac(w: World) -> tuple[bool, str]:
+    w.bucket("site-blue")
+    d = w.distribution("site-blue")
+    config = w.config(d["Id"])
+    config["Origins"]["Items"][0]["OriginAccessControlId"] = "E2NOSUCHOAC"
+    try:
+        w.cf.update_distribution(Id=d["Id"], IfMatch=_etag(w, d["Id"]),
+                                 DistributionConfig=config)
+    except Exception as exc:
+        return False, f"error {_code(exc)}"
+    return True, "updated"
+
+
 @probe("S2", "any request is accepted whatever its keys (no IAM)")
 def _no_iam(w: World) -> tuple[bool, str]:
     w.bucket("site-blue")

@@ -9,6 +9,17 @@ Until DNS moves, every check of the new host goes through its distribution
 
 from __future__ import annotations
 
+from runbook.cli.planparts import (
+    MOVE_PROOF,
+    OLD_DNS,
+    REDIRECT_DEPLOYED,
+    certificate_covers,
+    deployed,
+    dns_exists,
+    keeps_path,
+    move_alias,
+)
+
 TITLE = "Move {old_host} to {new_host}"
 
 
@@ -47,22 +58,14 @@ def body(v: dict[str, str]) -> str:
   - name: preflight
     title: Prove the starting state; nothing changes here
     checks:
-      - cloudfront.distribution:
-          id: ${{site_distribution}}
-          status: Deployed
+{deployed("${site_distribution}")}\
           aliases: {{contains: ["${{old_host}}"]}}
       - cloudfront.alias_free:
           alias: ${{new_host}}
           distribution: ${{site_distribution}}
-      - acm.certificate:
-          distribution: ${{site_distribution}}
-          covers: ["${{new_host}}"]
-      - cloudfront.distribution:
-          id: ${{redirect_distribution}}
-          status: Deployed
-      - acm.certificate:
-          distribution: ${{redirect_distribution}}
-          covers: ["${{old_host}}"]
+{certificate_covers("${site_distribution}", "${new_host}")}\
+{deployed("${redirect_distribution}")}\
+{certificate_covers("${redirect_distribution}", "${old_host}")}\
       - http.get:
           url: https://${{old_host}}/
           status: 200
@@ -90,41 +93,15 @@ def body(v: dict[str, str]) -> str:
         with: {{bucket: "${{redirect_bucket}}", to: "${{new_host}}",
                distribution: "${{redirect_distribution}}", connect_to: "{via_site}"}}
 {_map_step(v)}\
-      - id: move-proof
-        title: Prove to CloudFront that we may move ${{old_host}} (TXT _${{old_host}})
-        action:
-          route53.record:
-            zone: ${{old_zone}}
-            name: _${{old_host}}
-            type: TXT
-            ttl: 60
-            distribution_domain: ${{redirect_distribution}}
-        post:
-          - route53.record: {{zone: "${{old_zone}}", name: "_${{old_host}}", type: TXT}}
-        rollback: auto
+{MOVE_PROOF}\
       - id: move-old-host
         title: Move ${{old_host}} to the redirect distribution in one step
         pre:
           - http.get: {{url: "https://${{new_host}}/", connect_to: "{via_site}", status: 200}}
-        action:
-          cloudfront.move_alias:
-            alias: ${{old_host}}
-            source: ${{site_distribution}}
-            target: ${{redirect_distribution}}
-            zone: ${{old_zone}}
+{move_alias("${site_distribution}")}\
         post:
-          - cloudfront.distribution:
-              id: ${{redirect_distribution}}
-              status: Deployed
-              aliases: {{contains: ["${{old_host}}"]}}
-            within: 25m
-            every: 30s
-          - http.redirect:
-              from: https://${{old_host}}/some/page?with=query
-              to: https://${{new_host}}/
-              status: 301
-              keep_path: true
-              keep_query: true
+{REDIRECT_DEPLOYED}\
+{keeps_path("          ")}
               connect_to: {via_redirect}
             within: 5m
             every: 15s{_map_check(v, "          ", via_redirect)}
@@ -138,10 +115,7 @@ def body(v: dict[str, str]) -> str:
         use: route53-alias
         with: {{zone: "${{new_zone}}", name: "${{new_host}}", \
 distribution: "${{site_distribution}}"}}
-      - id: old-dns
-        use: route53-alias
-        with: {{zone: "${{old_zone}}", name: "${{old_host}}", \
-distribution: "${{redirect_distribution}}"}}
+{OLD_DNS}\
 
   - name: verify
     title: Prove the change is in place
@@ -149,15 +123,5 @@ distribution: "${{redirect_distribution}}"}}
       - http.get:
           url: https://${{new_host}}/
           status: 200
-      - http.redirect:
-          from: https://${{old_host}}/some/page?with=query
-          to: https://${{new_host}}/
-          status: 301
-          keep_path: true
-          keep_query: true{_map_check(v, "      ", "")}
-      - dns.record:
-          name: ${{new_host}}
-          type: A
-          resolvers: authoritative
-          exists: true
-"""
+{keeps_path("      ")}{_map_check(v, "      ", "")}
+{dns_exists("${new_host}")}"""

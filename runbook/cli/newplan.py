@@ -17,6 +17,16 @@ from typing import Any
 
 from runbook.certnames import covers
 from runbook.cli import newmove
+from runbook.cli.planparts import (
+    MOVE_PROOF,
+    OLD_DNS,
+    REDIRECT_DEPLOYED,
+    certificate_covers,
+    deployed,
+    dns_exists,
+    keeps_path,
+    move_alias,
+)
 from runbook.context import RunContext
 
 HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -197,15 +207,11 @@ def _add_host(v: dict[str, str]) -> str:
   - name: preflight
     title: Prove the starting state; nothing changes here
     checks:
-      - cloudfront.distribution:
-          id: ${{distribution}}
-          status: Deployed
+{deployed("${distribution}")}\
       - cloudfront.alias_free:
           alias: ${{host}}
           distribution: ${{distribution}}
-      - acm.certificate:
-          distribution: ${{distribution}}
-          covers: ["${{host}}"]
+{certificate_covers("${distribution}", "${host}")}\
 
   - name: new-address
     title: Serve ${{host}}
@@ -221,15 +227,9 @@ def _add_host(v: dict[str, str]) -> str:
   - name: verify
     title: Prove the change is in place
     checks:
-      - cloudfront.distribution:
-          id: ${{distribution}}
-          status: Deployed
+{deployed("${distribution}")}\
           aliases: {{contains: ["${{host}}"]}}
-      - dns.record:
-          name: ${{host}}
-          type: A
-          resolvers: authoritative
-          exists: true
+{dns_exists("${host}")}\
       - http.get:
           url: https://${{host}}/
           status: 200{_contains(v, "          ")}
@@ -242,9 +242,7 @@ def _switch_origin(v: dict[str, str]) -> str:
   - name: preflight
     title: Prove the new version is there and readable; nothing changes here
     checks:
-      - cloudfront.distribution:
-          id: ${{distribution}}
-          status: Deployed
+{deployed("${distribution}")}\
       - s3.object:
           bucket: ${{bucket}}
           key: ${{version}}/index.html
@@ -268,9 +266,7 @@ version: "${{version}}", site: "${{site}}"{with_contains}}}
   - name: verify
     title: Prove the change is in place
     checks:
-      - cloudfront.distribution:
-          id: ${{distribution}}
-          status: Deployed
+{deployed("${distribution}")}\
           origin: {{bucket: "${{bucket}}", path: "/${{version}}"}}
           origin_has: index.html
       - s3.cloudfront_can_read:
@@ -287,30 +283,12 @@ def _redirect(v: dict[str, str]) -> str:
         # Another distribution serves the old name: move it in one CloudFront call
         # (AssociateAlias), never "remove, wait, add", which leaves it served by neither
         # for the minutes each deployment takes.
-        take = """\
-      - id: move-proof
-        title: Prove to CloudFront that we may move ${old_host} (TXT _${old_host})
-        action:
-          route53.record:
-            zone: ${old_zone}
-            name: _${old_host}
-            type: TXT
-            ttl: 60
-            distribution_domain: ${redirect_distribution}
-        post:
-          - route53.record: {zone: "${old_zone}", name: "_${old_host}", type: TXT}
-        rollback: auto
+        take = MOVE_PROOF + """\
       - id: redirect-alias
         title: Move ${old_host} to the redirect distribution in one step
         pre:
           - http.get: {url: "https://${new_host}/", status: 200}
-        action:
-          cloudfront.move_alias:
-            alias: ${old_host}
-            source: ${serving_distribution}
-            target: ${redirect_distribution}
-            zone: ${old_zone}
-"""
+""" + move_alias("${serving_distribution}")
     else:
         take = """\
       - id: redirect-alias
@@ -330,12 +308,8 @@ def _redirect(v: dict[str, str]) -> str:
       - http.get:
           url: https://${{new_host}}/
           status: 200
-      - cloudfront.distribution:
-          id: ${{redirect_distribution}}
-          status: Deployed
-      - acm.certificate:
-          distribution: ${{redirect_distribution}}
-          covers: ["${{old_host}}"]
+{deployed("${redirect_distribution}")}\
+{certificate_covers("${redirect_distribution}", "${old_host}")}\
 
   - name: redirect
     title: Redirect ${{old_host}} to ${{new_host}}
@@ -347,12 +321,7 @@ def _redirect(v: dict[str, str]) -> str:
                distribution: "${{redirect_distribution}}"}}
 {take}\
         post:
-          - cloudfront.distribution:
-              id: ${{redirect_distribution}}
-              status: Deployed
-              aliases: {{contains: ["${{old_host}}"]}}
-            within: 25m
-            every: 30s
+{REDIRECT_DEPLOYED}\
           - http.redirect:
               from: https://${{old_host}}/
               to: https://${{new_host}}/
@@ -361,26 +330,13 @@ def _redirect(v: dict[str, str]) -> str:
             within: 5m
             every: 15s
         rollback: auto
-      - id: old-dns
-        use: route53-alias
-        with: {{zone: "${{old_zone}}", name: "${{old_host}}", \
-distribution: "${{redirect_distribution}}"}}
+{OLD_DNS}\
 
   - name: verify
     title: Prove the change is in place
     checks:
-      - http.redirect:
-          from: https://${{old_host}}/some/page?with=query
-          to: https://${{new_host}}/
-          status: 301
-          keep_path: true
-          keep_query: true
-      - dns.record:
-          name: ${{old_host}}
-          type: A
-          resolvers: authoritative
-          exists: true
-"""
+{keeps_path("      ")}
+{dns_exists("${old_host}")}"""
 
 
 BODIES: dict[str, Callable[[dict[str, str]], str]] = {

@@ -167,18 +167,25 @@ class Policies:
                 f"<Quantity>{len(rows)}</Quantity><Items>{items}</Items></{kind.noun}List>")
         return 200, {"Content-Type": "text/xml"}, body.encode()
 
-    def update(self, kind: Kind, call: Call) -> Reply:
+    def _custom(self, kind: Kind, call: Call, verb: str) -> Policy | Reply:
+        """The custom policy an update or delete names, or what AWS answers instead: a
+        managed policy cannot be changed, a missing one is missing, a stale If-Match is
+        refused."""
         assert call.match is not None
         policy_id = call.match.group(1)
         if policy_id in kind.managed:
-            return aws_error(400, "IllegalUpdate", f"A managed {kind.what} cannot be updated.")
+            return aws_error(400, f"Illegal{verb.capitalize()}",
+                             f"A managed {kind.what} cannot be {verb}d.")
         with self._lock:
             found = self.custom[kind.noun].get(policy_id)
         if found is None:
             return _missing(kind)
-        refused = _if_match(call, found)
-        if refused is not None:
-            return refused
+        return _if_match(call, found) or found
+
+    def update(self, kind: Kind, call: Call) -> Reply:
+        found = self._custom(kind, call, "update")
+        if not isinstance(found, Policy):
+            return found
         config = self._read(kind, call.body)
         if config is None:
             return aws_error(400, "MalformedInput", f"The {kind.what} configuration is not "
@@ -191,17 +198,10 @@ class Policies:
             self._policy_xml(kind, found)
 
     def delete(self, kind: Kind, call: Call) -> Reply:
-        assert call.match is not None
-        policy_id = call.match.group(1)
-        if policy_id in kind.managed:
-            return aws_error(400, "IllegalDelete", f"A managed {kind.what} cannot be deleted.")
-        with self._lock:
-            found = self.custom[kind.noun].get(policy_id)
-        if found is None:
-            return _missing(kind)
-        refused = _if_match(call, found)
-        if refused is not None:
-            return refused
+        found = self._custom(kind, call, "delete")
+        if not isinstance(found, Policy):
+            return found
+        policy_id = found.id
         if self._in_use(kind, policy_id):
             return aws_error(409, f"{kind.noun}InUse", f"Cannot delete the {kind.what}: "
                                                        "a distribution uses it.")

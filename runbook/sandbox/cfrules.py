@@ -2,6 +2,8 @@
 
 * a stale ``If-Match`` on UpdateDistribution: 412 PreconditionFailed;
 * an alias used by another distribution: 409 CNAMEAlreadyExists;
+* an origin naming an origin access control that does not exist: 400
+  InvalidOriginAccessControl (moto takes any id);
 * aliases without a certificate, or one outside us-east-1, not ISSUED, expired, or not
   covering an alias: 400 InvalidViewerCertificate;
 * invalidation paths that do not start with ``/``: 400 InvalidArgument;
@@ -147,6 +149,10 @@ class CloudFrontRules:
             root = ET.fromstring(body)
         except ET.ParseError:
             return None
+        for oac in _text(root, ".//{*}Origins/{*}Items/{*}Origin/{*}OriginAccessControlId"):
+            if oac and not self._oac_exists(oac):
+                return aws_error(400, "InvalidOriginAccessControl",
+                                 f"The origin access control is not valid: {oac}")
         aliases = [a.lower() for a in _text(root, ".//{*}Aliases/{*}Items/{*}CNAME")]
         for other in self._others(dist_id):
             # AssociateAlias (cfalias.py) moves a name in one step: it is not taken
@@ -164,6 +170,15 @@ class CloudFrontRules:
                              "distribution, you must attach a trusted certificate that "
                              "validates your authorization to use the domain name.")
         return self._check_certificate(arns[0], aliases)
+
+    def _oac_exists(self, oac_id: str) -> bool:
+        try:
+            self.cf.get_origin_access_control(Id=oac_id)
+        except Exception as exc:  # botocore's ClientError, found by its code
+            if "NoSuchOriginAccessControl" in str(exc):
+                return False
+            raise
+        return True
 
     def _check_certificate(self, arn: str, aliases: list[str]) -> Reply | None:
         if ":us-east-1:" not in arn:

@@ -82,17 +82,18 @@ def seed(twin: Any, client: Any, ca: Any) -> None:
     # through the proxy, which keeps each configuration as sent (moto drops OAC ids, TTLs)
     cf = client("cloudfront", "us-east-1", twin.proxy.url)
     domains: dict[str, str] = {}
+    oacs = _origin_access_controls(cf, world)
     for d in world.distributions:
         made = None
         if d.config:  # a captured distribution: its whole configuration, as AWS gave it
             try:
-                made = cf.create_distribution(DistributionConfig=_captured_config(d, arns,
-                                                                                  renames))
+                made = cf.create_distribution(DistributionConfig=_captured_config(
+                    d, arns, renames, oacs))
             except Exception:  # a field moto does not take: the world's own fields serve
                 made = None
         if made is None:
-            made = cf.create_distribution(DistributionConfig=_dist_config(d, arns, regions,
-                                                                          world.region))
+            made = cf.create_distribution(DistributionConfig=_dist_config(
+                d, arns, regions, world.region, oacs.get(d.id, "")))
         ids.to_moto[d.id] = made["Distribution"]["Id"]
         domains[d.id] = made["Distribution"]["DomainName"]
         if d.logs is not None:  # its past traffic, as access logs (sandbox/edgelog.py)
@@ -177,14 +178,43 @@ def synthesised(key: str, size: int) -> bytes:
     return (line * (size // len(line) + 1))[:size]
 
 
-def _captured_config(d: Any, arns: dict[str, str],
-                     renames: dict[str, str] | None = None) -> dict[str, Any]:
+def _origin_access_controls(cf: Any, world: Any) -> dict[str, str]:
+    """Make the origin access controls the world's distributions sign with, as AWS holds
+    them before any distribution may name one (CloudFront refuses an unknown id:
+    InvalidOriginAccessControl). Returns distribution id -> the OAC made for it (a world
+    written by hand), and captured OAC id -> the twin's (a captured one)."""
+    out: dict[str, str] = {}
+
+    def make(name: str) -> str:
+        got = cf.create_origin_access_control(OriginAccessControlConfig={
+            "Name": name[:64], "Description": "made by the sandbox for its world",
+            "SigningProtocol": "sigv4", "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3"})
+        return str(got["OriginAccessControl"]["Id"])
+
+    for d in world.distributions:
+        if d.config:
+            for o in (d.config.get("Origins") or {}).get("Items") or []:
+                old = o.get("OriginAccessControlId")
+                if old and old not in out:
+                    out[old] = make(f"captured-{old}")
+        elif d.origin.bucket and d.oac and not d.oai:
+            out[d.id] = make(f"{d.id}-site")
+    return out
+
+
+def _captured_config(d: Any, arns: dict[str, str], renames: dict[str, str] | None = None,
+                     oacs: dict[str, str] | None = None) -> dict[str, Any]:
     """A captured DistributionConfig, made again: its caller reference ours, its
-    certificate the twin's import of the captured one, its functions' ARNs the twin's."""
+    certificate the twin's import of the captured one, its functions' ARNs and its
+    origin access controls the twin's."""
     text = json.dumps(d.config)
     for old, new in (renames or {}).items():
         text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
     config = json.loads(text)
+    for o in (config.get("Origins") or {}).get("Items") or []:
+        if o.get("OriginAccessControlId"):
+            o["OriginAccessControlId"] = (oacs or {}).get(o["OriginAccessControlId"], "")
     config["CallerReference"] = f"world-{d.id}"
     viewer = config.get("ViewerCertificate") or {}
     if viewer.get("ACMCertificateArn") and d.certificate in arns:
@@ -193,7 +223,7 @@ def _captured_config(d: Any, arns: dict[str, str],
 
 
 def _dist_config(d: Any, arns: dict[str, str], regions: dict[str, str],
-                 default_region: str) -> dict[str, Any]:
+                 default_region: str, oac_id: str) -> dict[str, Any]:
     if d.origin.bucket:
         region = regions.get(d.origin.bucket, default_region)
         origin: dict[str, Any] = {
@@ -201,7 +231,7 @@ def _dist_config(d: Any, arns: dict[str, str], regions: dict[str, str],
             "OriginPath": d.origin.path,
             "S3OriginConfig": {"OriginAccessIdentity":
                                f"origin-access-identity/cloudfront/{d.oai}" if d.oai else ""},
-            "OriginAccessControlId": f"OAC{d.id}" if d.oac and not d.oai else ""}
+            "OriginAccessControlId": oac_id}
     else:
         origin = {"Id": "site", "DomainName": d.origin.domain, "OriginPath": d.origin.path,
                   "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,

@@ -89,14 +89,28 @@ class LocalStore(Store):
         path = self._lock_path(info.key)
         self._guard("create the locks folder", lambda: path.parent.mkdir(parents=True,
                                                                          exist_ok=True))
+        # The lock appears whole or not at all: written and synced under a name of its
+        # own, then linked to its place (link fails if the place is taken). A process
+        # killed before the link leaves only that hidden file, never an empty lock that
+        # no run could read or take over.
+        tmp = path.with_name(f".{info.key}.{info.lock_id}.tmp")
+
+        def write() -> None:
+            with open(tmp, "w") as fh:
+                json.dump(info.to_json(), fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            self._guard("write a lock", write)
+            os.link(tmp, path)
         except FileExistsError:
             return self.lock_holder(info.key) or info
-        with os.fdopen(fd, "w") as fh:
-            json.dump(info.to_json(), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+        except OSError as exc:
+            raise StateError(f"cannot write a lock in the state folder {self.root}: "
+                             f"{exc.strerror or exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
         return None
 
     def lock_holder(self, key: str) -> LockInfo | None:

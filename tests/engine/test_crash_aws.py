@@ -15,14 +15,6 @@ backends are saved, resume runs, and the saved backends are put back for the rol
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -31,6 +23,7 @@ import pytest
 
 from runbook.context import AwsSettings, RunContext
 from tests.engine.clihelp import run_ids, runbook
+from tests.engine.crashkit import copy_run, events, kill_at
 
 pytestmark = pytest.mark.slow
 
@@ -147,49 +140,7 @@ def _setup(folder: Path, endpoint: str) -> Aws:
     return aws
 
 
-def _events(folder: Path) -> list[dict[str, Any]]:
-    ids = run_ids(folder)
-    path = folder / ".runbook" / "runs" / ids[0] / "events.jsonl" if ids else None
-    if path is None or not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:  # the line being written
-            break
-    return out
 
-
-def _kill_at(folder: Path, n: int) -> int:
-    """Run the plan; SIGKILL its process group once the journal holds n events. Returns
-    how many events the journal holds after the kill."""
-    env = {**os.environ, **ENV}
-    env.pop("RUNBOOK_CRASH_AFTER", None)
-    proc = subprocess.Popen([sys.executable, "-m", "runbook", "run", "move.yaml", "--env",
-                             "moto", "--yes"], cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 120
-    try:
-        while len(_events(folder)) < n and proc.poll() is None:
-            assert time.monotonic() < deadline, f"the run never reached {n} events"
-            time.sleep(0.002)
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # it had finished (n is its last)
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    return len(_events(folder))
-
-
-def _copy(folder: Path, to: Path) -> None:
-    """The same journal elsewhere: the journal names the plan's folder."""
-    shutil.copytree(folder, to)
-    [run_id] = run_ids(to)
-    meta_file = to / ".runbook" / "runs" / run_id / "plan.json"
-    meta = json.loads(meta_file.read_text())
-    meta["plan_dir"] = str(to)
-    meta_file.write_text(json.dumps(meta))
 
 
 def test_the_matrix_covers_every_point_of_a_clean_run(tmp_path: Path,
@@ -199,7 +150,7 @@ def test_the_matrix_covers_every_point_of_a_clean_run(tmp_path: Path,
     r = runbook(tmp_path, "run", "move.yaml", "--env", "moto", "--yes", env=ENV)
     assert r.returncode == 0, r.stdout + r.stderr
     seen = [(str(e["type"]), str(e.get("step") or e.get("stage") or "")) for e in
-            _events(tmp_path)]
+            events(tmp_path)]
     assert seen == CLEAN
     assert aws.state() == aws.final()
 
@@ -211,10 +162,11 @@ def test_kill_at_every_journal_point_then_resume_or_roll_back(tmp_path: Path, n:
 
     killed = tmp_path / "resume"
     aws = _setup(killed, moto_endpoint)
-    reached = _kill_at(killed, n)
+    reached = kill_at(killed, n, ["run", "move.yaml", "--env", "moto", "--yes"], env=ENV,
+                      limit=120)
     assert reached >= n, (n, reached)
     [run_id] = run_ids(killed)
-    _copy(killed, tmp_path / "rollback")
+    copy_run(killed, tmp_path / "rollback")
     (tmp_path / "aws").mkdir()
     saved.save(tmp_path / "aws", {})  # AWS as the kill left it, for the rollback
 

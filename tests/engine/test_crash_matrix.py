@@ -14,19 +14,12 @@ exactly there.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.engine.clihelp import FINAL, INITIAL, run_ids, runbook, setup_world, world_files
+from tests.engine.crashkit import copy_run, events, kill_at
 
 pytestmark = pytest.mark.slow
 
@@ -57,19 +50,6 @@ POST = {"version": "{run: [cat, version.txt], contains: v2}",
 PAUSE = 1.0
 
 
-def _events(folder: Path) -> list[dict[str, object]]:
-    ids = run_ids(folder)
-    path = folder / ".runbook" / "runs" / ids[0] / "events.jsonl" if ids else None
-    if path is None or not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:  # the line being written
-            break
-    return out
-
 
 def _slow_down(plan: Path, n: int) -> bool:
     """Make the command that follows event n sleep; True when that pins the kill to n."""
@@ -87,35 +67,6 @@ def _slow_down(plan: Path, n: int) -> bool:
     return True
 
 
-def _kill_at(folder: Path, n: int) -> int:
-    """Run the plan; SIGKILL its process group once the journal holds n events. Returns
-    how many events the journal holds after the kill."""
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("RUNBOOK_CRASH_AFTER", None)
-    proc = subprocess.Popen([sys.executable, "-m", "runbook", "run", "files.yaml", "--yes"],
-                            cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    try:
-        while len(_events(folder)) < n and proc.poll() is None:
-            assert time.monotonic() < deadline, f"the run never reached {n} events"
-            time.sleep(0.002)
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # it had finished (n is its last)
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    return len(_events(folder))
-
-
-def _copy(folder: Path, to: Path) -> None:
-    """The same world and journal elsewhere: the journal names the plan's folder."""
-    shutil.copytree(folder, to)
-    [run_id] = run_ids(to)
-    meta_file = to / ".runbook" / "runs" / run_id / "plan.json"
-    meta = json.loads(meta_file.read_text())
-    meta["plan_dir"] = str(to)
-    meta_file.write_text(json.dumps(meta))
 
 
 def test_the_matrix_covers_every_point_of_a_clean_run(tmp_path):
@@ -123,7 +74,7 @@ def test_the_matrix_covers_every_point_of_a_clean_run(tmp_path):
     r = runbook(tmp_path, "run", "files.yaml", "--yes")
     assert r.returncode == 0, r.stdout + r.stderr
     seen = [(str(e["type"]), str(e.get("step") or e.get("stage") or "")) for e in
-            _events(tmp_path)]
+            events(tmp_path)]
     assert seen == CLEAN
 
 
@@ -133,10 +84,10 @@ def test_kill_at_every_journal_point_then_resume_or_roll_back(tmp_path, n):
     killed.mkdir()
     plan = setup_world(killed)
     pinned = _slow_down(plan, n)
-    reached = _kill_at(killed, n)
+    reached = kill_at(killed, n, ["run", "files.yaml", "--yes"])
     assert reached == n if pinned else reached >= n, (n, reached)
     [run_id] = run_ids(killed)
-    _copy(killed, tmp_path / "rollback")
+    copy_run(killed, tmp_path / "rollback")
 
     resumed = runbook(killed, "resume", run_id, "--yes")
     assert "Traceback" not in resumed.stdout + resumed.stderr

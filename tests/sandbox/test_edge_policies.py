@@ -122,6 +122,11 @@ def test_refusals_as_cloudfront(small_twin):
     with pytest.raises(botocore.exceptions.ClientError) as err:
         cf.delete_response_headers_policy(Id=SECURITY, IfMatch="x")
     assert err.value.response["Error"]["Code"] == "IllegalDelete"
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        cf.update_response_headers_policy(Id=SECURITY, IfMatch="x",
+                                          ResponseHeadersPolicyConfig=body)
+    assert err.value.response["Error"]["Code"] == "IllegalUpdate"
+    assert "A managed response headers policy cannot be updated" in str(err.value)
 
 
 def test_a_saved_twin_keeps_its_policies(tmp_path):

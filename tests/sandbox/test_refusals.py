@@ -178,7 +178,10 @@ def test_the_edge_signs_as_the_origin_is_set_up(small_twin):
     cf = look.client("cloudfront")
     origin = cf.get_distribution_config(Id="E1SITE")["DistributionConfig"]["Origins"][
         "Items"][0]
-    assert origin["OriginAccessControlId"] == "OACE1SITE"  # kept, though moto drops it
+    # the world's OAC is made first, as AWS needs it before a distribution names it
+    oac = cf.get_origin_access_control(Id=origin["OriginAccessControlId"])
+    assert oac["OriginAccessControl"]["OriginAccessControlConfig"]["SigningBehavior"] == \
+        "always"
     domains = {d["Id"]: d["DomainName"] for d in
                cf.list_distributions()["DistributionList"]["Items"]}
     # granted to an identity, read through that identity: served
@@ -268,3 +271,18 @@ def test_a_record_deleted_by_a_rollback_can_be_created_again(cli, tmp_path, smal
         HostedZoneId=zone_id(r53))["ResourceRecordSets"]]
     assert "_docs.example.org." not in names
     assert len(ids) == 4 and len(set(ids)) == 4, ids  # every change its own id, as Route53
+
+
+def test_an_origin_access_control_that_does_not_exist_is_refused(small_twin):
+    """moto takes any OriginAccessControlId; CloudFront refuses one it does not hold."""
+    _twin, look = small_twin(WORLD)
+    cf = look.client("cloudfront")
+    got = cf.get_distribution_config(Id="E1SITE")
+    config = got["DistributionConfig"]
+    config["Origins"]["Items"][0]["OriginAccessControlId"] = "E2NOSUCHOAC"
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        cf.update_distribution(Id="E1SITE", IfMatch=got["ETag"], DistributionConfig=config)
+    assert err.value.response["Error"]["Code"] == "InvalidOriginAccessControl"
+    assert "E2NOSUCHOAC" in str(err.value)
+    after = cf.get_distribution_config(Id="E1SITE")["DistributionConfig"]
+    assert after["Origins"]["Items"][0]["OriginAccessControlId"] != "E2NOSUCHOAC"
