@@ -4,7 +4,8 @@ while a weighted phase holds. The menu says what is live before its choices; lea
 the final line, `runbook runs` and `runbook report` say visitors are still split and name
 the two commands that end it; the twin's edge shows the split; `runbook rollback` pulls
 the traffic back and the edge answers from the primary alone. Without a terminal (CI,
-SIGINT) the final line says it, and `runbook resume` does what that line says it does."""
+SIGINT) the final line says it, and `runbook resume` does what that line says it does. A
+weighted phase that fails and is left ("stop") says it the same way."""
 
 from __future__ import annotations
 
@@ -192,3 +193,22 @@ def test_without_a_terminal_the_final_line_says_it_and_resume_runs_the_schedule_
     assert _state(cf) == FINAL
     assert _sides(look, 20) == {"": {"version two"}}
     assert "still live" not in _words(_runbook(tmp_path, "runs").stdout).lower()
+
+
+def test_a_weighted_phase_that_fails_and_is_left_says_visitors_are_split(tmp_path, small_twin):
+    twin, look = small_twin(SITE)
+    weighted = ('              - weight: 15%\n                hold: 30s\n                checks:\n'
+                '                  - http.get: {url: "https://www.example.org/", contains: '
+                'version two}')
+    assert weighted in PLAN
+    write_plan(tmp_path, PLAN.replace("URL", twin.proxy.url).replace(
+        weighted, weighted.replace("version two}", "version three}")))
+    stopped = _runbook(tmp_path, "run", "plan.yaml", "--env", "sandbox", "--yes",
+                       "--on-failure", "stop")
+    said = _words(stopped.stdout + stopped.stderr)
+    assert stopped.returncode == 3, said
+    assert "phase 2 (15%) failed" in said, said
+    assert "stopped and left as it is. Still live from step switch: visitors are split: 15% " \
+           "of requests to E1SITE" in said, said
+    assert "pulls the traffic back" in said
+    assert _state(look.client("cloudfront"))["weighted"]
