@@ -14,7 +14,7 @@ interrupted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -211,8 +211,8 @@ class Executor:
         live = self.state.live
         if live and not is_throwaway(self.plan):  # a throwaway twin is gone with its traffic
             run = f"{state_option(self.journal.store)}{self.ctx.run_id}"
-            outcome.message = (outcome.message.rstrip(".") + ". "
-                               + interrupt.still_live(live, run))
+            outcome = replace(outcome, message=outcome.message.rstrip(".") + ". "
+                              + interrupt.still_live(live, run))
             extra["live"] = interrupt.live_json(live)
         self.journal.write("run.finished", outcome=outcome.outcome,
                            exit_code=outcome.exit_code, message=outcome.message, **extra)
