@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.status import Status
 
 from runbook.cli.diffs import block, inline, one_line
+from runbook.cli.drawing import whole
 from runbook.cli.plantime import faster, scale_of
 from runbook.cli.reportdata import answered
 from runbook.durations import format_duration
@@ -82,6 +83,7 @@ class LiveView:
             self._status.stop()
             self._status = None
 
+    @whole
     def progress(self, text: str) -> None:
         key = _COUNTERS.sub("#", text)
         if self._wait is None:
@@ -109,6 +111,7 @@ class LiveView:
         self._wait = None
         return took
 
+    @whole
     def gate(self, stage: Stage, previews: list[Preview]) -> None:
         self._stop()
         if stage.notes:
@@ -140,6 +143,7 @@ class LiveView:
         mark = "[green]ok[/]" if e["ok"] else "[red]FAIL[/]"
         self.con.print(f"  {mark} soak: {escape(e['description'])} - {escape(e['summary'])}")
 
+    @whole
     def event(self, e: dict[str, Any]) -> None:
         self._stop()
         t = e["type"]

@@ -79,8 +79,10 @@ class Executor:
         """A kind's milestone (``RunContext.note``), journaled under the step and phase of
         the action call under way."""
         step, phase = CALLING.get() or (None, None)
-        track_live(self.state, self.journal.write("note", step=step, phase=phase, text=text,
-                                                  data=data))
+        # kept before it is written: an interrupt inside the write (its listener prints)
+        # must still find what the step holds live
+        track_live(self.state, {"type": "note", "step": step, "data": data})
+        self.journal.write("note", step=step, phase=phase, text=text, data=data)
 
     # ---- templates and kinds ---------------------------------------------------------
 

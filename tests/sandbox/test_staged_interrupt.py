@@ -134,15 +134,17 @@ def test_ctrl_c_in_a_weighted_phase_says_visitors_are_split_until_rolled_back(
 
 
 def _phase_noted(folder: Path, n: int) -> bool:
-    """Whether the run's journal has the note that phase ``n``'s traffic is set."""
+    """Whether the run's journal has the note that phase ``n``'s traffic is set (not the
+    one written before the policy update)."""
     found = sorted((folder / "state" / "runs").glob("*/events.jsonl"))
     if not found:
         return False
     for line in found[0].read_text().splitlines():
         with contextlib.suppress(ValueError):
             e = json.loads(line)
-            if e.get("type") == "note" and (e.get("data") or {}).get("phase") == n \
-                    and "live" in e["data"]:
+            data = e.get("data") or {}
+            if e.get("type") == "note" and data.get("phase") == n and "live" in data \
+                    and not data.get("pending"):
                 return True
     return False
 

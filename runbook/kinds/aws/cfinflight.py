@@ -33,8 +33,10 @@ def live_copy(primary: str, staging: str) -> dict[str, str]:
 
 
 def live_phase(primary: str, staging: str, policy: str, *, header: str | None,
-               weight: float | None, idle: float | None) -> dict[str, str]:
-    """A phase's traffic set: the header phase (``header``: "NAME: value") or a weight."""
+               weight: float | None, idle: float | None, pending: bool = False
+               ) -> dict[str, str]:
+    """A phase's traffic set: the header phase (``header``: "NAME: value") or a weight;
+    ``pending``: written before the policy update, which may or may not have landed."""
     if header is not None:
         return Live(now=f"only requests carrying {header} reach the staging copy {staging} "
                         f"of {primary} (continuous deployment policy {policy}); every "
@@ -42,11 +44,14 @@ def live_phase(primary: str, staging: str, policy: str, *, header: str | None,
                     leave="visitors stay on the primary; the staging copy and its policy stay",
                     rollback=pull_back(primary), resume=AGAIN).to_json()
     sticky = f", sessions sticky for {format_duration(idle)} idle" if idle else ""
-    return Live(now=f"visitors are split: {weight or 0:.0%} of requests to {primary} go to "
-                    f"its staging copy {staging} (continuous deployment policy "
-                    f"{policy}{sticky})",
-                leave="visitors stay split", rollback=pull_back(primary),
-                resume=AGAIN).to_json()
+    share = (f"{weight or 0:.0%} of requests to {primary} go to its staging copy {staging} "
+             f"(continuous deployment policy {policy}{sticky})")
+    if pending:
+        return Live(now=f"visitors may be split: the policy was being updated so that {share}",
+                    leave="visitors stay as the policy has them (split, if its update landed)",
+                    rollback=pull_back(primary), resume=AGAIN).to_json()
+    return Live(now=f"visitors are split: {share}", leave="visitors stay split",
+                rollback=pull_back(primary), resume=AGAIN).to_json()
 
 
 def live_promoted(primary: str, staging: str) -> dict[str, str]:
@@ -58,3 +63,17 @@ def live_promoted(primary: str, staging: str) -> dict[str, str]:
                          "the policy and the staging copy",
                 resume="finishes the clean-up (the policy detached and deleted, the staging "
                        "copy deleted), then goes on with the plan").to_json()
+
+
+def live_promoting(primary: str, staging: str) -> dict[str, str]:
+    """Written before UpdateDistributionWithStagingConfig: an interrupt from here on may
+    find the promotion made or not, and restore reads which from AWS."""
+    return Live(now=f"{primary} is being promoted: it takes the configuration of its staging "
+                    f"copy {staging} and deploys it to every visitor",
+                leave="the promotion stays as AWS has it (made and deploying, or not yet "
+                      "made); the staging copy and the policy stay",
+                rollback=f"puts {primary}'s own configuration back: the promotion undone if "
+                         "it went through (its snapshot written back), else the traffic "
+                         "pulled back; the policy and the staging copy deleted",
+                resume="finishes the clean-up if the promotion went through; if it did not, "
+                       + AGAIN).to_json()
