@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.status import Status
 
 from runbook.cli.diffs import block, inline, one_line
+from runbook.cli.drawing import whole
 from runbook.cli.plantime import faster, scale_of
 from runbook.cli.reportdata import answered
 from runbook.durations import format_duration
@@ -82,6 +83,7 @@ class LiveView:
             self._status.stop()
             self._status = None
 
+    @whole
     def progress(self, text: str) -> None:
         key = _COUNTERS.sub("#", text)
         if self._wait is None:
@@ -109,6 +111,7 @@ class LiveView:
         self._wait = None
         return took
 
+    @whole
     def gate(self, stage: Stage, previews: list[Preview]) -> None:
         self._stop()
         if stage.notes:
@@ -140,6 +143,7 @@ class LiveView:
         mark = "[green]ok[/]" if e["ok"] else "[red]FAIL[/]"
         self.con.print(f"  {mark} soak: {escape(e['description'])} - {escape(e['summary'])}")
 
+    @whole
     def event(self, e: dict[str, Any]) -> None:
         self._stop()
         t = e["type"]
@@ -229,7 +233,12 @@ class LiveView:
             self._soak, self._soak_started = {}, None
             p(f"  soak passed: {e['rounds']} rounds" + (f" in {took}" if took else ""))
         elif t == "interrupted":
-            p("  [red]interrupted[/]")
+            flight = e.get("in_flight")
+            p("  [red]interrupted[/]" + (f" while step {escape(str(flight))} was under way "
+                                          "(between its intent and its outcome)" if flight else ""))
+            for name, live in (e.get("live") or {}).items():
+                p(f"  [bold]live now[/] (step {escape(str(name))}): "
+                  f"{escape(str(live.get('now', '')))}")
         elif t == "run.finished":
             style = "green" if e["exit_code"] == 0 else \
                 "yellow" if e["exit_code"] in (1, 4) else "red"

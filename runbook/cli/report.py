@@ -132,7 +132,11 @@ def _line(e: dict[str, Any], names: dict[str, str] | None = None,
     if t == "soak":
         return f"stage `{e['stage']}` soaked: {e['rounds']} rounds passed"
     if t == "interrupted":
-        return "**interrupted** (Ctrl-C)"
+        flight = e.get("in_flight")
+        live = "".join(f"; live then (step `{name}`): {one.get('now', '')}"
+                       for name, one in (e.get("live") or {}).items())
+        return "**interrupted** (Ctrl-C)" + (f" while step `{flight}` was under way"
+                                             if flight else "") + live
     if t == "lock.taken_over":
         holder = e.get("holder", {})
         return (f"**lock taken over** from run `{e.get('run_id')}` (pid {holder.get('pid')} "
@@ -156,6 +160,8 @@ def summary_lines(summary: Summary, names: dict[str, str]) -> list[str]:
                                                " (may be half applied)")
                for a in summary.still_applied]
     out.append("- still applied: " + (", ".join(applied) if applied else "nothing"))
+    for step, now in summary.live.items():
+        out.append(f"- **still live** from {_step_name(step, names)}: {now}")
     skipped = [f"{_step_name(s['step'], names)}: {s['reason']}" for s in summary.skipped]
     out.append("- skipped: " + ("; ".join(skipped) if skipped else "none"))
     if summary.rolled_back:

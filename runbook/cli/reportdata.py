@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.cli.plantime import scale_of
+from runbook.engine.interrupt import live_at_end
 from runbook.engine.journal import replay
 
 # run.finished fields the summary shows in its own words; any other is shown as given.
 # still_applied: the summary reads it from the replayed state, with titles
-_KNOWN = {"v", "seq", "at", "type", "outcome", "exit_code", "message", "still_applied"}
+# live: the summary reads it with engine/interrupt.py (what a run left live)
+_KNOWN = {"v", "seq", "at", "type", "outcome", "exit_code", "message", "still_applied", "live"}
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Summary:
     rolled_back: list[str] = field(default_factory=list)
     waiting: dict[str, float] = field(default_factory=dict)  # plan seconds
     time_scale: float | None = None  # real seconds per plan second (a sandbox twin)
+    live: dict[str, str] = field(default_factory=dict)  # step -> what it left live
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -38,7 +41,7 @@ class Summary:
     def to_json(self) -> dict[str, Any]:
         return {"outcome": self.outcome, "exit_code": self.exit_code, "message": self.message,
                 "still_applied": self.still_applied, "skipped": self.skipped,
-                "rolled_back": self.rolled_back,
+                "rolled_back": self.rolled_back, **({"live": self.live} if self.live else {}),
                 "waiting_seconds": {**{k: round(v, 3) for k, v in self.waiting.items()},
                                     "total": round(self.waited, 3)},
                 **({"time_scale": self.time_scale} if self.time_scale else {}),
@@ -101,6 +104,7 @@ def summarize(events: list[dict[str, Any]]) -> Summary:
     summary.skipped = [{"step": s, "title": names.get(s), "reason": why}
                        for s, why in state.skipped.items()]
     summary.rolled_back = list(state.rolled_back)
+    summary.live = {step: live.now for step, live in live_at_end(state).items()}
     summary.time_scale = scale_of(state.started)
     summary.waiting = waiting(events, summary.time_scale)
     summary.extra = {k: v for k, v in done.items() if k not in _KNOWN}

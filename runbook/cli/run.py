@@ -264,8 +264,10 @@ def runs(run: Annotated[str | None, typer.Argument(
     from runbook.cli.render import print_columns, stdout_console
     from runbook.cli.report import duration, seconds
     from runbook.engine.identity import short_principal
+    from runbook.engine.interrupt import live_at_end, live_json, still_live
     from runbook.engine.journal import RunState, replay
     from runbook.errors import StateError
+    from runbook.store import state_option
 
     _format(format, ("text", "json"))
     store = _store(state_dir)
@@ -297,22 +299,29 @@ def runs(run: Annotated[str | None, typer.Argument(
             "operator": state.started.get("operator", {}), "plan": state.started.get("plan"),
             "env": state.started.get("env"), "digest": state.started.get("digest"),
             "seconds": seconds(events), "outcome": state.outcome,
-            "exit_code": (state.finished or {}).get("exit_code")}
+            "exit_code": (state.finished or {}).get("exit_code"),
+            "live": live_json(live_at_end(state))}
             for run_id, state, events in listed], indent=1, sort_keys=True))
         return
     con = stdout_console()
     if not listed:
         con.print(f"no runs in {store.url}" + (f" for {env}" if env else ""), markup=False)
         return
-    rows = []
+    rows, left = [], []
     for run_id, state, events in listed:
         s = state.started
         op = s.get("operator", {})
+        live = live_at_end(state)
+        if live:  # named under the table, with the two commands that end it
+            left.append(f"run {run_id}: " + still_live(live, state_option(store) + run_id))
         rows.append([run_id, str(s.get("at", ""))[:19].replace("T", " "),
                      f"{op.get('user')}@{op.get('host')}", short_principal(op.get("aws")),
-                     str(s.get("plan")), str(s.get("env")), duration(events), state.outcome])
+                     str(s.get("plan")), str(s.get("env")), duration(events),
+                     state.outcome + (" (still live: see below)" if live else "")])
     print_columns(con, ["run", "started (UTC)", "operator", "AWS principal", "plan", "env",
                         "took", "outcome"], rows)
+    for line in left:
+        con.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -14,15 +14,15 @@ interrupted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 
 from runbook.context import Operator, RunContext
-from runbook.engine import baseline, recovery
-from runbook.engine.journal import AppliedStep, Journal, RunState
+from runbook.engine import baseline, interrupt, recovery
+from runbook.engine.journal import AppliedStep, Journal, RunState, track_live
 from runbook.engine.kindcall import CALLING, kind_call
 from runbook.engine.outcome import (
     BAD_INPUT,
@@ -42,12 +42,13 @@ from runbook.engine.outcome import (
     RunOptions,
     Stop,
 )
-from runbook.engine.throwaway import ending
+from runbook.engine.throwaway import ending, is_throwaway
 from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.describe import build, describe, polling
 from runbook.plan.model import ActionSpec, CheckSpec, Plan, Stage, Step
 from runbook.plan.template import TemplateError, resolve_runtime
+from runbook.store import state_option
 
 __all__ = ["BAD_INPUT", "INTERRUPTED", "LOOK", "OK", "ROLLED_BACK", "SKIPPED", "Display",
            "Executor",
@@ -78,6 +79,9 @@ class Executor:
         """A kind's milestone (``RunContext.note``), journaled under the step and phase of
         the action call under way."""
         step, phase = CALLING.get() or (None, None)
+        # kept before it is written: an interrupt inside the write (its listener prints)
+        # must still find what the step holds live
+        track_live(self.state, {"type": "note", "step": step, "data": data})
         self.journal.write("note", step=step, phase=phase, text=text, data=data)
 
     # ---- templates and kinds ---------------------------------------------------------
@@ -206,6 +210,12 @@ class Executor:
         if outcome.still_applied:
             extra = {"still_applied": list(outcome.still_applied),
                      "next_command": outcome.next_command}
+        live = self.state.live
+        if live and not is_throwaway(self.plan):  # a throwaway twin is gone with its traffic
+            run = f"{state_option(self.journal.store)}{self.ctx.run_id}"
+            outcome = replace(outcome, message=outcome.message.rstrip(".") + ". "
+                              + interrupt.still_live(live, run))
+            extra["live"] = interrupt.live_json(live)
         self.journal.write("run.finished", outcome=outcome.outcome,
                            exit_code=outcome.exit_code, message=outcome.message, **extra)
         return outcome
@@ -359,6 +369,7 @@ class Executor:
             return str(exc)
         self.journal.write("applied", step=step.id, stage=stage.name, outputs=outputs)
         self.state.applied[step.id].outputs = outputs
+        self.state.live.pop(step.id, None)
         self.state.outputs[step.id] = outputs
         return None
 
@@ -392,19 +403,22 @@ class Executor:
         return choice
 
     def _interrupted(self) -> Outcome:
-        self.journal.write("interrupted", applied=list(self.state.applied))
-        if not self.state.applied:
-            return Outcome(INTERRUPTED, "interrupted", "interrupted before anything changed")
+        """Ctrl-C: say which step was under way and what it holds live, then roll back or
+        leave it (engine/interrupt.py words both)."""
+        state = self.state
+        self.journal.write("interrupted", applied=list(state.applied),
+                           in_flight=interrupt.in_flight(state),
+                           live=interrupt.live_json(state.live))
+        if not state.applied:
+            return Outcome(INTERRUPTED, "interrupted", interrupt.BEFORE)
         try:
-            choice = self.operator.choose(
-                "Interrupted. What now?", [("rollback", "roll back every applied step"),
-                                           ("leave", "leave things as they are (resume later)")])
+            choice = self.operator.choose(interrupt.question(state), interrupt.choices(state))
         except KeyboardInterrupt:
             choice = None
         self.journal.write("decision", choice=choice or "leave", reason="interrupted")
         if choice == "rollback":
             return self.rollback("interrupted")
-        return Outcome(INTERRUPTED, "interrupted", "interrupted; `runbook resume` goes on")
+        return Outcome(INTERRUPTED, "interrupted", interrupt.left(state))
 
     # ---- soak ------------------------------------------------------------------------
 

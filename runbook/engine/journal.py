@@ -12,7 +12,8 @@ resource reads back as its snapshot and the step's ``verify`` checks pass), roll
 (undone, not proved: the kind keeps no snapshot), rollback.drift, rollback.failed,
 rollback.skipped, resume.check, lock.taken_over, soak, baseline (what a check read when its
 stage started, engine/baseline.py), note (a kind's milestone inside its step, with the phase
-of the call: ``RunContext.note``; replay reads nothing from it).
+of the call: ``RunContext.note``; replay reads only its ``live`` field: what the step's
+action holds live while it is under way, ``runbook/inflight.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from runbook.inflight import Live
 from runbook.plan.template import redact
 from runbook.store import Store
 
@@ -115,6 +117,8 @@ class RunState:
     steps_done: set[str] = field(default_factory=set)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)  # engine/baseline.py
+    # step id -> what its action holds live while under way (the last note's ``live``)
+    live: dict[str, Live] = field(default_factory=dict)
     last_seq: int = 0
 
     @property
@@ -124,6 +128,18 @@ class RunState:
     @property
     def outcome(self) -> str:
         return str(self.finished.get("outcome")) if self.finished else "unfinished"
+
+
+def track_live(state: RunState, event: dict[str, Any]) -> None:
+    """A note's ``live`` field, kept (or cleared) for its step; anything else, ignored."""
+    data = event.get("data") if event.get("type") == "note" else None
+    if not isinstance(data, dict) or "live" not in data or not event.get("step"):
+        return
+    live = Live.from_json(data["live"])
+    if live is None:
+        state.live.pop(str(event["step"]), None)
+    else:
+        state.live[str(event["step"])] = live
 
 
 def replay(events: list[dict[str, Any]]) -> RunState:
@@ -152,6 +168,9 @@ def replay(events: list[dict[str, Any]]) -> RunState:
         elif t == "applied" and step in state.applied:
             state.applied[step].outputs = e.get("outputs") or {}
             state.outputs[step] = e.get("outputs") or {}
+            state.live.pop(step, None)  # what was live while under way is over
+        elif t == "note":
+            track_live(state, e)
         elif t == "verified":
             if step in state.applied:
                 state.applied[step].verified = True
@@ -162,12 +181,14 @@ def replay(events: list[dict[str, Any]]) -> RunState:
         elif t == "rollback.restored" and step in state.applied:
             state.applied[step].restored = True
         elif t in ("rollback.verified", "rollback.undone"):
+            state.live.pop(step, None)
             if step in state.applied:
                 del state.applied[step]
                 state.rolled_back.append(step)
                 state.steps_done.discard(step)
                 state.outputs.pop(step, None)
         elif t == "rollback.skipped":
+            state.live.pop(step, None)
             state.applied.pop(step, None)
             state.rolled_back.append(step)
     return state

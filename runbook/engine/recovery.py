@@ -297,6 +297,7 @@ def _forget(ex: Walker, step_id: str) -> None:
     ex.state.outputs.pop(step_id, None)
     ex.state.steps_done.discard(step_id)
     ex.state.rolled_back.append(step_id)
+    ex.state.live.pop(step_id, None)
 
 
 # ---- resume ----------------------------------------------------------------------
@@ -329,6 +330,7 @@ def settle_in_flight(ex: Walker) -> None:
     ex.journal.write("applied", step=step.id, stage=step.stage, outputs=outputs, recovered=True)
     rec.outputs = outputs
     ex.state.outputs[step.id] = outputs
+    ex.state.live.pop(step.id, None)
     # verify_unverified runs its post checks next, as they would have run
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -153,3 +154,42 @@ def test_failure_answered_with_skip_finishes_with_skips_exit_4_and_is_no_rehears
     prod = spawn(tmp_path, "run", "files.yaml", "--env", "prod")
     prod.expect("requires a successful rehearsal on stage")
     assert finish(prod) == 2
+
+
+def test_ctrl_c_before_the_first_action_says_nothing_changed(tmp_path):
+    plan = setup_world(tmp_path)
+    # the first step's pre check polls for a minute: nothing is in flight while it waits
+    plan.write_text(plan.read_text().replace(
+        "          - shell: {run: [cat, version.txt], contains: v1}",
+        "          - shell: {run: [cat, version.txt], contains: v0}\n"
+        "            within: 60s\n            every: 1s"))
+    child = spawn(tmp_path, "run", "files.yaml", "--yes")
+    child.expect("attempt")
+    child.sendintr()
+    child.expect("interrupted before anything changed")
+    assert finish(child) == 130
+    assert "What now" not in (child.before or "")
+    assert world_files(tmp_path) == INITIAL
+
+
+def test_ctrl_c_while_an_action_runs_names_the_step_under_way(tmp_path):
+    plan = setup_world(tmp_path)
+    # the action writes, then takes its time: Ctrl-C lands while it is in flight
+    plan.write_text(plan.read_text().replace(
+        'run: [sh, -c, "echo v2 > version.txt"]',
+        'run: [sh, -c, "echo v2 > version.txt; echo written; sleep 60"]'))
+    child = spawn(tmp_path, "run", "files.yaml", "--yes")
+    child.expect("-> run `sh")  # the intent is journaled
+    end = time.monotonic() + 60  # then the action has written: it is under way
+    while world_files(tmp_path)["version.txt"] != "v2\n":
+        assert time.monotonic() < end, "the action never wrote"
+        time.sleep(0.05)
+    child.sendintr()
+    child.expect(r"Interrupted while step version was under way \(between its intent and its "
+                 r"outcome\)\. What now\?")
+    child.expect("leave things as they are")
+    child.send("\r")  # the pointer starts on "leave"
+    child.expect("interrupted while step version was under way; left as it is; `runbook "
+                 "resume` goes on")
+    assert finish(child) == 130
+    assert "before anything changed" not in (child.before or "")

@@ -44,6 +44,12 @@ from runbook.kinds import register
 from runbook.kinds.aws import cfdeploy as cd
 from runbook.kinds.aws.cfcache import invalidate, reference
 from runbook.kinds.aws.cfconfig import UpdateParams, edit
+from runbook.kinds.aws.cfinflight import (
+    live_copy,
+    live_phase,
+    live_promoted,
+    live_promoting,
+)
 from runbook.kinds.aws.cfsample import run_phase_checks
 from runbook.kinds.aws.common import bucket_of, call, deep_diff, default_origin, describe_drift
 from runbook.kinds.aws.policy import oac_statement, read, sid_for, with_statement
@@ -201,26 +207,18 @@ class StagedUpdate(Action[StagedParams]):
             cd.write(ctx, staging, wanted, etag)
         cd.wait_deployed(ctx, staging, p.timeout, p.every)
         self._grant(ctx, staging, wanted)
-        ctx.note(f"staging copy {staging} of {primary} made and deployed with the change; "
-                 "no request reaches it yet", staging=staging)
+        # resumed, the policy of the interrupted phase still routes traffic: what is live
+        # stays as its note said until phase 1 sets the policy again
+        unrouted = cd.find_policy(ctx, domain) is None
+        ctx.note(f"staging copy {staging} of {primary} made and deployed with the change"
+                 + ("; no request reaches it yet" if unrouted else ""), staging=staging,
+                 **({"live": live_copy(primary, staging)} if unrouted else {}))
         phases: list[dict[str, Any]] = []
         value = re.sub(r"[^A-Za-z0-9._-]", "-", ctx.run_id)
+        policy = ""
         for n, phase in enumerate(p.traffic, 1):
-            if phase.header:
-                shape = cd.traffic(header=cd.HEADER, value=value)
-            else:
-                sticky = phase.stickiness
-                shape = cd.traffic(weight=float(phase.weight or 0),
-                                   idle=int(sticky.idle) if sticky else None,
-                                   most=int(sticky.max or sticky.idle) if sticky else None)
-            cd.set_policy(ctx, domain, cd.policy_config(domain, shape))
-            if n == 1:
-                self._attach(ctx, domain)
+            policy = self._traffic(ctx, n, phase, (staging, domain), value, policy)
             traffic = "header" if phase.header else f"{phase.weight:.0%}"
-            ctx.note(f"phase {n} ({traffic}): " + (
-                f"requests with {cd.HEADER}: {value} reach the staging configuration"
-                if phase.header else f"{traffic} of requests reach the staging configuration"),
-                phase=n, traffic=traffic)
             if phase.hold:
                 ctx.progress(f"phase {n}: holding {format_duration(phase.hold)}")
                 ctx.sleep(phase.hold)
@@ -233,15 +231,54 @@ class StagedUpdate(Action[StagedParams]):
             ctx.note(f"phase {n} ({traffic}) passed: {seen['summary']}", phase=n,
                      traffic=traffic, passed=True)
             self._gate(ctx, n, phases[-1]["traffic"], seen["summary"], last=n == len(p.traffic))
+        ctx.note(f"promoting: {primary} takes the staging configuration", promoting=True,
+                 live=live_promoting(primary, staging))  # first: it replaces the primary's
         cd.promote(ctx, primary, staging)
         cd.wait_deployed(ctx, primary, p.timeout, p.every)
         ctx.note(f"promoted: the staging configuration is {primary}'s own, deployed",
-                 promoted=True)
+                 promoted=True, live=live_promoted(primary, staging))
         self._clean_up(ctx, staging, domain)
         final, etag = cd.config_of(ctx, primary)
         self._invalidate(ctx, etag, "apply")  # the primary's caches hold the old version
         return {"staging_id": staging, "etag": etag, "phases": phases, "config": final,
                 "promoted": True}
+
+    def _traffic(self, ctx: RunContext, n: int, phase: Phase, copy: tuple[str, str],
+                 value: str, policy: str) -> str:
+        """Set phase ``n``'s traffic and journal it with what is live; returns the policy.
+
+        A weighted phase is journaled twice: before the policy update (visitors *may* be
+        split from the call on: an interrupt inside it must not say they are all on the
+        primary) and after (they are). The header phase once, after the policy is made and
+        attached: until then no request reaches the copy."""
+        primary, (staging, domain) = self.params.id, copy
+        if phase.header:
+            shape = cd.traffic(header=cd.HEADER, value=value)
+        else:
+            sticky = phase.stickiness
+            shape = cd.traffic(weight=float(phase.weight or 0),
+                               idle=int(sticky.idle) if sticky else None,
+                               most=int(sticky.max or sticky.idle) if sticky else None)
+        traffic = "header" if phase.header else f"{phase.weight:.0%}"
+
+        def live(policy: str, *, pending: bool = False) -> dict[str, str]:
+            return live_phase(primary, staging, policy, pending=pending,
+                              header=f"{cd.HEADER}: {value}" if phase.header else None,
+                              weight=phase.weight,
+                              idle=phase.stickiness.idle if phase.stickiness else None)
+
+        if not phase.header:
+            ctx.note(f"phase {n} ({traffic}): sending {traffic} of requests to the staging "
+                     "configuration", phase=n, traffic=traffic, pending=True,
+                     live=live(policy, pending=True))
+        policy = cd.set_policy(ctx, domain, cd.policy_config(domain, shape))
+        if n == 1:
+            self._attach(ctx, domain)
+        ctx.note(f"phase {n} ({traffic}): " + (
+            f"requests with {cd.HEADER}: {value} reach the staging configuration"
+            if phase.header else f"{traffic} of requests reach the staging configuration"),
+            phase=n, traffic=traffic, live=live(policy))
+        return policy
 
     def _invalidate(self, ctx: RunContext, etag: str, why: str) -> None:
         paths = list(self.params.invalidate or [])
@@ -304,7 +341,7 @@ class StagedUpdate(Action[StagedParams]):
         cd.delete_staging(ctx, staging, p.timeout, p.every)
         cd.wait_deployed(ctx, p.id, p.timeout, p.every)
         ctx.note(f"cleaned up: the continuous deployment policy of {p.id} detached and "
-                 f"deleted, the staging copy {staging} deleted", cleaned=True)
+                 f"deleted, the staging copy {staging} deleted", cleaned=True, live=None)
 
     def recover(self, ctx: RunContext, snapshot: Snapshot) -> Outputs:
         """A run killed inside apply, resumed: the change goes on from where AWS is. Not
@@ -331,8 +368,8 @@ class StagedUpdate(Action[StagedParams]):
         live, etag = cd.config_of(ctx, p.id)
         promoted = cd.without_policy(live) != cd.without_policy(target)
         if found is not None and cd.disable_policy(ctx, found[1]):
-            ctx.progress(f"pulled back: the continuous deployment policy of {p.id} is "
-                         "disabled, every request is served by the primary's configuration")
+            ctx.note(f"pulled back: the continuous deployment policy of {p.id} is disabled, "
+                     "every request is served by the primary's configuration", live=None)
         if live != target:
             cd.write(ctx, p.id, target, etag)  # detaches the policy; after promotion, undoes it
         if found is not None:
@@ -342,13 +379,13 @@ class StagedUpdate(Action[StagedParams]):
         cd.wait_deployed(ctx, p.id, p.timeout, p.every)
         if promoted:
             ctx.note(f"promotion undone: distribution {p.id}'s snapshot written back and "
-                     "deployed", rollback="promotion undone")
+                     "deployed", rollback="promotion undone", live=None)
             # the caches hold the promoted version; a pull-back changed nothing they hold
             self._invalidate(ctx, cd.config_of(ctx, p.id)[1], "restore")
         elif found is not None:
             ctx.note(f"pulled back before promotion: distribution {p.id}'s configuration was "
                      "never replaced (primary untouched); policy and staging copy deleted",
-                     rollback="pulled back")
+                     rollback="pulled back", live=None)
 
     def restored(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> str | None:
         changes = deep_diff(in_set_order(snapshot["config"], CLOUDFRONT_SETS),

@@ -1,0 +1,79 @@
+"""What an interrupt says: the step that was under way, what its action holds live, and
+what each way out does to it.
+
+A Ctrl-C can land while a step's action is in flight: its intent is journaled, its change
+has started, its outcome is not. "Before anything changed" is then false, and an action
+that holds the world in a state of its own (``runbook/inflight.py``: a staged CloudFront
+change routing 15% of visitors to a staging copy) leaves that state live whichever way the
+person chooses. This module turns the run's state (what the journal replays) into the
+interrupt menu's question and choices and the sentence the final line and the report add;
+the executor asks and journals, the CLI shows. Nothing here knows a kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runbook.engine.journal import RunState
+from runbook.inflight import Live
+
+BEFORE = "interrupted before anything changed"
+
+
+def in_flight(state: RunState) -> str | None:
+    """The step whose intent is journaled and whose outcome is not."""
+    rec = state.in_flight
+    return rec.step if rec is not None else None
+
+
+def question(state: RunState) -> str:
+    """The menu's question: the step under way and what is live, before the choices."""
+    step = in_flight(state)
+    text = "Interrupted" + (f" while step {step} was under way (between its intent and its outcome)"
+                            if step else "") + "."
+    for name, live in state.live.items():
+        text += f" Live now (step {name}): {live.now}."
+    return text + " What now?"
+
+
+def choices(state: RunState) -> list[tuple[str, str]]:
+    """Roll back or leave, each saying what it does to what is live."""
+    undo = "; ".join(f"step {name} {live.rollback}" for name, live in state.live.items())
+    stays = "; ".join(live.leave for live in state.live.values())
+    return [("rollback", "roll back every applied step" + (f" ({undo})" if undo else "")),
+            ("leave", "leave things as they are" + (f": {stays}" if stays else "")
+             + " (resume or roll back later)")]
+
+
+def left(state: RunState) -> str:
+    """The interrupted outcome's message when the person leaves things as they are."""
+    step = in_flight(state)
+    if step is None:
+        return "interrupted; `runbook resume` goes on"
+    if step in state.live:  # the final line's "still live" sentence names both commands
+        return f"interrupted while step {step} was under way; left as it is"
+    return (f"interrupted while step {step} was under way; left as it is; `runbook resume` "
+            "goes on")
+
+
+def still_live(live: dict[str, Live], run: str) -> str:
+    """What the final line and the report add while something is live: what, and the two
+    commands that end it (``run``: the run id, with ``--state`` when it is needed)."""
+    return " ".join(
+        f"Still live from step {name}: {one.now}. `runbook rollback {run}` {one.rollback}; "
+        f"`runbook resume {run}` {one.resume}." for name, one in live.items())
+
+
+def live_json(live: dict[str, Live]) -> dict[str, dict[str, str]]:
+    return {name: one.to_json() for name, one in live.items()}
+
+
+def live_at_end(state: RunState) -> dict[str, Live]:
+    """What a run left live: as its last ``run.finished`` says (the engine knew, at the
+    end, whether the world it changed outlives it); while it is unfinished, its notes'."""
+    if state.finished is None:
+        return dict(state.live)
+    said: Any = state.finished.get("live") or {}
+    out = {str(k): Live.from_json(v) for k, v in said.items()} if isinstance(said, dict) \
+        else {}
+    return {k: v for k, v in out.items() if v is not None}
