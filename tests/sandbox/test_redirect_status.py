@@ -94,6 +94,13 @@ def test_a_302_redirect_is_promoted_to_301_and_rolled_back(cli, tmp_path: Path) 
     assert back.code == 1, back.stdout + back.stderr  # rolled back, as asked
     assert "2 step(s) rolled back and verified" in back.stdout
     assert "not proved" not in back.stdout + back.stderr
+    # what the proof cannot cover is said, in the rollback and in the report
+    cached = ("bucket old-redirect's website no longer answers the 301, but browsers that "
+              "followed it keep it without expiry and keep going to new.example.org until "
+              "their caches let go; distribution E2REDIRECT's caches were invalidated")
+    assert cached in " ".join(back.stdout.split())
+    report = cli("report", "last", "--state-dir", state, "--format", "markdown")
+    assert cached in " ".join(report.stdout.split())
 
 
 

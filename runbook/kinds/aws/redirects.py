@@ -412,6 +412,13 @@ class Redirects(Action[RedirectsParams]):
                  Name=self._name, IfMatch=store["etag"])
         elif store is not None:
             self._sync(ctx, store["arn"], dict(snapshot["keys"]))
+        permanent = sorted({e.status for e in self._entries(ctx) if e.status in (301, 308)})
+        if permanent:  # journaled: the proof covers the distribution, not browsers
+            codes = " and ".join(str(c) for c in permanent)
+            ctx.note(f"distribution {self.params.id} no longer answers these {codes} "
+                     "redirects, but browsers that followed one keep it without expiry and "
+                     "keep going to its new URL until their caches let go",
+                     cached_301=True)
 
     # one association per event type: CloudFront keeps them as a set
     sets = {"associations": "EventType"}

@@ -226,12 +226,19 @@ class S3Redirect(_Documented):
 
     def restore(self, ctx: RunContext, snapshot: Snapshot, applied: Outputs) -> None:
         super().restore(ctx, snapshot, applied)
-        if self.params.distribution:  # also when a first rollback died before it
+        p = self.params
+        if p.distribution:  # also when a first rollback died before it
             self._clear(ctx, snapshot["doc"], "restore")
-        elif self.params.status == 301:
-            ctx.progress(f"bucket {self.params.bucket}'s website no longer redirects, but "
-                         f"{self.CACHED}; an invalidation of the distribution in front of it "
-                         "clears the edges (give `distribution` to have it done)")
+        if p.status != 301:
+            return
+        # journaled, so the rollback's output and its report say it: the restore is
+        # proved for the bucket, not for what browsers keep
+        edges = (f"distribution {p.distribution}'s caches were invalidated" if p.distribution
+                 else "CloudFront's edges keep it for their TTL unless the distribution in "
+                 "front of the website is invalidated (give `distribution` to have it done)")
+        ctx.note(f"bucket {p.bucket}'s website no longer answers the 301, but browsers that "
+                 f"followed it keep it without expiry and keep going to {p.to} until their "
+                 f"caches let go; {edges}", cached_301=True)
 
     def _clear(self, ctx: RunContext, doc: dict[str, Any] | None, why: str) -> Outputs:
         """Invalidate /* in the distribution in front of the website, if one is given."""

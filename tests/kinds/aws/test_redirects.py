@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,12 @@ def test_restore_of_the_first_map_removes_function_store_and_association(
     step = redirects(map=numbered(3))
     snap, applied = apply(step, ctx)
     assert step.drifted(ctx, applied) is None
-    step.restore(ctx, snap, applied)
+    said: list[str] = []
+    step.restore(replace(ctx, note=lambda text, **_: said.append(text)), snap, applied)
+    # the proof covers the distribution; what browsers keep of a 301 is said
+    assert said == ["distribution E4DOCSEXAMPLE no longer answers these 301 redirects, but "
+                    "browsers that followed one keep it without expiry and keep going to "
+                    "its new URL until their caches let go"]
     cf = ctx.client("cloudfront")
     assert cf.list_functions()["FunctionList"]["Quantity"] == 0
     assert cf.list_key_value_stores()["KeyValueStoreList"]["Quantity"] == 0
