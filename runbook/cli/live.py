@@ -179,7 +179,8 @@ class LiveView:
                 return
             mark = "[green]ok[/]" if e["ok"] else "[red]FAIL[/]"
             tries = f" after {e['attempts']} tries" if e.get("attempts", 1) > 1 else ""
-            tries += f" in {took}" if tries and took else ""
+            if tries and took:  # real time; against a twin, plan time runs faster
+                tries += f" in {took}" + (" real" if self._scale else "")
             where = f" [dim]({escape(e['source'])})[/]" if not e["ok"] and e.get("source") \
                 else ""
             p(f"  {mark} {e['phase']}: {escape(e['description'])} - "

@@ -5,6 +5,7 @@ the website the bucket had, proved, whichever it reached."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -130,6 +131,8 @@ PROMOTE
           from: https://old.example.org/path/page.html
           to: https://new.example.org/path/page.html
           status: 301
+        within: 30s
+        every: 10s
 """
 LIBRARY = """\
         use: old-domain-redirect
@@ -162,5 +165,8 @@ def test_without_the_invalidation_the_edge_keeps_answering_the_cached_302(
     run = cli("run", plan, "--env", "sandbox", "--yes", "--state-dir", str(tmp_path / "s"))
     assert run.code != 0, run.stdout + run.stderr
     assert ("FAIL gate: https://old.example.org/path/page.html redirects to "
-            "https://new.example.org/path/page.html with 301 - https://old.example.org/path/"
+            "https://new.example.org/path/page.html with 301 (within 30s, every 10s) - "
+            "https://old.example.org/path/"
             "page.html answered 302, expected 301") in run.stdout
+    # the tries took real time; the `within` beside them is plan time, 100x faster here
+    assert re.search(r"expected 301 after \d+ tries in \S+ real \(", run.stdout), run.stdout
