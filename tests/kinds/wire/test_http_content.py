@@ -40,6 +40,21 @@ def test_a_browsers_accept_encoding_is_sent(raw: Callable[..., Raw]) -> None:
     assert b"\r\nAccept-Encoding: " + wanted + b"\r\n" in server.requests[0] + b"\r\n"
 
 
+def test_a_header_the_check_gives_replaces_the_default_one(raw: Callable[..., Raw]) -> None:
+    """A browser's navigation as a check sends it: one Accept, the check's, so that a
+    function reading `accept` sees text/html, not our */*."""
+    server = raw(reply(b"hi"))
+    assert get(server.url(), request_headers={"accept": "text/html",
+                                              "User-Agent": "a browser"}).ok
+    head = server.requests[0].decode().lower()
+    assert head.count("\r\naccept:") == 1 and "\r\naccept: text/html" in head
+    assert head.count("\r\nuser-agent:") == 1 and "user-agent: a browser" in head
+    assert "\r\naccept-encoding: gzip" in head  # the defaults not given stay
+    assert get(server.url()).ok  # and without headers, all three defaults
+    plain = server.requests[1].decode()
+    assert "\r\nUser-Agent: runbook (+wire checks)\r\nAccept: */*\r\n" in plain
+
+
 def test_a_gzip_body_is_decoded_before_contains(raw: Callable[..., Raw]) -> None:
     server = raw(reply(gzip.compress(PAGE), "Content-Encoding: gzip"))
     r = get(server.url(), contains="TIS Self-Service")
