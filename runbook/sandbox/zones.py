@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from runbook.kinds.aws.common import CLOUDFRONT_ZONE_ID
+from runbook.kinds.aws.s3common import website_domain
 from runbook.sandbox.dnsserver import Record, Zone
 
 CLOUDFRONT_ZONE = CLOUDFRONT_ZONE_ID  # aliases to CloudFront name this zone
@@ -57,15 +58,15 @@ class ZoneSource:
         return zones
 
     def _website_names(self) -> list[Record]:
-        """Both spellings of every bucket's S3 website endpoint, answered by the edge."""
+        """Every bucket's S3 website endpoint, answered by the edge: only the spelling
+        AWS's table gives for the bucket's region (a dash or a dot before it), as the
+        other spelling resolves nowhere on AWS."""
         s3 = self.client("s3")
         out = []
         for b in s3.list_buckets().get("Buckets", []):
             region = s3.get_bucket_location(Bucket=b["Name"]).get("LocationConstraint") \
                 or "us-east-1"
-            for host in (f"{b['Name']}.s3-website-{region}.amazonaws.com",
-                         f"{b['Name']}.s3-website.{region}.amazonaws.com"):
-                out.append(Record(host, "A", EDGE_IP, 60))
+            out.append(Record(website_domain(b["Name"], region), "A", EDGE_IP, 60))
         return out
 
     @staticmethod

@@ -29,7 +29,7 @@ distributions:
     certificate: site
   - id: E2MOVE
     aliases: [old.example.org]
-    origin: {domain: move.s3-website-eu-west-2.amazonaws.com}
+    origin: {domain: move.s3-website.eu-west-2.amazonaws.com}
     certificate: site
 zones:
   - name: example.org
