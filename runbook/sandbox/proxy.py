@@ -29,6 +29,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,7 +158,7 @@ class AwsProxy:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _any
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True, name="aws-proxy").start()
@@ -248,3 +249,12 @@ def _message(body: bytes) -> str:
     code = re.search(rb"<Code>(.*?)</Code>", body)
     text = re.search(rb"<Message>(.*?)</Message>", body, re.S)
     return ": ".join(m.group(1).decode() for m in (code, text) if m)
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a run interrupted mid-call) is no error of the twin's:
+        no traceback on the console of `sandbox serve`. Anything else is printed."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)

@@ -286,3 +286,24 @@ def test_an_origin_access_control_that_does_not_exist_is_refused(small_twin):
     assert "E2NOSUCHOAC" in str(err.value)
     after = cf.get_distribution_config(Id="E1SITE")["DistributionConfig"]
     assert after["Origins"]["Items"][0]["OriginAccessControlId"] != "E2NOSUCHOAC"
+
+
+def test_a_client_that_hangs_up_leaves_no_traceback_on_the_console(small_twin, capfd):
+    """A run interrupted mid-call resets its connection to the proxy: `sandbox serve`'s
+    console stays clean (the newcomer saw a ConnectionResetError traceback)."""
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    twin, look = small_twin(WORLD)
+    capfd.readouterr()
+    url = urlsplit(twin.proxy.url)
+    for _ in range(3):
+        s = socket.create_connection((url.hostname, url.port))
+        s.sendall(b"PUT /bucket/key HTTP/1.1\r\nHost: s3.amazonaws.com\r\n"
+                  b"Content-Length: 100000\r\n\r\npartial")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()  # a reset, not a polite close
+    assert look.client("s3").list_buckets()["Buckets"]  # the proxy still answers
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "ConnectionResetError" not in err, err
