@@ -57,7 +57,8 @@ def as_json(plan: Plan, result: DryRun, warnings: list[Problem], secrets: set[st
         "changes": [{"step": pv.step.id, "title": pv.step.title, "action": pv.description,
                      "diff": pv.diff.to_json() if pv.diff is not None else None,
                      "waiting_for": pv.waiting_for, "error": pv.error,
-                     "after": result.after.get(pv.step.id)}
+                     "after": result.after.get(pv.step.id),
+                     "against_now": result.against_now.get(pv.step.id)}
                     for pv in result.previews],
         "warnings": [str(w) for w in warnings],
     }
@@ -134,6 +135,9 @@ def as_markdown(plan: Plan, result: DryRun, warnings: list[Problem],
                 out += ["No change: already as planned.", ""]
             if pv.diff.note:
                 out += [f"_{redact(pv.diff.note, secrets)}_", ""]
+            if pv.step.id in result.against_now:
+                out += [f"Against the state now: {redact(result.against_now[pv.step.id], secrets)}",
+                        ""]
         elif pv.step.id in result.after:  # needs what an earlier step creates
             out += [f"Not yet: {redact(result.after[pv.step.id], secrets)}", ""]
         elif pv.waiting_for:
@@ -174,6 +178,9 @@ def print_text(plan: Plan, result: DryRun, warnings: list[Problem]) -> None:
         if pv.diff is not None:
             for d in diff_lines(pv.diff):
                 con.print(d)
+            if pv.step.id in result.against_now:
+                con.print(f"      [yellow]against the state now:[/] "
+                          f"{escape(result.against_now[pv.step.id])}")
         elif pv.step.id in result.after:  # needs what an earlier step creates
             con.print(f"      [yellow]not yet[/] {escape(result.after[pv.step.id])}")
         elif pv.waiting_for:

@@ -17,7 +17,7 @@ from runbook.engine.executor import Executor, Preview
 from runbook.engine.journal import Journal
 from runbook.errors import KindError, RunbookError
 from runbook.kinds.base import CheckResult
-from runbook.plan.model import CheckSpec, Plan
+from runbook.plan.model import CheckSpec, Plan, Step
 from runbook.plan.template import references
 from runbook.store.local import LocalStore
 
@@ -37,6 +37,23 @@ class DryRun:
     could_start: bool = True
     # step id -> "after step `bucket` creates acme-docs-v2 (...)": previews marked not yet
     after: dict[str, str] = field(default_factory=dict)
+    # step id -> "step `try` changes bucket old-redirect first (...)": a diff read against
+    # the state now, which an earlier step of the plan changes before this one runs
+    against_now: dict[str, str] = field(default_factory=dict)
+
+
+# the parameters that name the resource an action changes, in the kinds' own words
+_NAMES = ("bucket", "id", "distribution", "alias", "name")
+
+
+def _target(step: Step) -> tuple[str, str, str] | None:
+    """(kind, parameter, value) naming what the step's action changes, when it says."""
+    params = step.action.params
+    for key in _NAMES:
+        value = params.get(key)
+        if isinstance(value, str) and value:
+            return step.action.kind, key, value
+    return None
 
 
 def _deferred_steps(spec: CheckSpec) -> bool:
@@ -59,6 +76,7 @@ def _walk(executor: Executor) -> DryRun:
     plan = executor.plan
     out = DryRun()
     first_step_seen = False
+    changed: dict[tuple[str, str, str], str] = {}  # what earlier steps change -> step id
     for n, stage in enumerate(plan.stages):
         for spec in stage.checks:
             out.checks.append(_run(executor, spec, f"{stage.name}: gate", n > 0 or
@@ -73,6 +91,16 @@ def _walk(executor: Executor) -> DryRun:
             if after is not None:
                 out.after[step.id] = after
                 preview = replace(preview, error=None)
+            target = _target(step)
+            if target is not None and target in changed and preview.diff is not None \
+                    and preview.diff.changes:
+                kind, key, value = target
+                out.against_now[step.id] = (
+                    f"step `{changed[target]}` changes the same {kind} ({key} {value}) "
+                    "earlier in this plan: this diff is against it as it is now, and the "
+                    "run's gate shows the diff against what that step left")
+            if target is not None and preview.diff is not None and preview.diff.changes:
+                changed.setdefault(target, step.id)
             out.previews.append(preview)
             first_step_seen = True
     first = plan.stages[0]

@@ -79,6 +79,12 @@ def test_a_302_redirect_is_promoted_to_301_and_rolled_back(cli, tmp_path: Path) 
     assert shown.code == 0, shown.stdout + shown.stderr
     assert "(302, which browsers do not cache)" in shown.stdout
     assert "(301, which browsers and edges cache)" in shown.stdout
+    # the promotion's diff is read against the bucket now, which `try` changes first
+    assert ("against the state now: step `try` changes the same s3.redirect (bucket "
+            "old-redirect) earlier in this plan: this diff is against it as it is now, and "
+            "the run's gate shows the diff against what that step left") in \
+        " ".join(shown.stdout.split())
+    assert " ".join(shown.stdout.split()).count("against the state now") == 1
 
     run = cli("run", plan, "--env", "sandbox", "--yes", "--state-dir", state)
     assert run.code == 0, run.stdout + run.stderr
