@@ -24,6 +24,7 @@ from runbook import kinds
 from runbook.durations import parse_duration
 from runbook.errors import PlanError, Problem, ProblemList
 from runbook.plan.library import Library, Use
+from runbook.plan.loops import redirect_loops
 from runbook.plan.model import (
     NOTIFY_EVENTS,
     ActionSpec,
@@ -225,6 +226,8 @@ class _Loader:
         self._var_where = var_where
         raw_stages = data.get("stages")
         stages = self._stages(raw_stages, resolver, doc) if isinstance(raw_stages, list) else []
+        for problem in redirect_loops([st for stage in stages for st in stage.steps]):
+            self.problems.error(*problem)
         env = self._resolve_env(env, envs, resolver, doc)
         title = resolver.resolve(data.get("title"), ("title",))
         description = resolver.resolve(data.get("description"), ("description",))

@@ -141,6 +141,11 @@ CASES: dict[str, tuple[list[str], int, int]] = {
     # a prefix entry's `*` is only the last segment of the old URL's path
     "bad-redirect-star-not-last": (
         ["https://old.example.org/docs/*/page", "may only be the whole last segment"], 11, 15),
+    # the redirect's target is the name the redirect distribution is then made to answer
+    "bad-redirect-loop": (
+        ["step 'redirect-bucket' redirects every request to old.example.org, and step "
+         "'move-old-name' moves the alias old.example.org to distribution E2REDIRECT, which "
+         "serves that redirect", "(a redirect loop)"], 8, 9),
 }
 
 PROBLEM = re.compile(r"^(error|warning): (.*) — (.+), line (\d+), column (\d+)$")
