@@ -412,8 +412,9 @@ class Redirects(Action[RedirectsParams]):
                  Name=self._name, IfMatch=store["etag"])
         elif store is not None:
             self._sync(ctx, store["arn"], dict(snapshot["keys"]))
+        answered = not (self.params.bookmark and self.params.bookmark.others == "origin")
         permanent = sorted({e.status for e in self._entries(ctx) if e.status in (301, 308)})
-        if permanent:  # journaled: the proof covers the distribution, not browsers
+        if permanent and answered:  # journaled: the proof covers the distribution only
             codes = " and ".join(str(c) for c in permanent)
             ctx.note(f"distribution {self.params.id} no longer answers these {codes} "
                      "redirects, but browsers that followed one keep it without expiry and "
