@@ -8,6 +8,11 @@ lists compare as sets. Lists whose order AWS honours stay as they are: cache beh
 (CloudFront tries them in order), origin group members (primary first), S3 routing rules
 (first match wins).
 
+The same view takes an empty list wrapper (``{"Quantity": 0}``, with or without
+``"Items": []``) for the field's absence: CloudFront means the same by both, answers the
+wrapper for a field a configuration was sent without, and a restore that writes an empty
+list back (no function associations left) must not read as a change to the field.
+
 The one helper for it is :func:`in_set_order`; a rule names a list by the keys that lead
 to it (``"Aliases.Items"`` matches that suffix at any depth, list positions ignored) and
 says what orders its elements: a field of each element, or ``None`` for the whole element.
@@ -65,11 +70,19 @@ def _rule(path: tuple[str, ...], rules: SetRules) -> tuple[bool, str | None]:
     return False, None
 
 
+def _empty_wrapper(value: Any) -> bool:
+    """``{"Quantity": 0}`` or ``{"Quantity": 0, "Items": []}``: an empty list, as AWS wraps
+    lists."""
+    return isinstance(value, Mapping) and value.get("Quantity") == 0 and \
+        set(value) <= {"Quantity", "Items"} and not value.get("Items")
+
+
 def in_set_order(value: Any, rules: SetRules, _path: tuple[str, ...] = ()) -> Any:
     """A copy of ``value`` whose set-like lists (named by ``rules``) are sorted. For
     comparing and showing differences only; never written back to AWS."""
     if isinstance(value, Mapping):
-        return {k: in_set_order(v, rules, (*_path, str(k))) for k, v in value.items()}
+        return {k: in_set_order(v, rules, (*_path, str(k))) for k, v in value.items()
+                if not _empty_wrapper(v)}
     if isinstance(value, list):
         inner = [in_set_order(v, rules, _path) for v in value]
         is_set, field = _rule(_path, rules)
