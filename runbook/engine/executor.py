@@ -42,7 +42,7 @@ from runbook.engine.outcome import (
     RunOptions,
     Stop,
 )
-from runbook.engine.throwaway import ending, is_throwaway
+from runbook.engine.throwaway import ending, is_throwaway, later
 from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.describe import build, describe, polling
@@ -189,9 +189,9 @@ class Executor:
             "runbook")
         applied = list(self.state.applied)
         self.journal.write("failed", phase="run", error=what)
-        left = (f"; applied steps were left as they are ({', '.join(applied)}): look, then "
-                "`runbook resume` or `runbook rollback` goes on" if applied else
-                "; nothing was left applied")
+        left = (f"; applied steps were left as they are ({', '.join(applied)})" + later(
+                    self.plan, ": look, then `runbook resume` or `runbook rollback` goes on")
+                if applied else "; nothing was left applied")
         return Outcome(LOOK, "stopped", what + left)
 
     def _walked(self) -> Outcome:
@@ -418,7 +418,8 @@ class Executor:
         self.journal.write("decision", choice=choice or "leave", reason="interrupted")
         if choice == "rollback":
             return self.rollback("interrupted")
-        return Outcome(INTERRUPTED, "interrupted", interrupt.left(state))
+        return Outcome(INTERRUPTED, "interrupted",
+                       interrupt.left(state, resumable=not is_throwaway(self.plan)))
 
     # ---- soak ------------------------------------------------------------------------
 

@@ -45,15 +45,19 @@ def choices(state: RunState) -> list[tuple[str, str]]:
              + " (resume or roll back later)")]
 
 
-def left(state: RunState) -> str:
-    """The interrupted outcome's message when the person leaves things as they are."""
+def left(state: RunState, *, resumable: bool = True) -> str:
+    """The interrupted outcome's message when the person leaves things as they are
+    (``resumable``: a later command can go on; not against a throwaway twin)."""
     step = in_flight(state)
-    if step is None:
-        return "interrupted; `runbook resume` goes on"
-    if step in state.live:  # the final line's "still live" sentence names both commands
-        return f"interrupted while step {step} was under way; left as it is"
-    return (f"interrupted while step {step} was under way; left as it is; `runbook resume` "
-            "goes on")
+    during = f" while step {step} was under way" if step is not None else ""
+    if step is not None and step in state.live:
+        # the final line's "still live" sentence names what is live and both commands
+        return f"interrupted{during}; left as it is"
+    applied = list(state.applied)
+    what = f" with {len(applied)} step(s) applied ({', '.join(applied)})" if applied else ""
+    goes_on = "; `runbook resume` goes on, `runbook rollback` undoes them" \
+        if resumable and applied else ""
+    return f"interrupted{during}; left as it is{what}{goes_on}"
 
 
 def still_live(live: dict[str, Live], run: str) -> str:

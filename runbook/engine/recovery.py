@@ -25,6 +25,7 @@ from runbook.context import Operator, RunContext
 from runbook.engine.journal import AppliedStep, Journal, RunState
 from runbook.engine.kindcall import kind_call
 from runbook.engine.outcome import LOOK, ROLLED_BACK, Answers, Outcome, Stop
+from runbook.engine.throwaway import is_throwaway, later
 from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.model import ActionSpec, CheckSpec, Plan, Step
@@ -115,10 +116,10 @@ def undecided(ex: Walker, step: Step, mode: str) -> str:
     """What a person does about a step nobody can tell about, both ways: said once, in
     the final line (the evidence itself is in the ``resume.check`` line above it)."""
     command = f"runbook {mode} {_state_option(ex)}{ex.ctx.run_id}"
-    return (f"runbook cannot tell whether step {step.id} ran. Look at it, then say: in a "
-            f"terminal, `{command}` asks \"Did it run?\"; without one, give the answer with "
-            f"`{command} --yes --assume {step.id}=ran --reason \"what you saw\"` (or "
-            f"{step.id}=not-run)")
+    return f"runbook cannot tell whether step {step.id} ran" + later(
+        ex.plan, f". Look at it, then say: in a terminal, `{command}` asks \"Did it run?\"; "
+        f"without one, give the answer with `{command} --yes --assume {step.id}=ran "
+        f"--reason \"what you saw\"` (or {step.id}=not-run)")
 
 
 def _state_option(ex: Walker) -> str:
@@ -166,10 +167,10 @@ def _stopped(ex: Walker, problem: str, *, asked: bool = False) -> Outcome:
     if still and asked:
         text += f". Still applied: {', '.join(still)}"
     elif still:
-        text += (f". Still applied: {', '.join(still)}. Once you have looked, "
-                 f"`{command}` goes on")
+        text += f". Still applied: {', '.join(still)}" + later(
+            ex.plan, f". Once you have looked, `{command}` goes on")
     return Outcome(LOOK, "rollback_failed", text, still_applied=still,
-                   next_command=command if still else None)
+                   next_command=command if still and not is_throwaway(ex.plan) else None)
 
 
 def _fail(ex: Walker, step: Step, error: str, problem: str | None = None, *,

@@ -9,20 +9,23 @@ gone. Its final line and its report say so, and how to rehearse resume and rollb
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from runbook.engine.outcome import INTERRUPTED, LOOK, Outcome
 from runbook.plan.model import Plan
 
-_GOES_ON = re.compile(r"[.;]? *(Once you have looked, )?`runbook (resume|rollback)[^`]*` goes on")
-# recovery.undecided: how to say whether a step ran, to a later command that cannot come
-_SAY = re.compile(r" Look at it, then say: .*?\(or \S+=not-run\)\.?")
-
 
 def is_throwaway(plan: Plan) -> bool:
     sandbox = plan.environment.sandbox
     return sandbox is not None and bool(sandbox.world) and not sandbox.serve
+
+
+def later(plan: Plan, text: str) -> str:
+    """``text`` (a clause naming a later command: "`runbook resume` goes on") when a later
+    command can come, and nothing against a throwaway twin, which is gone with this
+    process. Every sentence that names a later command is built through this, so an
+    outcome never promises one that would refuse."""
+    return "" if is_throwaway(plan) else text
 
 
 def ending(plan: Plan, outcome: Outcome, *, applied: bool) -> Outcome:
@@ -31,7 +34,7 @@ def ending(plan: Plan, outcome: Outcome, *, applied: bool) -> Outcome:
     if not applied or outcome.exit_code not in (LOOK, INTERRUPTED) or not is_throwaway(plan):
         return outcome
     world = plan.environment.sandbox.world if plan.environment.sandbox else None
-    kept = _GOES_ON.sub("", _SAY.sub("", outcome.message)).rstrip(" .;")
+    kept = outcome.message.rstrip(" .;")
     said = (f"{kept}; this twin (of {world}) lived in this process and is gone with it, so "
             "no later command can resume or roll back this run: a new run starts from a "
             "fresh twin. To rehearse resume and rollback, serve the twin (`runbook sandbox "

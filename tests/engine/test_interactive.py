@@ -120,7 +120,8 @@ def test_second_ctrl_c_leaves_and_resume_goes_on(tmp_path):
     child.sendintr()
     child.expect("Interrupted. What now\\?")
     child.sendintr()
-    child.expect("interrupted; `runbook resume` goes on")
+    child.expect(r"interrupted; left as it is with \d+ step\(s\) applied \(version")
+    child.expect("undoes them")
     assert finish(child) == 130
     assert world_files(tmp_path)["redirect.txt"] == "301\n"  # left as it was
     # the operator puts right by hand what the post check wants, then resumes: the run's
@@ -189,7 +190,7 @@ def test_ctrl_c_while_an_action_runs_names_the_step_under_way(tmp_path):
                  r"outcome\)\. What now\?")
     child.expect("leave things as they are")
     child.send("\r")  # the pointer starts on "leave"
-    child.expect("interrupted while step version was under way; left as it is; `runbook "
-                 "resume` goes on")
+    child.expect("interrupted while step version was under way; left as it is with ")
+    child.expect("undoes them")
     assert finish(child) == 130
     assert "before anything changed" not in (child.before or "")
