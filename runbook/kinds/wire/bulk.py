@@ -84,7 +84,10 @@ def check_all(ctx: RunContext, p: RedirectOptions, *, inline: dict[str, str] | N
             seen["failures_csv_error"] = str(exc)
             note = f" (the failures CSV {target} could not be written: {exc.strerror or exc})"
     if not failures:
-        return CheckResult.passed(f"all {len(walks)} redirects work{note}", **seen)
+        asked = "" if len(walks) == len(pairs) else \
+            f" ({len(pairs)} entr{'y' if len(pairs) == 1 else 'ies'}; each prefix entry " \
+            "asked at itself and a deeper path)"
+        return CheckResult.passed(f"all {len(walks)} redirects work{asked}{note}", **seen)
     kinds = Counter(w.outcome for w in failures)
     outcome = next(iter(kinds)) if len(kinds) == 1 else "mismatch"
     return CheckResult.failed(summary(failures, len(walks)) + note, outcome, **seen)

@@ -116,6 +116,11 @@ def test_http_redirects_fails_a_prefix_that_drops_the_rest_of_the_path(
     assert got.summary.startswith("1 of 2 redirects failed (1 wrong target)"), got.summary
     assert (f"{OLD}/docs/runbook-check/deeper/page redirects to {NEW}/help/, not "
             f"{NEW}/help/runbook-check/deeper/page") in got.summary
+    # fixed, it passes, and says how its two URLs came from one entry
+    apply(ctx, map={f"{OLD}/docs/*": f"{NEW}/help/*"}, status=301)
+    fixed = check(HttpRedirects, ctx, map={f"{OLD}/docs/*": f"{NEW}/help/*"})
+    assert fixed.ok and fixed.summary == ("all 2 redirects work (1 entry; each prefix "
+                                          "entry asked at itself and a deeper path)")
 
 
 def test_the_rest_never_makes_a_location_on_another_host(ctx: RunContext) -> None:
