@@ -84,7 +84,9 @@ def acquire(store: Store, plan: Plan, run_id: str, ident: Identity,
         f"plan {plan.name} on {plan.environment.name} is locked by {view.describe()}. "
         + (f"If you are sure nobody is running it, clear it with `runbook unlock "
            f"{state_option(store)}--lock-id {holder.lock_id}`" if view.stale else
-           "Wait for that run to finish; `runbook locks` shows every lock held. A run "
+           "Wait for that run to finish, or stop it where it runs (Ctrl-C in its terminal "
+           "offers to roll back what it applied; a soak or a hold ends there too); "
+           "`runbook locks` shows every lock held. A run "
            "killed before its first event leaves a lock the next run takes over once its "
            f"holder shows no sign of life for {format_duration(DEFAULT_STALE_AFTER)}"))
 

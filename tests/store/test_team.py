@@ -70,6 +70,7 @@ def test_a_second_run_of_the_same_plan_and_env_is_refused_naming_the_first(
                 f"(pid {first.pid}) since {held['since']}") in err
         assert f"lock id {held['lock_id']}" in err
         assert "Wait for that run to finish" in err and "stale" not in err
+        assert "Ctrl-C in its terminal offers to roll back" in " ".join(err.split())
         assert not (b / "qa.txt").exists()
         listing = cli(b, "locks", "--state", state)
         assert held["lock_id"] in listing.stdout and "alive" in listing.stdout
