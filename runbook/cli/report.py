@@ -167,6 +167,8 @@ def summary_lines(summary: Summary, names: dict[str, str]) -> list[str]:
     if summary.rolled_back:
         out.append("- rolled back: " + ", ".join(_step_name(s, names)
                                                  for s in summary.rolled_back))
+    for text in summary.beyond:
+        out.append(f"- **beyond the rollback**: {text}")
     parts = ", ".join(f"{k} {format_duration(v)}" for k, v in summary.waiting.items() if v)
     out.append(f"- time spent waiting: {plan_time(summary.waited, summary.time_scale)}"
                + (f" ({parts})" if parts else ""))

@@ -32,6 +32,8 @@ class Summary:
     waiting: dict[str, float] = field(default_factory=dict)  # plan seconds
     time_scale: float | None = None  # real seconds per plan second (a sandbox twin)
     live: dict[str, str] = field(default_factory=dict)  # step -> what it left live
+    # what a rollback could not reach (a 301 browsers keep), as its restore noted it
+    beyond: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -42,6 +44,7 @@ class Summary:
         return {"outcome": self.outcome, "exit_code": self.exit_code, "message": self.message,
                 "still_applied": self.still_applied, "skipped": self.skipped,
                 "rolled_back": self.rolled_back, **({"live": self.live} if self.live else {}),
+                **({"beyond_rollback": self.beyond} if self.beyond else {}),
                 "waiting_seconds": {**{k: round(v, 3) for k, v in self.waiting.items()},
                                     "total": round(self.waited, 3)},
                 **({"time_scale": self.time_scale} if self.time_scale else {}),
@@ -105,6 +108,8 @@ def summarize(events: list[dict[str, Any]]) -> Summary:
                        for s, why in state.skipped.items()]
     summary.rolled_back = list(state.rolled_back)
     summary.live = {step: live.now for step, live in live_at_end(state).items()}
+    summary.beyond = [f"{e.get('step')}: {e['text']}" for e in events
+                      if e.get("type") == "note" and (e.get("data") or {}).get("cached_301")]
     summary.time_scale = scale_of(state.started)
     summary.waiting = waiting(events, summary.time_scale)
     summary.extra = {k: v for k, v in done.items() if k not in _KNOWN}

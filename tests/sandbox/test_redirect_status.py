@@ -108,6 +108,9 @@ def test_a_302_redirect_is_promoted_to_301_and_rolled_back(cli, tmp_path: Path) 
     assert cached in " ".join(back.stdout.split())
     report = cli("report", "last", "--state-dir", state, "--format", "markdown")
     assert cached in " ".join(report.stdout.split())
+    # in the summary too, not only the timeline
+    summary = report.stdout.split("## Summary", 1)[1].split("## Run", 1)[0]
+    assert f"- **beyond the rollback**: promote: {cached}" in summary
 
 
 
