@@ -42,9 +42,6 @@ T = TypeVar("T")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 _REQUEST = "{method} {target} HTTP/1.1\r\nHost: {host}\r\n{defaults}{extra}\r\n"
-# sent unless the check gives its own (a header given twice is two headers: a function
-# reading `accept` would see ours)
-_DEFAULTS = ("User-Agent", "Accept", "Accept-Encoding")
 _Origin = tuple[str, str, int]  # scheme, host as dialled (IDNA), port
 _DEFAULT_PORT = {"http": 80, "https": 443}
 _CHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
@@ -226,11 +223,18 @@ class Client:
         self._proxies = proxies
         self._interval = 1.0 / rate if rate else 0.0
         self._next: dict[str, float] = {}  # host: loop time its next request may start
-        self._encodings = content.accept_encoding()
-        self._default_values = dict(zip(_DEFAULTS, ("runbook (+wire checks)", "*/*",
-                                                     self._encodings), strict=True))
-        self._defaults = "".join(f"{k}: {v}\r\n" for k, v in self._default_values.items())
+        # sent unless the check gives its own (a header given twice is two headers: a
+        # function reading `accept` would see ours); the lines for `send` made once
+        self._default_values = {"User-Agent": "runbook (+wire checks)", "Accept": "*/*",
+                                "Accept-Encoding": content.accept_encoding()}
+        self._defaults = self._defaults_without(self._always)
         self._watch = _Watch(timeout)
+
+    def _defaults_without(self, given: Mapping[str, str]) -> str:
+        """The default header lines that ``given`` does not name."""
+        named = {k.lower() for k in given}
+        return "".join(f"{k}: {v}\r\n" for k, v in self._default_values.items()
+                       if k.lower() not in named)
 
     async def __aenter__(self) -> Client:
         return self
@@ -254,13 +258,9 @@ class Client:
         origin, netloc, target = _split(url)
         proxy = None if self._proxies is DIRECT else \
             self._proxies.for_url(origin[0], origin[1])
-        given = {**self._always, **(headers or {})}
+        given = {**self._always, **headers} if headers else self._always
         extra = _header_lines(given, payload)
-        defaults = self._defaults
-        if given:
-            named = {k.lower() for k in given}
-            defaults = "".join(f"{k}: {v}\r\n" for k, v in self._default_values.items()
-                               if k.lower() not in named)
+        defaults = self._defaults_without(given) if headers else self._defaults
         if proxy is not None and not self._tunnels(origin):
             # Plain HTTP through the proxy: the absolute URL in the request line.
             target = f"http://{netloc}{target}"
