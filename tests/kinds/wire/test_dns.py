@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from runbook.sandbox.dnsserver import DNSServer, Record, Zone
-from tests.kinds.wire.helpers import describe, network, run_check
+from tests.kinds.wire.helpers import PATIENCE, SILENCE, describe, network, run_check
 
 ZONE = Zone(
     "example.test",
@@ -53,9 +53,10 @@ def dns(dns_server: Start) -> DNSServer:
     return dns_server([ZONE, CDN])
 
 
-def check(server: DNSServer, resolvers: Any = "system", **params: Any) -> Any:
+def check(server: DNSServer, resolvers: Any = "system", wait: float = PATIENCE,
+          **params: Any) -> Any:
     return run_check("dns.record", {"resolvers": resolvers, **params},
-                     network(resolvers=(server.resolver,)))
+                     network(resolvers=(server.resolver,), timeout=wait))
 
 
 # --- exists / absent ---------------------------------------------------------------------
@@ -200,14 +201,14 @@ def test_servfail(dns: DNSServer) -> None:
 
 
 def test_timeout_on_a_name_never_answered(dns: DNSServer) -> None:
-    r = check(dns, name="slow.example.test")
+    r = check(dns, name="slow.example.test", wait=SILENCE)
     assert not r.ok and r.outcome == "timeout"
     assert r.summary == f"slow.example.test A: {dns.resolver} did not answer within 0.4s"
 
 
 def test_timeout_on_a_silent_server(dns: DNSServer) -> None:
     dns.silent = True
-    r = check(dns, name="site.example.test")
+    r = check(dns, name="site.example.test", wait=SILENCE)
     assert r.outcome == "timeout"
 
 
@@ -220,7 +221,8 @@ def test_refused_for_a_zone_not_served(dns: DNSServer) -> None:
 def test_second_resolver_answers_when_the_first_is_silent(dns: DNSServer,
                                                           dns_server: Start) -> None:
     mute = dns_server([], silent=True)
-    r = check(dns, [mute.resolver, dns.resolver], name="site.example.test")
+    # one wait serves both resolvers: long enough for the second on a busy machine
+    r = check(dns, [mute.resolver, dns.resolver], name="site.example.test", wait=1.0)
     assert r.ok and r.observed["server"] == dns.resolver
 
 
@@ -273,7 +275,7 @@ def test_authoritative_reports_silent_name_servers(dns_server: Start) -> None:
         Record("example.test", "NS", "ns1.example.test"),
         Record("ns1.example.test", "A", "127.0.0.4"),  # nobody listens there
         Record("site.example.test", "A", "192.0.2.1")])])
-    r = check(parent, "authoritative", name="site.example.test")
+    r = check(parent, "authoritative", name="site.example.test", wait=SILENCE)
     assert r.outcome == "timeout"
     assert r.summary.startswith("site.example.test A: 127.0.0.4:")
 

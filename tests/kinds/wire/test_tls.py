@@ -14,14 +14,14 @@ from runbook.certnames import covers as covered
 from runbook.sandbox.dnsserver import DNSServer, Record, Zone
 from runbook.sandbox.httpserver import WebServer
 from tests.kinds.wire.conftest import ServerContext
-from tests.kinds.wire.helpers import describe, network, run_check
+from tests.kinds.wire.helpers import PATIENCE, SILENCE, describe, network, run_check
 
 Web = Callable[..., WebServer]
 
 
-def cert_check(port: int, bundle: str | None, **params: Any) -> Any:
+def cert_check(port: int, bundle: str | None, wait: float = PATIENCE, **params: Any) -> Any:
     params = {"host": "site.example.test", "port": port, "connect_to": "127.0.0.1", **params}
-    return run_check("tls.certificate", params, network(ca_bundle=bundle))
+    return run_check("tls.certificate", params, network(ca_bundle=bundle, timeout=wait))
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def mute() -> Iterator[int]:
 
 
 def test_handshake_timeout(mute: int) -> None:
-    r = cert_check(mute, None)
+    r = cert_check(mute, None, wait=SILENCE)
     assert r.outcome == "timeout"
     assert r.summary == f"TLS handshake with site.example.test:{mute} took over 0.4s"
 
