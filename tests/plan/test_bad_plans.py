@@ -25,6 +25,7 @@ def _library_line(step: str, text: str) -> int:
 
 
 _CONNECT_TO = _library_line("old-domain-redirect", "connect_to: ${connect_to}")
+_SECOND_WEIGHT = _library_line("cloudfront-staged-switch-origin", "weight: ${second_weight}")
 
 CASES: dict[str, tuple[list[str], int, int]] = {
     "bad-yaml-syntax": (["YAML syntax error", "flow mapping that starts at line 6"], 7, 1),
@@ -128,6 +129,12 @@ CASES: dict[str, tuple[list[str], int, int]] = {
         ["${steps.self.website_domain} in `pre` names an output of this very step",
          "(`with: {connect_to: ...}` reaches library step 'old-domain-redirect' at ",
          f"old-domain-redirect.yaml, line {_CONNECT_TO}, column 19)"], 12, 23),
+    # a value the phase's own rule refuses (not its type) is the plan's too
+    "bad-with-weight-over-15": (
+        ["cloudfront.staged_update parameter 'traffic.2.weight': weight 20%: CloudFront "
+         "sends at most 15% of requests to a staging distribution",
+         "(`with: {second_weight: ...}` reaches library step 'cloudfront-staged-switch-origin'",
+         f"cloudfront-staged-switch-origin.yaml, line {_SECOND_WEIGHT}, column 17)"], 14, 26),
     "bad-nesting-too-deep": (["the YAML is nested too deeply: more than 64 levels here",
                               "is this the right file?"], 4, 72),
     "bad-control-character": (["the file holds a character YAML does not allow (U+001A, "

@@ -34,6 +34,7 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -105,13 +106,20 @@ class Phase(BaseModel):
                                "answers: text in the body, or `header: NAME` for a response "
                                "header its response headers policy adds")
 
+    @field_validator("weight")
+    @classmethod
+    def _at_most_15(cls, weight: float | None) -> float | None:
+        # on the field, so the error's place is the weight itself: a library step's
+        # `${second_weight}` is then blamed on the plan's `with:` line that set it
+        if weight is not None and not 0 < weight <= cd.MAX_WEIGHT:
+            raise ValueError(f"weight {weight * 100:.4g}%: CloudFront sends at most 15% of "
+                             "requests to a staging distribution")
+        return weight
+
     @model_validator(mode="after")
     def _one(self) -> Phase:
         if self.header == (self.weight is not None):
             raise ValueError("each traffic phase is either `header: true` or `weight: N%`")
-        if self.weight is not None and not 0 < self.weight <= cd.MAX_WEIGHT:
-            raise ValueError(f"weight {self.weight:g}: CloudFront sends at most 15% of "
-                             "requests to a staging distribution")
         if self.header and self.stickiness is not None:
             raise ValueError("stickiness is for weighted phases")
         return self
