@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from runbook.source import Source
+from runbook.words import count
 
 Severity = Literal["error", "warning"]
 
@@ -70,7 +71,7 @@ class PlanError(RunbookError):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: list[Problem] = list(problems)
         errors = [p for p in self.problems if p.severity == "error"]
-        head = f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in the plan"
+        head = f"{count(len(errors), 'problem')} in the plan"
         super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
 
     def __str__(self) -> str:

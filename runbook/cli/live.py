@@ -20,6 +20,7 @@ from runbook.durations import format_duration
 from runbook.engine.executor import Preview
 from runbook.kinds.base import Diff
 from runbook.plan.model import Stage
+from runbook.words import count
 
 _STYLE = {"-": "red", "+": "green", " ": "dim", "~": "dim italic"}
 
@@ -232,7 +233,7 @@ class LiveView:
             took = format_duration(time.monotonic() - self._soak_started) \
                 if self._soak_started is not None else ""
             self._soak, self._soak_started = {}, None
-            p(f"  soak passed: {e['rounds']} rounds" + (f" in {took}" if took else ""))
+            p(f"  soak passed: {count(e['rounds'], 'round')}" + (f" in {took}" if took else ""))
         elif t == "interrupted":
             flight = e.get("in_flight")
             p("  [red]interrupted[/]" + (f" while step {escape(str(flight))} was under way "

@@ -20,6 +20,7 @@ from runbook.durations import format_duration
 from runbook.engine.identity import describe_principal
 from runbook.engine.journal import replay
 from runbook.kinds.base import Diff
+from runbook.words import count
 
 
 def _parse(at: str) -> dt.datetime | None:
@@ -130,7 +131,7 @@ def _line(e: dict[str, Any], names: dict[str, str] | None = None,
     if t == "note":
         return f"{step}: {e['text']}" if step else str(e["text"])
     if t == "soak":
-        return f"stage `{e['stage']}` soaked: {e['rounds']} rounds passed"
+        return f"stage `{e['stage']}` soaked: {count(e['rounds'], 'round')} passed"
     if t == "interrupted":
         flight = e.get("in_flight")
         live = "".join(f"; live then (step `{name}`): {one.get('now', '')}"

@@ -46,6 +46,7 @@ from runbook.plan.template import SELF, Resolver, rename_self
 from runbook.plan.yamlio import Doc, display_name, load_file
 from runbook.source import Source
 from runbook.suggest import did_you_mean
+from runbook.words import plural
 
 Path_ = tuple[Any, ...]
 DEFAULT_ENV = "default"
@@ -580,8 +581,8 @@ def _defined_elsewhere(data: dict[str, Any], envs: dict[str, Any], env: str) -> 
         if var in top or env in where:
             continue
         lacking = [n for n in envs if n not in where]
-        out[var] = (f"variable ${{{var}}} is defined only in environment"
-                    f"{'s' if len(where) > 1 else ''} {', '.join(where)}, not in "
+        out[var] = (f"variable ${{{var}}} is defined only in "
+                    f"{plural(len(where), 'environment')} {', '.join(where)}, not in "
                     f"{', '.join(lacking)}: give {' and '.join(lacking)} "
                     f"`vars: {{{var}: ...}}`, or define it once in the plan's `vars`")
     return out

@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from runbook.errors import PlanError, Problem
 from runbook.plan.yamlio import load_file
+from runbook.words import plural
 
 
 class _M(BaseModel):
@@ -288,7 +289,7 @@ def viewer_certificate(d: Distribution, cert: Certificate | None, i: int,
         return []
     return [Problem(
         f"distribution {d.id}: certificate {cert.ref!r} ({', '.join(cert.domains)}) does "
-        f"not cover its alias{'es' if len(missing) > 1 else ''} {', '.join(missing)}: AWS "
+        f"not cover its {plural(len(missing), 'alias', 'aliases')} {', '.join(missing)}: AWS "
         "could not hold it (CloudFront refuses it: InvalidViewerCertificate, the "
         "certificate doesn't cover the alternate domain name)", where)]
 

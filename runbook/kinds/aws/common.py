@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from runbook.context import ClientNotMade
 from runbook.errors import AwsError
 from runbook.kinds.base import CheckResult
+from runbook.words import count
 
 if TYPE_CHECKING:
     from runbook.context import RunContext
@@ -255,7 +256,7 @@ def _client_error(exc: Any, *, service: str, operation: str, resource: str) -> A
 
 
 def _attempts(n: int) -> str:
-    return f"{n} attempt{'s' if n != 1 else ''}"
+    return count(n, "attempt")
 
 
 def is_botocore(exc: BaseException) -> bool:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from runbook.kinds.wire.common import status_text
 from runbook.kinds.wire.net import WireError
+from runbook.words import count
 
 if TYPE_CHECKING:
     from runbook.kinds.wire.client import Client
@@ -156,8 +157,8 @@ async def walk(client: Client, source: str, target: str, *, allowed: Sequence[in
                 result.cause = WRONG_STATUS
             else:
                 n = len(result.hops)
-                result.message = (f"{source} ends at {url} ({got.status}) after {n} "
-                                  f"hop{'s' if n != 1 else ''}, not at {expected}")
+                result.message = (f"{source} ends at {url} ({got.status}) after "
+                                  f"{count(n, 'hop')}, not at {expected}")
             return result
         if got.location is None:
             result.hops.append(Hop(url, got.status, None))

@@ -23,6 +23,7 @@ from runbook.kinds import register
 from runbook.kinds.base import Check, CheckResult
 from runbook.kinds.wire.common import rate_text, status_text
 from runbook.kinds.wire.replayopts import ReplayParams
+from runbook.words import count
 
 if TYPE_CHECKING:
     from runbook.kinds.wire.accesslog import Tally
@@ -39,8 +40,7 @@ class HttpReplay(Check[ReplayParams]):
         where = f"the CSV {p.csv}" if p.csv else \
             f"the access logs of the last {format_duration(p.window)}"
         what = f"the {p.top:,} most requested URLs" + (f" of {p.host}" if p.host else "")
-        end = f"end on {status_text(p.expect)} within {p.hops} redirect" + \
-            ("s" if p.hops != 1 else "")
+        end = f"end on {status_text(p.expect)} within {count(p.hops, 'redirect')}"
         extra = [f"asked of {p.at}"] if p.at else []
         if p.ends_on:
             extra.append(f"on {p.ends_on}")
@@ -81,8 +81,7 @@ def _now() -> dt.datetime:
 
 
 def _read_text(tally: Tally, p: ReplayParams) -> str:
-    what = f"{tally.lines:,} line{'s' if tally.lines != 1 else ''} of {tally.files} file" \
-        + ("s" if tally.files != 1 else "")
+    what = f"{count(tally.lines, 'line', sep=',')} of {count(tally.files, 'file')}"
     bits = [f"host {p.host}"] if p.host else []
     if p.path_prefix:
         bits.append(f"paths under {p.path_prefix}")
@@ -90,9 +89,8 @@ def _read_text(tally: Tally, p: ReplayParams) -> str:
         bits.append(f"the last {format_duration(p.window)}")
     text = what + (f" ({', '.join(bits)})" if bits else "")
     if tally.malformed:
-        text += f"; {tally.malformed:,} malformed line{'s' if tally.malformed != 1 else ''} "\
-            "skipped: " + "; ".join(tally.bad) + \
-            (" ..." if tally.malformed > len(tally.bad) else "")
+        text += f"; {count(tally.malformed, 'malformed line', sep=',')} skipped: " \
+            + "; ".join(tally.bad) + (" ..." if tally.malformed > len(tally.bad) else "")
     return text
 
 

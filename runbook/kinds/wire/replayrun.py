@@ -20,6 +20,7 @@ from runbook.kinds.wire.accesslog import Filter, Tally, tally_csv, tally_log, te
 from runbook.kinds.wire.common import client_for, status_matches, status_text
 from runbook.kinds.wire.net import WireError
 from runbook.kinds.wire.redirect import EXTRA_HOPS, TOO_MANY_HOPS, UNREACHABLE, WRONG_STATUS, Hop
+from runbook.words import count
 
 if TYPE_CHECKING:
     from runbook.context import RunContext
@@ -182,7 +183,7 @@ async def follow(client: Client, url: str, requests: int, p: ReplayParams) -> As
 
 def _judge(asked: Asked, p: ReplayParams) -> Asked:
     n = len(asked.hops)
-    via = f" after {n} redirect{'s' if n != 1 else ''}" if n else ""
+    via = f" after {count(n, 'redirect')}" if n else ""
     end = f"{asked.reached} ({asked.status})" if n else str(asked.status)
     assert asked.status is not None
     if not status_matches(p.expect, asked.status):
@@ -213,7 +214,7 @@ def summary(failures: list[Asked], done: Replayed) -> str:
         group = [a for a in shown if a.cause == cause]
         if group:
             lines.append(f"  {cause} ({causes[cause]}):")
-            lines += [f"    [{a.requests:,} request{'s' if a.requests != 1 else ''}] "
+            lines += [f"    [{count(a.requests, 'request', sep=',')}] "
                       f"{a.message}" for a in group]
     if len(failures) > SHOWN:
         lines.append(f"  ... and {len(failures) - SHOWN:,} more: every failure is in the "

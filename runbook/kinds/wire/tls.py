@@ -20,6 +20,7 @@ from runbook.kinds import register
 from runbook.kinds.base import Check, CheckResult, Params
 from runbook.kinds.wire.common import HostPort
 from runbook.kinds.wire.net import WireError, is_ip
+from runbook.words import count
 
 if TYPE_CHECKING:
     import ssl
@@ -125,8 +126,7 @@ class TlsCertificate(Check[TlsCertificateParams]):
 
 
 def _days(days: float) -> str:
-    whole = int(days)
-    return f"{whole} day{'s' if whole != 1 else ''}"
+    return count(int(days), "day")
 
 
 def _observed(cert: Certificate, days: float, version: str, verify_error: str | None,
