@@ -6,9 +6,12 @@ pay for boto3, httpx, dnspython or questionary.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -84,16 +87,39 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While a command runs, SIGTERM interrupts it as Ctrl-C does, but asks nothing
+    (``interrupt.Terminated``): a run journals it, leaves things as they are, releases
+    its lock and says how to go on, instead of dying with its lock held."""
+    from runbook.engine.interrupt import Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        raise Terminated
+
+    before = signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def guarded(fn: F) -> F:
     """Turn runbook's errors into a paragraph on stderr and the documented exit code."""
     import functools
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from runbook.engine.interrupt import Terminated
         from runbook.errors import PlanError, RunbookError
 
         try:
-            return fn(*args, **kwargs)
+            with _sigterm_interrupts():
+                return fn(*args, **kwargs)
         except PlanError as exc:
             from runbook.cli.render import print_problems
 
@@ -101,6 +127,8 @@ def guarded(fn: F) -> F:
             raise typer.Exit(exc.exit_code) from None
         except RunbookError as exc:
             _fail(f"error: {exc}", exc.exit_code)
+        except Terminated:
+            _fail(Terminated.word, 143)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         return None

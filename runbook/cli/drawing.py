@@ -1,4 +1,4 @@
-"""A Ctrl-C waits until what is being drawn is drawn.
+"""A Ctrl-C (or a SIGTERM) waits until what is being drawn is drawn.
 
 Python raises KeyboardInterrupt between any two bytecodes of the main thread. Landing
 inside rich's rendering (a spinner starting or stopping while its refresh thread draws),
@@ -16,25 +16,33 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Ctrl-C, and SIGTERM, which the CLI turns into an interrupt that asks nothing
+DEFERRED = (signal.SIGINT, signal.SIGTERM)
 
 
 def whole(fn: F) -> F:
-    """``fn`` runs to its end; a SIGINT that came meanwhile is delivered after it."""
+    """``fn`` runs to its end; a SIGINT or SIGTERM that came meanwhile is delivered after
+    it (the first that came)."""
 
     @functools.wraps(fn)
     def drawn(*args: Any, **kwargs: Any) -> Any:
         if threading.current_thread() is not threading.main_thread():
             return fn(*args, **kwargs)
-        came: list[int] = []
-        before = signal.getsignal(signal.SIGINT)
-        if not callable(before):  # ignored, or the default action: nothing to defer
+        came: list[signal.Signals] = []
+        before = {sig: signal.getsignal(sig) for sig in DEFERRED}
+        held = [sig for sig, handler in before.items() if callable(handler)]
+        if not held:  # ignored, or the default action: nothing to defer
             return fn(*args, **kwargs)
-        signal.signal(signal.SIGINT, lambda signum, _frame: came.append(signum))
+        for sig in held:
+            signal.signal(sig, lambda signum, _frame: came.append(signal.Signals(signum)))
         try:
             return fn(*args, **kwargs)
         finally:
-            signal.signal(signal.SIGINT, before)
+            for sig in held:
+                signal.signal(sig, before[sig])
             if came:
-                before(signal.SIGINT, None)
+                handler = before[came[0]]
+                assert callable(handler)
+                handler(came[0], None)
 
     return drawn  # type: ignore[return-value]

@@ -236,7 +236,8 @@ class LiveView:
             p(f"  soak passed: {count(e['rounds'], 'round')}" + (f" in {took}" if took else ""))
         elif t == "interrupted":
             flight = e.get("in_flight")
-            p("  [red]interrupted[/]" + (f" while step {escape(str(flight))} was under way "
+            how = f" by {escape(str(e['signal']))}" if e.get("signal") else ""
+            p(f"  [red]interrupted[/]{how}" + (f" while step {escape(str(flight))} was under way "
                                           "(between its intent and its outcome)" if flight else ""))
             for name, live in (e.get("live") or {}).items():
                 p(f"  [bold]live now[/] (step {escape(str(name))}): "

@@ -136,8 +136,9 @@ def _line(e: dict[str, Any], names: dict[str, str] | None = None,
         flight = e.get("in_flight")
         live = "".join(f"; live then (step `{name}`): {one.get('now', '')}"
                        for name, one in (e.get("live") or {}).items())
-        return "**interrupted** (Ctrl-C)" + (f" while step `{flight}` was under way"
-                                             if flight else "") + live
+        how = f"by {e['signal']}, nothing asked" if e.get("signal") else "Ctrl-C"
+        return f"**interrupted** ({how})" + (f" while step `{flight}` was under way"
+                                           if flight else "") + live
     if t == "lock.taken_over":
         holder = e.get("holder", {})
         return (f"**lock taken over** from run `{e.get('run_id')}` (pid {holder.get('pid')} "

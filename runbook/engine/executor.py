@@ -8,7 +8,7 @@ mutation is journaled before it is made (``intent`` with the snapshot) and after
 Exit codes (docs/plan-format.md): 0 all applied and verified; 1 stopped and every applied step
 rolled back (each proved against its snapshot, or reported as undone, not proved); 3 a
 person must look; 4 finished, but some step(s) were skipped and so not verified; 130
-interrupted.
+interrupted; 143 terminated (SIGTERM), left as it is.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from runbook.engine.outcome import (
     ROLLED_BACK,
     SKIPPED,
     SUCCEEDED,
+    TERMINATED,
     WITH_SKIPS,
     Answers,
     Display,
@@ -50,8 +51,8 @@ from runbook.plan.model import ActionSpec, CheckSpec, Plan, Stage, Step
 from runbook.plan.template import TemplateError, resolve_runtime
 from runbook.store import state_option
 
-__all__ = ["BAD_INPUT", "INTERRUPTED", "LOOK", "OK", "ROLLED_BACK", "SKIPPED", "Display",
-           "Executor",
+__all__ = ["BAD_INPUT", "INTERRUPTED", "LOOK", "OK", "ROLLED_BACK", "SKIPPED", "TERMINATED",
+           "Display", "Executor",
            "FailureMode", "NullDisplay", "Outcome", "Preview", "RunOptions", "Stop"]
 
 
@@ -176,8 +177,8 @@ class Executor:
             body()
         except Stop as stop:
             return self.finish(stop.outcome)
-        except KeyboardInterrupt:
-            return self.finish(self._interrupted())
+        except KeyboardInterrupt as exc:
+            return self.finish(self._interrupted(exc))
         except Exception as exc:  # past every phase's own handling: still an outcome
             return self.finish(self._broken(exc))
         return self.finish(self._walked())
@@ -402,24 +403,33 @@ class Executor:
             self._skip(step, reason or "skipped")
         return choice
 
-    def _interrupted(self) -> Outcome:
+    def _interrupted(self, exc: KeyboardInterrupt) -> Outcome:
         """Ctrl-C: say which step was under way and what it holds live, then roll back or
-        leave it (engine/interrupt.py words both)."""
+        leave it (engine/interrupt.py words both). A SIGTERM (``interrupt.Terminated``)
+        asks nothing: it leaves things as they are, and exits 143."""
         state = self.state
+        stopped = exc if isinstance(exc, interrupt.Terminated) else None
+        by = {"signal": stopped.signal} if stopped is not None else {}
         self.journal.write("interrupted", applied=list(state.applied),
                            in_flight=interrupt.in_flight(state),
-                           live=interrupt.live_json(state.live))
+                           live=interrupt.live_json(state.live), **by)
+        code = TERMINATED if stopped is not None else INTERRUPTED
+        word = stopped.word if stopped is not None else "interrupted"
         if not state.applied:
-            return Outcome(INTERRUPTED, "interrupted", interrupt.BEFORE)
-        try:
-            choice = self.operator.choose(interrupt.question(state), interrupt.choices(state))
-        except KeyboardInterrupt:
-            choice = None
-        self.journal.write("decision", choice=choice or "leave", reason="interrupted")
+            return Outcome(code, "interrupted", interrupt.BEFORE.replace("interrupted", word))
+        choice: str | None = None
+        if stopped is None:
+            try:
+                choice = self.operator.choose(interrupt.question(state),
+                                              interrupt.choices(state))
+            except KeyboardInterrupt:
+                choice = None
+        self.journal.write("decision", choice=choice or "leave",
+                           reason=word if stopped is not None else "interrupted")
         if choice == "rollback":
             return self.rollback("interrupted")
-        return Outcome(INTERRUPTED, "interrupted",
-                       interrupt.left(state, resumable=not is_throwaway(self.plan)))
+        return Outcome(code, "interrupted",
+                       interrupt.left(state, resumable=not is_throwaway(self.plan), word=word))
 
     # ---- soak ------------------------------------------------------------------------
 

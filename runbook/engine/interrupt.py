@@ -20,6 +20,16 @@ from runbook.inflight import Live
 BEFORE = "interrupted before anything changed"
 
 
+class Terminated(KeyboardInterrupt):
+    """An interrupt nobody can answer: the process was told to stop (SIGTERM from a CI
+    runner's cancel, systemd, `timeout`, `kill`). The CLI raises it from its SIGTERM
+    handler; the run journals it as an interrupt and leaves things as they are without
+    asking (a menu would hold the process until it is killed outright)."""
+
+    signal = "SIGTERM"
+    word = "terminated (SIGTERM)"
+
+
 def in_flight(state: RunState) -> str | None:
     """The step whose intent is journaled and whose outcome is not."""
     rec = state.in_flight
@@ -45,19 +55,20 @@ def choices(state: RunState) -> list[tuple[str, str]]:
              + " (resume or roll back later)")]
 
 
-def left(state: RunState, *, resumable: bool = True) -> str:
+def left(state: RunState, *, resumable: bool = True, word: str = "interrupted") -> str:
     """The interrupted outcome's message when the person leaves things as they are
-    (``resumable``: a later command can go on; not against a throwaway twin)."""
+    (``resumable``: a later command can go on; not against a throwaway twin; ``word``:
+    how it was stopped)."""
     step = in_flight(state)
     during = f" while step {step} was under way" if step is not None else ""
     if step is not None and step in state.live:
         # the final line's "still live" sentence names what is live and both commands
-        return f"interrupted{during}; left as it is"
+        return f"{word}{during}; left as it is"
     applied = list(state.applied)
     what = f" with {len(applied)} step(s) applied ({', '.join(applied)})" if applied else ""
     goes_on = "; `runbook resume` goes on, `runbook rollback` undoes them" \
         if resumable and applied else ""
-    return f"interrupted{during}; left as it is{what}{goes_on}"
+    return f"{word}{during}; left as it is{what}{goes_on}"
 
 
 def still_live(live: dict[str, Live], run: str) -> str:

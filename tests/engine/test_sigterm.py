@@ -1,0 +1,134 @@
+"""SIGTERM (a CI runner's cancel, systemd, `timeout`, `kill`) stops a run as Ctrl-C does,
+but asks nothing: the run journals the interrupt, leaves things as they are, releases its
+lock and says how to go on, and exits 143. Before, the process died where it stood: no
+final line, no `run.finished`, and a lock that refused the next run from another host
+until its lease ran out. Through the CLI, in a real subprocess over a folder of files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.engine.clihelp import INITIAL, run_ids, runbook, world_files
+from tests.engine.test_verdicts import MOVE, _final_line, _plan
+
+pytestmark = pytest.mark.slow
+
+# `move` takes a while while the file `hold` is there, and `state` lets resume tell
+# whether it ran
+SLOW_MOVE = MOVE.replace("sleep 2; mv a b", "if [ -e hold ]; then sleep 30; fi; mv a b").replace(
+    "STATE", 'state: [sh, -c, "ls a b 2>/dev/null; true"]')
+
+
+def _events(folder: Path, run_id: str) -> list[dict[str, Any]]:
+    lines = (folder / ".runbook" / "runs" / run_id / "events.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _intent_of(folder: Path, step: str) -> bool:
+    ids = run_ids(folder)
+    if not ids:
+        return False
+    path = folder / ".runbook" / "runs" / ids[0] / "events.jsonl"
+    if not path.exists():
+        return False
+    for line in path.read_text().splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:  # the line being written
+            continue
+        if e.get("type") == "intent" and e.get("step") == step:
+            return True
+    return False
+
+
+def test_sigterm_mid_step_leaves_it_journaled_unlocked_and_resumable(tmp_path: Path) -> None:
+    _plan(tmp_path, SLOW_MOVE)
+    (tmp_path / "a").write_text("the file\n")
+    (tmp_path / "hold").write_text("")
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("RUNBOOK_CRASH_AFTER", None)
+    proc = subprocess.Popen([sys.executable, "-m", "runbook", "run", "p.yaml", "--yes"],
+                            cwd=tmp_path, env=env, text=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        end = time.monotonic() + 60
+        while not _intent_of(tmp_path, "move"):
+            assert proc.poll() is None and time.monotonic() < end, "move never started"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)  # to runbook alone, as `timeout` and `kill` do
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    [run_id] = run_ids(tmp_path)
+    assert proc.returncode == 143, out + err
+    assert "What now" not in out  # nothing asked
+    assert _final_line(out) == (
+        "interrupted: terminated (SIGTERM) while step move was under way; left as it is "
+        "with 2 step(s) applied (first, move); `runbook resume` goes on, `runbook rollback` "
+        "undoes them (exit 143)")
+    assert "Traceback" not in err
+    # the command `move` ran was stopped with the run: nothing moved
+    assert (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+    events = _events(tmp_path, run_id)
+    stopped = [e for e in events if e["type"] == "interrupted"]
+    assert [(e["signal"], e["in_flight"]) for e in stopped] == [("SIGTERM", "move")]
+    assert [e["choice"] for e in events if e["type"] == "decision"] == ["leave"]
+    assert events[-1]["type"] == "run.finished"
+    assert (events[-1]["outcome"], events[-1]["exit_code"]) == ("interrupted", 143)
+
+    # the lock went with the run: `runs` shows it interrupted, the report says by what
+    assert "no locks" in runbook(tmp_path, "locks").stdout.lower()
+    assert "interrupted" in runbook(tmp_path, "runs").stdout
+    report = runbook(tmp_path, "report", run_id).stdout
+    assert "**interrupted** (by SIGTERM, nothing asked) while step `move` was under way" \
+        in report
+
+    # and resume goes on, as the final line says: `move` did not run, so it runs now
+    (tmp_path / "hold").unlink()
+    again = runbook(tmp_path, "resume", run_id, "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (tmp_path / "b").read_text() == "the file\n" and not (tmp_path / "a").exists()
+    assert world_files(tmp_path)["version.txt"] == "v2\n"
+    assert set(INITIAL) <= set(world_files(tmp_path))
+
+
+def test_sigterm_before_anything_changed_says_so(tmp_path: Path) -> None:
+    # the first step's pre check waits: nothing is applied when the SIGTERM comes
+    _plan(tmp_path, SLOW_MOVE.replace(
+        "      - id: first\n",
+        "      - id: first\n        pre: [{shell: {run: [sh, -c, 'touch begun; sleep 30']}}]\n",
+        1))
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "runbook", "run", "p.yaml", "--yes"],
+                            cwd=tmp_path, env=env, text=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        end = time.monotonic() + 60
+        while not (tmp_path / "begun").exists():
+            assert proc.poll() is None and time.monotonic() < end, "the pre check never ran"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 143, out + err
+    assert _final_line(out) == ("interrupted: terminated (SIGTERM) before anything changed "
+                                "(exit 143)")
+    assert world_files(tmp_path)["version.txt"] == "v1\n"
+
