@@ -94,12 +94,17 @@ def _sigterm_interrupts() -> Iterator[None]:
     its lock and says how to go on, instead of dying with its lock held."""
     from runbook.engine.interrupt import Terminated
 
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:  # the parent's choice
         yield
         return
+    told: list[bool] = []
 
     def _stop(_signum: int, _frame: Any) -> None:
-        raise Terminated
+        # once: a second SIGTERM must not break off the first one's journaling and unlock
+        if not told:
+            told.append(True)
+            raise Terminated
 
     before = signal.signal(signal.SIGTERM, _stop)
     try:

@@ -22,7 +22,7 @@ DEFERRED = (signal.SIGINT, signal.SIGTERM)
 
 def whole(fn: F) -> F:
     """``fn`` runs to its end; a SIGINT or SIGTERM that came meanwhile is delivered after
-    it (the first that came)."""
+    it (SIGTERM when both came)."""
 
     @functools.wraps(fn)
     def drawn(*args: Any, **kwargs: Any) -> Any:
@@ -40,9 +40,10 @@ def whole(fn: F) -> F:
         finally:
             for sig in held:
                 signal.signal(sig, before[sig])
-            if came:
-                handler = before[came[0]]
+            if came:  # SIGTERM first when both came: it must not be taken for a Ctrl-C
+                sig = signal.SIGTERM if signal.SIGTERM in came else came[0]
+                handler = before[sig]
                 assert callable(handler)
-                handler(came[0], None)
+                handler(sig, None)
 
     return drawn  # type: ignore[return-value]

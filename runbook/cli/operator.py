@@ -23,8 +23,12 @@ class TerminalOperator:
 
     def _ask(self, question: Any) -> Any:
         discard_typeahead(question.application.input)
+        from runbook.engine.interrupt import Terminated
+
         try:
             return question.unsafe_ask()
+        except Terminated:
+            raise  # SIGTERM is no answer: the run ends as told, nothing is taken as said
         except KeyboardInterrupt:
             return None
         except EOFError:

@@ -36,8 +36,12 @@ class Asker:
     """questionary, with Ctrl-C as a clean stop and every answer required."""
 
     def _ask(self, question: Any) -> Any:
+        from runbook.engine.interrupt import Terminated
+
         try:
             answer = question.unsafe_ask()
+        except Terminated:
+            raise
         except (KeyboardInterrupt, EOFError):
             raise Cancelled from None
         if answer is None:

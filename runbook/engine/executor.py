@@ -178,7 +178,11 @@ class Executor:
         except Stop as stop:
             return self.finish(stop.outcome)
         except KeyboardInterrupt as exc:
-            return self.finish(self._interrupted(exc))
+            try:
+                outcome = self._interrupted(exc)
+            except KeyboardInterrupt as again:  # during the rollback chosen at the menu
+                outcome = self._interrupted_again(again)
+            return self.finish(outcome)
         except Exception as exc:  # past every phase's own handling: still an outcome
             return self.finish(self._broken(exc))
         return self.finish(self._walked())
@@ -357,11 +361,19 @@ class Executor:
             self.journal.write("failed", step=step.id, phase="snapshot", error=str(exc),
                                source=str(step.action.source))
             return str(exc)
-        self.journal.write("intent", step=step.id, stage=stage.name, kind=step.action.kind,
-                           description=text, params=params, snapshot=snapshot,
-                           diff=diff.to_json())
+        # the step counts as under way from before its intent is written: an interrupt
+        # landing in the write, or in the listener that draws it, still names the step
+        # (resume and rollback decide it from the journal); a store that fails the write
+        # took no intent, so nothing is under way
         self.state.applied.pop(step.id, None)
         self.state.applied[step.id] = AppliedStep(step.id, snapshot, params, None)
+        try:
+            self.journal.write("intent", step=step.id, stage=stage.name, kind=step.action.kind,
+                               description=text, params=params, snapshot=snapshot,
+                               diff=diff.to_json())
+        except Exception:
+            del self.state.applied[step.id]
+            raise
         try:
             outputs = call("apply", partial(action.apply, self.ctx, snapshot))
         except RunbookError as exc:
@@ -422,6 +434,8 @@ class Executor:
             try:
                 choice = self.operator.choose(interrupt.question(state),
                                               interrupt.choices(state))
+            except interrupt.Terminated as late:  # told to stop while the menu asked
+                stopped, code, word = late, TERMINATED, late.word
             except KeyboardInterrupt:
                 choice = None
         self.journal.write("decision", choice=choice or "leave",
@@ -430,6 +444,20 @@ class Executor:
             return self.rollback("interrupted")
         return Outcome(code, "interrupted",
                        interrupt.left(state, resumable=not is_throwaway(self.plan), word=word))
+
+    def _interrupted_again(self, exc: KeyboardInterrupt) -> Outcome:
+        """An interrupt while the first one's rollback ran: nothing more is asked; what the
+        rollback had not undone yet is left as it is, and the journal still ends."""
+        stopped = exc if isinstance(exc, interrupt.Terminated) else None
+        self.journal.write("interrupted", applied=list(self.state.applied),
+                           in_flight=interrupt.in_flight(self.state),
+                           live=interrupt.live_json(self.state.live),
+                           **({"signal": stopped.signal} if stopped is not None else {}))
+        self.journal.write("decision", choice="leave", reason="interrupted again")
+        word = stopped.word if stopped is not None else "interrupted"
+        return Outcome(TERMINATED if stopped is not None else INTERRUPTED, "interrupted",
+                       interrupt.left(self.state, resumable=not is_throwaway(self.plan),
+                                      word=f"{word} during the rollback"))
 
     # ---- soak ------------------------------------------------------------------------
 

@@ -245,7 +245,7 @@ class Twin:
                     twin._dirty.set()
                 proxy.on_change = changed
                 threading.Thread(target=twin._saver, daemon=True, name="twin-saver").start()
-        except Exception:
+        except BaseException:  # a Ctrl-C or SIGTERM half-way, too: no half-started twin left
             twin.stop()
             raise
         twin.timings = {"moto": t_moto - t0, "total": time.perf_counter() - t0}

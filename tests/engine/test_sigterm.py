@@ -17,37 +17,22 @@ from typing import Any
 
 import pytest
 
-from tests.engine.clihelp import INITIAL, run_ids, runbook, world_files
+from tests.engine.clihelp import INITIAL, run_ids, runbook, setup_world, world_files
+from tests.engine.test_interactive import finish, spawn
 from tests.engine.test_verdicts import MOVE, _final_line, _plan
 
 pytestmark = pytest.mark.slow
 
-# `move` takes a while while the file `hold` is there, and `state` lets resume tell
-# whether it ran
-SLOW_MOVE = MOVE.replace("sleep 2; mv a b", "if [ -e hold ]; then sleep 30; fi; mv a b").replace(
+# `move` says it started (the file `started`) and takes a while while the file `hold` is
+# there; `state` lets resume tell whether it ran
+SLOW_MOVE = MOVE.replace(
+    "sleep 2; mv a b", "if [ -e hold ]; then touch started; sleep 30; fi; mv a b").replace(
     "STATE", 'state: [sh, -c, "ls a b 2>/dev/null; true"]')
 
 
 def _events(folder: Path, run_id: str) -> list[dict[str, Any]]:
     lines = (folder / ".runbook" / "runs" / run_id / "events.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines if line.strip()]
-
-
-def _intent_of(folder: Path, step: str) -> bool:
-    ids = run_ids(folder)
-    if not ids:
-        return False
-    path = folder / ".runbook" / "runs" / ids[0] / "events.jsonl"
-    if not path.exists():
-        return False
-    for line in path.read_text().splitlines():
-        try:
-            e = json.loads(line)
-        except ValueError:  # the line being written
-            continue
-        if e.get("type") == "intent" and e.get("step") == step:
-            return True
-    return False
 
 
 def test_sigterm_mid_step_leaves_it_journaled_unlocked_and_resumable(tmp_path: Path) -> None:
@@ -62,10 +47,10 @@ def test_sigterm_mid_step_leaves_it_journaled_unlocked_and_resumable(tmp_path: P
                             start_new_session=True)
     try:
         end = time.monotonic() + 60
-        while not _intent_of(tmp_path, "move"):
+        while not (tmp_path / "started").exists():  # its command runs: the intent is in
             assert proc.poll() is None and time.monotonic() < end, "move never started"
             time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)  # to runbook alone, as `timeout` and `kill` do
+        proc.send_signal(signal.SIGTERM)  # to runbook alone, as `kill PID` does
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -132,3 +117,45 @@ def test_sigterm_before_anything_changed_says_so(tmp_path: Path) -> None:
                                 "(exit 143)")
     assert world_files(tmp_path)["version.txt"] == "v1\n"
 
+
+
+def test_sigterm_at_a_gate_is_no_answer(tmp_path: Path) -> None:
+    """In a terminal, the gate's question is on the screen when the SIGTERM comes: it is
+    not taken for "no" (which would open the declined menu and wait there)."""
+    setup_world(tmp_path)
+    child = spawn(tmp_path, "run", "files.yaml")
+    child.expect(r"Go on with stage one \(Write the new version\)\?")
+    child.kill(signal.SIGTERM)
+    child.expect("terminated \\(SIGTERM\\) before anything changed")
+    assert finish(child) == 143
+    assert world_files(tmp_path) == INITIAL
+    [run_id] = run_ids(tmp_path)
+    events = _events(tmp_path, run_id)
+    assert not [e for e in events if e["type"] == "gate"
+                and e.get("answer") not in (None, "yes")], events
+    assert [e.get("signal") for e in events if e["type"] == "interrupted"] == ["SIGTERM"]
+    assert events[-1]["type"] == "run.finished" and events[-1]["exit_code"] == 143
+    assert "no locks" in runbook(tmp_path, "locks").stdout.lower()
+
+
+def test_sigterm_at_the_ctrl_c_menu_leaves_things_and_says_terminated(tmp_path: Path) -> None:
+    _plan(tmp_path, SLOW_MOVE)
+    (tmp_path / "a").write_text("the file\n")
+    (tmp_path / "hold").write_text("")
+    child = spawn(tmp_path, "run", "p.yaml")  # its stages ask no gate
+    end = time.monotonic() + 60
+    while not (tmp_path / "started").exists():
+        assert child.isalive() and time.monotonic() < end, "move never started"
+        time.sleep(0.02)
+    child.sendintr()  # Ctrl-C: the menu asks
+    child.expect("What now")
+    child.kill(signal.SIGTERM)  # and the run is told to stop while it asks
+    child.expect("exit 143")
+    assert finish(child) == 143
+    [run_id] = run_ids(tmp_path)
+    events = _events(tmp_path, run_id)
+    assert [(e["choice"], e["reason"]) for e in events if e["type"] == "decision"] == \
+        [("leave", "terminated (SIGTERM)")]
+    assert events[-1]["type"] == "run.finished" and events[-1]["exit_code"] == 143
+    assert "terminated (SIGTERM) while step move was under way" in events[-1]["message"]
+    assert (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -23,6 +23,7 @@ from runbook.kinds.wire.common import client_for
 from runbook.kinds.wire.net import WireError
 from runbook.kinds.wire.redirect import CAUSES, Walk, load_map, walk
 from runbook.kinds.wire.redirprefix import is_prefix, probes, star_problem
+from runbook.words import count
 
 if TYPE_CHECKING:
     from runbook.context import RunContext
@@ -85,7 +86,7 @@ def check_all(ctx: RunContext, p: RedirectOptions, *, inline: dict[str, str] | N
             note = f" (the failures CSV {target} could not be written: {exc.strerror or exc})"
     if not failures:
         asked = "" if len(walks) == len(pairs) else \
-            f" ({len(pairs)} entr{'y' if len(pairs) == 1 else 'ies'}; each prefix entry " \
+            f" ({count(len(pairs), 'entry', 'entries')}; each prefix entry " \
             "asked at itself and a deeper path)"
         return CheckResult.passed(f"all {len(walks)} redirects work{asked}{note}", **seen)
     kinds = Counter(w.outcome for w in failures)
