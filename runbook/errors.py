@@ -15,6 +15,9 @@ with ``raise Ours(...) from exc`` and never escape untranslated.
     │   ├── LockHeldError        another run holds the plan+environment lock
     │   └── NoSuchRunError       a run id the store does not hold
     └── RefusedError             a guard refused to start (digest, rehearsal, protected env)
+
+    KeyboardInterrupt
+    └── Terminated               SIGTERM: an interrupt nobody can answer (engine/interrupt.py)
 """
 
 from __future__ import annotations
@@ -155,3 +158,14 @@ def _order(p: Problem) -> tuple[int, str, int, int]:
     s = p.source
     return (0 if p.severity == "error" else 1, s.file if s else "", s.line if s else 0,
             s.column if s else 0)
+
+
+class Terminated(KeyboardInterrupt):
+    """An interrupt nobody can answer: the process was told to stop (SIGTERM from a CI
+    runner's cancel, systemd, `timeout`, `kill`). The CLI raises it from its SIGTERM
+    handler; a shell step passes it on to its command; the run journals it as an
+    interrupt and leaves things as they are without asking (a menu would hold the process
+    until it is killed outright)."""
+
+    signal = "SIGTERM"
+    word = "terminated (SIGTERM)"

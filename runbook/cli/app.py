@@ -92,7 +92,7 @@ def _sigterm_interrupts() -> Iterator[None]:
     """While a command runs, SIGTERM interrupts it as Ctrl-C does, but asks nothing
     (``interrupt.Terminated``): a run journals it, leaves things as they are, releases
     its lock and says how to go on, instead of dying with its lock held."""
-    from runbook.engine.interrupt import Terminated
+    from runbook.errors import Terminated
 
     if threading.current_thread() is not threading.main_thread() \
             or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:  # the parent's choice
@@ -119,8 +119,7 @@ def guarded(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from runbook.engine.interrupt import Terminated
-        from runbook.errors import PlanError, RunbookError
+        from runbook.errors import PlanError, RunbookError, Terminated
 
         try:
             with _sigterm_interrupts():

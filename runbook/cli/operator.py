@@ -23,7 +23,7 @@ class TerminalOperator:
 
     def _ask(self, question: Any) -> Any:
         discard_typeahead(question.application.input)
-        from runbook.engine.interrupt import Terminated
+        from runbook.errors import Terminated
 
         try:
             return question.unsafe_ask()

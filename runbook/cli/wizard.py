@@ -36,7 +36,7 @@ class Asker:
     """questionary, with Ctrl-C as a clean stop and every answer required."""
 
     def _ask(self, question: Any) -> Any:
-        from runbook.engine.interrupt import Terminated
+        from runbook.errors import Terminated
 
         try:
             answer = question.unsafe_ask()

@@ -15,19 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from runbook.engine.journal import RunState
+from runbook.errors import Terminated
 from runbook.inflight import Live
 
 BEFORE = "interrupted before anything changed"
 
-
-class Terminated(KeyboardInterrupt):
-    """An interrupt nobody can answer: the process was told to stop (SIGTERM from a CI
-    runner's cancel, systemd, `timeout`, `kill`). The CLI raises it from its SIGTERM
-    handler; the run journals it as an interrupt and leaves things as they are without
-    asking (a menu would hold the process until it is killed outright)."""
-
-    signal = "SIGTERM"
-    word = "terminated (SIGTERM)"
+__all__ = ["BEFORE", "Terminated", "choices", "in_flight", "left", "live_at_end", "live_json",
+           "question", "still_live"]
 
 
 def in_flight(state: RunState) -> str | None:

@@ -6,8 +6,10 @@ A command is an argv list, or a string split like a shell would (``shlex``) and 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -16,7 +18,7 @@ from pydantic import Field
 
 from runbook.context import RunContext
 from runbook.durations import Duration
-from runbook.errors import KindError
+from runbook.errors import KindError, Terminated
 from runbook.kinds import register
 from runbook.kinds.base import Action, Change, Check, CheckResult, Diff, Outputs, Params, Snapshot
 
@@ -90,18 +92,48 @@ def run_command(
     env = {**os.environ, **_endpoints(ctx), **p.env, "RUNBOOK_RUN_ID": ctx.run_id,
            "RUNBOOK_ENVIRONMENT": ctx.environment}
     try:
-        return subprocess.run(
-            _argv(cmd, p.shell), shell=p.shell, cwd=cwd, env=env, capture_output=True,
-            text=True, timeout=p.timeout, check=False,
-        )
+        # its own process group, so that stopping it stops what it started too (the
+        # children of `sh -c`); no terminal input: a command that asks gets end-of-file
+        # at once, not a prompt nobody sees (its output is captured)
+        proc = subprocess.Popen(
+            _argv(cmd, p.shell), shell=p.shell, cwd=cwd, env=env, text=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            process_group=0)
     except FileNotFoundError as exc:
         raise KindError(f"cannot run {_text(cmd)!r}: {exc.strerror}: {exc.filename}") from exc
     except PermissionError as exc:
         raise KindError(f"cannot run {_text(cmd)!r}: permission denied") from exc
     except NotADirectoryError as exc:
         raise KindError(f"cannot run {_text(cmd)!r}: {cwd} is not a folder") from exc
+    try:
+        out, err = proc.communicate(timeout=p.timeout)
     except subprocess.TimeoutExpired as exc:
+        _stop(proc, signal.SIGKILL)
         raise KindError(f"{_text(cmd)!r} did not finish within {p.timeout:g}s") from exc
+    except BaseException as exc:
+        # Ctrl-C or SIGTERM: the command's group is told the same, and killed if it has
+        # not ended after GRACE: nothing it started goes on changing things once the run
+        # says it stopped
+        _stop(proc, signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT, GRACE)
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+GRACE = 5.0  # seconds an interrupted command has to stop before it is killed
+
+
+def _stop(proc: subprocess.Popen[str], sig: int, grace: float = 0.0) -> None:
+    """Send ``sig`` to ``proc``'s process group; SIGKILL the group if ``proc`` has not
+    ended within ``grace`` seconds. Never raises: it runs while an error goes up."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+    if grace:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
+    with contextlib.suppress(Exception):
+        proc.communicate(timeout=grace or 1.0)
 
 
 def _tail(text: str, limit: int = 400) -> str:

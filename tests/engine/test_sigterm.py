@@ -23,11 +23,22 @@ from tests.engine.test_verdicts import MOVE, _final_line, _plan
 
 pytestmark = pytest.mark.slow
 
-# `move` says it started (the file `started`) and takes a while while the file `hold` is
-# there; `state` lets resume tell whether it ran
+# `move` says it started (the file `started`) and, while the file `hold` is there, waits
+# for a process of its own (its pid in `sleeper.pid`); `state` lets resume tell whether
+# it ran
 SLOW_MOVE = MOVE.replace(
-    "sleep 2; mv a b", "if [ -e hold ]; then touch started; sleep 30; fi; mv a b").replace(
-    "STATE", 'state: [sh, -c, "ls a b 2>/dev/null; true"]')
+    "sleep 2; mv a b",
+    "if [ -e hold ]; then sleep 30 & echo $! > sleeper.pid; touch started; wait; fi; "
+    "mv a b").replace("STATE", 'state: [sh, -c, "ls a b 2>/dev/null; true"]')
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or only its zombie (nothing reaps orphans in some containers)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def _events(folder: Path, run_id: str) -> list[dict[str, Any]]:
@@ -64,8 +75,10 @@ def test_sigterm_mid_step_leaves_it_journaled_unlocked_and_resumable(tmp_path: P
         "with 2 step(s) applied (first, move); `runbook resume` goes on, `runbook rollback` "
         "undoes them (exit 143)")
     assert "Traceback" not in err
-    # the command `move` ran was stopped with the run: nothing moved
+    # the command `move` ran was stopped with the run, and what it started: nothing moved,
+    # and its sleeper is not left running
     assert (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert _gone(int((tmp_path / "sleeper.pid").read_text()))
 
     events = _events(tmp_path, run_id)
     stopped = [e for e in events if e["type"] == "interrupted"]
