@@ -424,7 +424,8 @@ class Executor:
         by = {"signal": stopped.signal} if stopped is not None else {}
         self.journal.write("interrupted", applied=list(state.applied),
                            in_flight=interrupt.in_flight(state),
-                           live=interrupt.live_json(state.live), **by)
+                           live=interrupt.live_json(state.live), **by,
+                           **interrupt.rolling_back_json(state))
         code = TERMINATED if stopped is not None else INTERRUPTED
         word = stopped.word if stopped is not None else "interrupted"
         if not state.applied:
@@ -452,12 +453,13 @@ class Executor:
         self.journal.write("interrupted", applied=list(self.state.applied),
                            in_flight=interrupt.in_flight(self.state),
                            live=interrupt.live_json(self.state.live),
-                           **({"signal": stopped.signal} if stopped is not None else {}))
+                           **({"signal": stopped.signal} if stopped is not None else {}),
+                           **interrupt.rolling_back_json(self.state))
         self.journal.write("decision", choice="leave", reason="interrupted again")
         word = stopped.word if stopped is not None else "interrupted"
         return Outcome(TERMINATED if stopped is not None else INTERRUPTED, "interrupted",
                        interrupt.left(self.state, resumable=not is_throwaway(self.plan),
-                                      word=f"{word} during the rollback"))
+                                      word=word))
 
     # ---- soak ------------------------------------------------------------------------
 

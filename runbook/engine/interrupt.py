@@ -21,7 +21,7 @@ from runbook.inflight import Live
 BEFORE = "interrupted before anything changed"
 
 __all__ = ["BEFORE", "Terminated", "choices", "in_flight", "left", "live_at_end", "live_json",
-           "question", "still_live"]
+           "question", "rolling_back_json", "still_live"]
 
 
 def in_flight(state: RunState) -> str | None:
@@ -33,8 +33,12 @@ def in_flight(state: RunState) -> str | None:
 def question(state: RunState) -> str:
     """The menu's question: the step under way and what is live, before the choices."""
     step = in_flight(state)
-    text = "Interrupted" + (f" while step {step} was under way (between its intent and its outcome)"
-                            if step else "") + "."
+    if state.rolling_back is not None:
+        text = "Interrupted during the rollback" + (
+            f", while step {state.undoing} was being rolled back" if state.undoing else "") + "."
+    else:
+        text = "Interrupted" + (f" while step {step} was under way (between its intent and "
+                                "its outcome)" if step else "") + "."
     for name, live in state.live.items():
         text += f" Live now (step {name}): {live.now}."
     return text + " What now?"
@@ -44,7 +48,9 @@ def choices(state: RunState) -> list[tuple[str, str]]:
     """Roll back or leave, each saying what it does to what is live."""
     undo = "; ".join(f"step {name} {live.rollback}" for name, live in state.live.items())
     stays = "; ".join(live.leave for live in state.live.values())
-    return [("rollback", "roll back every applied step" + (f" ({undo})" if undo else "")),
+    again = "go on with the rollback" if state.rolling_back is not None else \
+        "roll back every applied step"
+    return [("rollback", again + (f" ({undo})" if undo else "")),
             ("leave", "leave things as they are" + (f": {stays}" if stays else "")
              + " (resume or roll back later)")]
 
@@ -53,6 +59,8 @@ def left(state: RunState, *, resumable: bool = True, word: str = "interrupted") 
     """The interrupted outcome's message when the person leaves things as they are
     (``resumable``: a later command can go on; not against a throwaway twin; ``word``:
     how it was stopped)."""
+    if state.rolling_back is not None:
+        return _left_rolling_back(state, resumable, word)
     step = in_flight(state)
     during = f" while step {step} was under way" if step is not None else ""
     if step is not None and step in state.live:
@@ -65,12 +73,32 @@ def left(state: RunState, *, resumable: bool = True, word: str = "interrupted") 
     return f"{word}{during}; left as it is{what}{goes_on}"
 
 
+def _left_rolling_back(state: RunState, resumable: bool, word: str) -> str:
+    """Stopped half-way back: only `runbook rollback` goes on (resume refuses: it would
+    apply again what the rollback undid)."""
+    during = " during the rollback" + (f", while step {state.undoing} was being rolled back"
+                                       if state.undoing else "")
+    still = list(state.applied)
+    what = f" with {len(still)} step(s) still applied ({', '.join(still)})" if still else ""
+    goes_on = "; `runbook rollback` goes on (not resume: it would apply again what the " \
+        "rollback undid)" if resumable and still else ""
+    return f"{word}{during}; left as it is{what}{goes_on}"
+
+
 def still_live(live: dict[str, Live], run: str) -> str:
     """What the final line and the report add while something is live: what, and the two
     commands that end it (``run``: the run id, with ``--state`` when it is needed)."""
     return " ".join(
         f"Still live from step {name}: {one.now}. `runbook rollback {run}` {one.rollback}; "
         f"`runbook resume {run}` {one.resume}." for name, one in live.items())
+
+
+def rolling_back_json(state: RunState) -> dict[str, str]:
+    """The `interrupted` event's fields for an interrupt during a rollback (none else)."""
+    if state.rolling_back is None:
+        return {}
+    return {"rolling_back": state.rolling_back,
+            **({"undoing": state.undoing} if state.undoing else {})}
 
 
 def live_json(live: dict[str, Live]) -> dict[str, dict[str, str]]:

@@ -119,6 +119,10 @@ class RunState:
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)  # engine/baseline.py
     # step id -> what its action holds live while under way (the last note's ``live``)
     live: dict[str, Live] = field(default_factory=dict)
+    # why the run is being rolled back, once a rollback was chosen or began: from then on
+    # the run only goes backwards (resume would apply again what the rollback undid)
+    rolling_back: str | None = None
+    undoing: str | None = None  # the step whose rollback began and has not ended
     last_seq: int = 0
 
     @property
@@ -155,6 +159,15 @@ def replay(events: list[dict[str, Any]]) -> RunState:
             state.finished = e
         elif t == "run.resumed":
             state.finished = None
+            if e.get("mode") == "rollback":
+                state.rolling_back = state.rolling_back or str(
+                    e.get("why") or "`runbook rollback` was run")
+        elif t == "decision" and e.get("choice") == "rollback":
+            state.rolling_back = state.rolling_back or str(
+                e.get("failure") or e.get("reason") or "a rollback was chosen")
+        elif t == "rollback.started":
+            state.rolling_back = state.rolling_back or "a rollback began"
+            state.undoing = step
         elif t == "gate" and e.get("answer") == "yes":
             state.gates.add(e.get("stage", ""))
         elif t == "stage.done":
@@ -181,6 +194,7 @@ def replay(events: list[dict[str, Any]]) -> RunState:
         elif t == "rollback.restored" and step in state.applied:
             state.applied[step].restored = True
         elif t in ("rollback.verified", "rollback.undone"):
+            state.undoing = None
             state.live.pop(step, None)
             if step in state.applied:
                 del state.applied[step]
@@ -188,6 +202,7 @@ def replay(events: list[dict[str, Any]]) -> RunState:
                 state.steps_done.discard(step)
                 state.outputs.pop(step, None)
         elif t == "rollback.skipped":
+            state.undoing = None
             state.live.pop(step, None)
             state.applied.pop(step, None)
             state.rolled_back.append(step)

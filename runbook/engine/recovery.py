@@ -131,6 +131,7 @@ def _state_option(ex: Walker) -> str:
 
 def rollback(ex: Walker, why: str) -> Outcome:
     """Undo every applied step, newest first, each proved before the next is touched."""
+    ex.state.rolling_back = ex.state.rolling_back or why
     pending = list(reversed(ex.state.applied.values()))
     verdicts: dict[str, Verdict] = {}
     for rec in pending:
@@ -181,6 +182,7 @@ def _fail(ex: Walker, step: Step, error: str, problem: str | None = None, *,
 
 def _rollback_step(ex: Walker, step: Step, rec: AppliedStep) -> Verdict:
     ex.journal.write("rollback.started", step=step.id, stage=step.stage)
+    ex.state.undoing = step.id
     cls = kinds.action(step.action.kind)
     rb = step.rollback
     if rb.mode == "none":
@@ -294,6 +296,8 @@ def _prove(ex: Walker, step: Step, rec: AppliedStep, action: Action[Any]) -> Ver
 
 
 def _forget(ex: Walker, step_id: str) -> None:
+    if ex.state.undoing == step_id:
+        ex.state.undoing = None
     ex.state.applied.pop(step_id, None)
     ex.state.outputs.pop(step_id, None)
     ex.state.steps_done.discard(step_id)

@@ -331,6 +331,13 @@ def continue_run(session: Session, run_id: str, *, mode: str,
             f"but not proved, and {len(state.applied)} step(s) are still recorded as "
             f"applied. Look at them, then go on with `runbook rollback "
             f"{state_option(session.store)}{run_id}`")
+    if mode == "resume" and state.rolling_back is not None and state.applied:
+        # a rollback began: going forward would apply again what it undid
+        raise StateError(
+            f"run {run_id} was being rolled back ({state.rolling_back}) and stopped with "
+            f"step(s) {', '.join(state.applied)} still applied; resume would apply again "
+            f"what the rollback undid. Look at them, then go on with `runbook rollback "
+            f"{state_option(session.store)}{run_id}`")
     # what it ran against must still be there (a twin), and the AWS settings must work
     wired = session.wire(plan, run_id, Path(meta.get("plan_dir", ".")), continuing=mode)
     ctx = wired.ctx
@@ -344,15 +351,16 @@ def continue_run(session: Session, run_id: str, *, mode: str,
                                         if k in RunOptions.__dataclass_fields__})
         opts = RunOptions(yes=opts.yes, step_mode=opts.step_mode, start_at=None,
                           on_failure=opts.on_failure)
+        why = f"rollback of run {run_id} asked for"
         journal.write("run.resumed", mode=mode, previous=state.outcome,
                       operator=ident.to_json(wired.principal),
-                      lock_id=lock.lock_id)
+                      lock_id=lock.lock_id, **({"why": why} if mode == "rollback" else {}))
         state.finished = None
         executor = Executor(plan, ctx, journal, session.operator, opts, session.display, state,
                             answers=Answers(dict(assume or {}), because, ident.to_json()))
         if mode == "resume":
             return executor.resume()
-        return executor.rollback_run(f"rollback of run {run_id} asked for")
+        return executor.rollback_run(why)
 
 
 # ---- lock hygiene --------------------------------------------------------------------------

@@ -172,3 +172,86 @@ def test_sigterm_at_the_ctrl_c_menu_leaves_things_and_says_terminated(tmp_path: 
     assert events[-1]["type"] == "run.finished" and events[-1]["exit_code"] == 143
     assert "terminated (SIGTERM) while step move was under way" in events[-1]["message"]
     assert (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+# three steps; the last fails its post check; undoing `slow` takes a while while `hold` is
+# there (it says so in `undoing`)
+BACKWARDS = """\
+runbook: 1
+name: backwards
+stages:
+  - name: work
+    confirm: false
+    steps:
+      - id: a
+        action:
+          shell: {run: [sh, -c, "echo v2 > a.txt"], undo: [sh, -c, "echo v1 > a.txt"],
+                  state: [cat, a.txt]}
+        post: [{shell: {run: [cat, a.txt], contains: v2}}]
+      - id: slow
+        action:
+          shell:
+            run: [sh, -c, "echo v2 > b.txt"]
+            undo: [sh, -c, "if [ -e hold ]; then touch undoing; sleep 30; fi; echo v1 > b.txt"]
+            state: [cat, b.txt]
+        post: [{shell: {run: [cat, b.txt], contains: v2}}]
+      - id: c
+        action:
+          shell: {run: [sh, -c, "echo v2 > c.txt"], undo: [sh, -c, "echo v1 > c.txt"],
+                  state: [cat, c.txt]}
+        post: [{shell: {run: [cat, c.txt], contains: nope}}]
+"""
+
+
+def test_a_rollback_stopped_half_way_goes_on_only_backwards(tmp_path: Path) -> None:
+    """The newcomer's finding: a `runbook rollback` stopped half-way said "`runbook
+    resume` goes on", and resume applied again the step the rollback had undone."""
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.txt").write_text("v1\n")
+    (tmp_path / "p.yaml").write_text(BACKWARDS)
+    first = runbook(tmp_path, "run", "p.yaml", "--yes", "--on-failure", "stop")
+    assert first.returncode == 3, first.stdout + first.stderr
+    [run_id] = run_ids(tmp_path)
+    (tmp_path / "hold").write_text("")
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "runbook", "rollback", run_id, "--yes"],
+                            cwd=tmp_path, env=env, text=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        end = time.monotonic() + 60
+        while not (tmp_path / "undoing").exists():  # c is undone; slow's undo runs
+            assert proc.poll() is None and time.monotonic() < end, "slow's undo never ran"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 143, out + err
+    assert _final_line(out) == (
+        "interrupted: terminated (SIGTERM) during the rollback, while step slow was being "
+        "rolled back; left as it is with 2 step(s) still applied (a, slow); `runbook "
+        "rollback` goes on (not resume: it would apply again what the rollback undid) "
+        "(exit 143)")
+    stopped = [e for e in _events(tmp_path, run_id) if e["type"] == "interrupted"]
+    assert [(e.get("rolling_back"), e.get("undoing")) for e in stopped] == \
+        [(f"rollback of run {run_id} asked for", "slow")]
+    assert (tmp_path / "c.txt").read_text() == "v1\n"  # undone before the SIGTERM
+
+    # resume refuses: going forward would apply c again
+    forward = runbook(tmp_path, "resume", run_id, "--yes")
+    assert forward.returncode == 3, forward.stdout + forward.stderr
+    said = " ".join(forward.stderr.split())
+    assert f"run {run_id} was being rolled back" in said
+    assert "resume would apply again what the rollback undid" in said
+    assert f"go on with `runbook rollback {run_id}`" in said
+    assert (tmp_path / "c.txt").read_text() == "v1\n"
+
+    # and rollback goes on to the end
+    (tmp_path / "hold").unlink()
+    back = runbook(tmp_path, "rollback", run_id, "--yes")
+    assert back.returncode == 1, back.stdout + back.stderr
+    assert "rolled back and verified" in back.stdout
+    assert [(tmp_path / f"{n}.txt").read_text() for n in "abc"] == ["v1\n"] * 3
