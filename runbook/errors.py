@@ -162,10 +162,16 @@ def _order(p: Problem) -> tuple[int, str, int, int]:
 
 class Terminated(KeyboardInterrupt):
     """An interrupt nobody can answer: the process was told to stop (SIGTERM from a CI
-    runner's cancel, systemd, `timeout`, `kill`). The CLI raises it from its SIGTERM
-    handler; a shell step passes it on to its command; the run journals it as an
-    interrupt and leaves things as they are without asking (a menu would hold the process
-    until it is killed outright)."""
+    runner's cancel, systemd, `timeout`, `kill`; SIGHUP when its terminal or SSH session
+    went away). The CLI raises it from its signal handler; a shell step passes it on to
+    its command; the run journals it as an interrupt and leaves things as they are
+    without asking (a menu would hold the process until it is killed outright). It exits
+    128 + the signal's number, as a shell reports it: 143 for SIGTERM, 129 for SIGHUP."""
 
-    signal = "SIGTERM"
-    word = "terminated (SIGTERM)"
+    def __init__(self, signal: str = "SIGTERM") -> None:
+        import signal as signals
+
+        super().__init__(signal)
+        self.signal = signal
+        self.word = f"terminated ({signal})"
+        self.exit_code = 128 + int(signals.Signals[signal])

@@ -87,30 +87,36 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+# told to stop: a supervisor's SIGTERM; SIGHUP when the terminal or SSH session went away
+STOPPING = (signal.SIGTERM, signal.SIGHUP)
+
+
 @contextlib.contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
-    """While a command runs, SIGTERM interrupts it as Ctrl-C does, but asks nothing
-    (``interrupt.Terminated``): a run journals it, leaves things as they are, releases
-    its lock and says how to go on, instead of dying with its lock held."""
+    """While a command runs, SIGTERM (or SIGHUP) interrupts it as Ctrl-C does, but asks
+    nothing (``errors.Terminated``): a run journals it, leaves things as they are,
+    releases its lock and says how to go on, instead of dying with its lock held."""
     from runbook.errors import Terminated
 
-    if threading.current_thread() is not threading.main_thread() \
-            or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:  # the parent's choice
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
     told: list[bool] = []
 
-    def _stop(_signum: int, _frame: Any) -> None:
-        # once: a second SIGTERM must not break off the first one's journaling and unlock
+    def _stop(signum: int, _frame: Any) -> None:
+        # once: a second signal must not break off the first one's journaling and unlock
         if not told:
             told.append(True)
-            raise Terminated
+            raise Terminated(signal.Signals(signum).name)
 
-    before = signal.signal(signal.SIGTERM, _stop)
+    # a signal the parent set to be ignored (nohup) stays ignored
+    mine = [sig for sig in STOPPING if signal.getsignal(sig) is not signal.SIG_IGN]
+    before = {sig: signal.signal(sig, _stop) for sig in mine}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def guarded(fn: F) -> F:
@@ -119,10 +125,11 @@ def guarded(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from runbook.cli.outlet import kept
         from runbook.errors import PlanError, RunbookError, Terminated
 
         try:
-            with _sigterm_interrupts():
+            with kept(), _sigterm_interrupts():
                 return fn(*args, **kwargs)
         except PlanError as exc:
             from runbook.cli.render import print_problems
@@ -131,8 +138,8 @@ def guarded(fn: F) -> F:
             raise typer.Exit(exc.exit_code) from None
         except RunbookError as exc:
             _fail(f"error: {exc}", exc.exit_code)
-        except Terminated:
-            _fail(Terminated.word, 143)
+        except Terminated as exc:
+            _fail(exc.word, exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         return None

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Ctrl-C, and SIGTERM, which the CLI turns into an interrupt that asks nothing
-DEFERRED = (signal.SIGINT, signal.SIGTERM)
+# Ctrl-C, and SIGTERM and SIGHUP, which the CLI turns into an interrupt that asks nothing
+DEFERRED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def whole(fn: F) -> F:
-    """``fn`` runs to its end; a SIGINT or SIGTERM that came meanwhile is delivered after
-    it (SIGTERM when both came)."""
+    """``fn`` runs to its end; a SIGINT, SIGTERM or SIGHUP that came meanwhile is
+    delivered after it (a SIGTERM or SIGHUP rather than a SIGINT when both came)."""
 
     @functools.wraps(fn)
     def drawn(*args: Any, **kwargs: Any) -> Any:
@@ -40,8 +40,8 @@ def whole(fn: F) -> F:
         finally:
             for sig in held:
                 signal.signal(sig, before[sig])
-            if came:  # SIGTERM first when both came: it must not be taken for a Ctrl-C
-                sig = signal.SIGTERM if signal.SIGTERM in came else came[0]
+            if came:  # a stop first when both came: it must not be taken for a Ctrl-C
+                sig = next((s for s in came if s != signal.SIGINT), came[0])
                 handler = before[sig]
                 assert callable(handler)
                 handler(sig, None)

@@ -8,7 +8,7 @@ mutation is journaled before it is made (``intent`` with the snapshot) and after
 Exit codes (docs/plan-format.md): 0 all applied and verified; 1 stopped and every applied step
 rolled back (each proved against its snapshot, or reported as undone, not proved); 3 a
 person must look; 4 finished, but some step(s) were skipped and so not verified; 130
-interrupted; 143 terminated (SIGTERM), left as it is.
+interrupted; 143 (SIGTERM) and 129 (SIGHUP) terminated, left as it is.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from runbook.engine.outcome import (
     ROLLED_BACK,
     SKIPPED,
     SUCCEEDED,
-    TERMINATED,
     WITH_SKIPS,
     Answers,
     Display,
@@ -51,7 +50,7 @@ from runbook.plan.model import ActionSpec, CheckSpec, Plan, Stage, Step
 from runbook.plan.template import TemplateError, resolve_runtime
 from runbook.store import state_option
 
-__all__ = ["BAD_INPUT", "INTERRUPTED", "LOOK", "OK", "ROLLED_BACK", "SKIPPED", "TERMINATED",
+__all__ = ["BAD_INPUT", "INTERRUPTED", "LOOK", "OK", "ROLLED_BACK", "SKIPPED",
            "Display", "Executor",
            "FailureMode", "NullDisplay", "Outcome", "Preview", "RunOptions", "Stop"]
 
@@ -417,8 +416,9 @@ class Executor:
 
     def _interrupted(self, exc: KeyboardInterrupt) -> Outcome:
         """Ctrl-C: say which step was under way and what it holds live, then roll back or
-        leave it (engine/interrupt.py words both). A SIGTERM (``interrupt.Terminated``)
-        asks nothing: it leaves things as they are, and exits 143."""
+        leave it (engine/interrupt.py words both). A SIGTERM or SIGHUP
+        (``interrupt.Terminated``) asks nothing: it leaves things as they are, and exits
+        128 + the signal's number."""
         state = self.state
         stopped = exc if isinstance(exc, interrupt.Terminated) else None
         by = {"signal": stopped.signal} if stopped is not None else {}
@@ -426,7 +426,7 @@ class Executor:
                            in_flight=interrupt.in_flight(state),
                            live=interrupt.live_json(state.live), **by,
                            **interrupt.rolling_back_json(state))
-        code = TERMINATED if stopped is not None else INTERRUPTED
+        code = stopped.exit_code if stopped is not None else INTERRUPTED
         word = stopped.word if stopped is not None else "interrupted"
         if not state.applied:
             return Outcome(code, "interrupted", interrupt.BEFORE.replace("interrupted", word))
@@ -436,7 +436,7 @@ class Executor:
                 choice = self.operator.choose(interrupt.question(state),
                                               interrupt.choices(state))
             except interrupt.Terminated as late:  # told to stop while the menu asked
-                stopped, code, word = late, TERMINATED, late.word
+                stopped, code, word = late, late.exit_code, late.word
             except KeyboardInterrupt:
                 choice = None
         self.journal.write("decision", choice=choice or "leave",
@@ -457,7 +457,7 @@ class Executor:
                            **interrupt.rolling_back_json(self.state))
         self.journal.write("decision", choice="leave", reason="interrupted again")
         word = stopped.word if stopped is not None else "interrupted"
-        return Outcome(TERMINATED if stopped is not None else INTERRUPTED, "interrupted",
+        return Outcome(stopped.exit_code if stopped is not None else INTERRUPTED, "interrupted",
                        interrupt.left(self.state, resumable=not is_throwaway(self.plan),
                                       word=word))
 

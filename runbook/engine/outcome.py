@@ -13,9 +13,9 @@ from runbook.plan.model import Stage, Step
 # Exit codes of a run (docs/plan-format.md): 0 every step applied and verified; 1 stopped
 # and every applied step rolled back; 2 bad input, nothing changed; 3 a person must look;
 # 4 finished, but some step(s) were skipped and so not verified; 130 interrupted (Ctrl-C);
-# 143 interrupted by SIGTERM (128 + 15, as a shell reports it), left as it is.
+# 143 and 129 interrupted by SIGTERM and SIGHUP (128 + the signal's number, as a shell
+# reports it: errors.Terminated), left as it is.
 OK, ROLLED_BACK, BAD_INPUT, LOOK, SKIPPED, INTERRUPTED = 0, 1, 2, 3, 4, 130
-TERMINATED = 143
 # How a run ended (the journal's run.finished "outcome"); only "succeeded" is a rehearsal.
 SUCCEEDED, WITH_SKIPS = "succeeded", "finished_with_skips"
 ROLLED_BACK_OUTCOMES = ("rolled_back", "rolled_back_unproved")

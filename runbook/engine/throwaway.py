@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from runbook.engine.outcome import INTERRUPTED, LOOK, TERMINATED, Outcome
+from runbook.engine.outcome import LOOK, Outcome
 from runbook.plan.model import Plan
 
 
@@ -31,7 +31,7 @@ def later(plan: Plan, text: str) -> str:
 def ending(plan: Plan, outcome: Outcome, *, applied: bool) -> Outcome:
     """``outcome`` as it is true for ``plan``'s twin: unchanged unless the twin is a
     throwaway one and the run leaves steps applied in it."""
-    if not applied or outcome.exit_code not in (LOOK, INTERRUPTED, TERMINATED) \
+    if not applied or (outcome.exit_code != LOOK and outcome.outcome != "interrupted") \
             or not is_throwaway(plan):
         return outcome
     world = plan.environment.sandbox.world if plan.environment.sandbox else None

@@ -46,7 +46,10 @@ def _events(folder: Path, run_id: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def test_sigterm_mid_step_leaves_it_journaled_unlocked_and_resumable(tmp_path: Path) -> None:
+# SIGHUP: the terminal or SSH session the run was started from went away
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_mid_step_leaves_it_journaled_unlocked_and_resumable(
+        tmp_path: Path, sig: signal.Signals, code: int) -> None:
     _plan(tmp_path, SLOW_MOVE)
     (tmp_path / "a").write_text("the file\n")
     (tmp_path / "hold").write_text("")
@@ -61,19 +64,19 @@ def test_sigterm_mid_step_leaves_it_journaled_unlocked_and_resumable(tmp_path: P
         while not (tmp_path / "started").exists():  # its command runs: the intent is in
             assert proc.poll() is None and time.monotonic() < end, "move never started"
             time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)  # to runbook alone, as `kill PID` does
+        proc.send_signal(sig)  # to runbook alone, as `kill PID` does
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     [run_id] = run_ids(tmp_path)
-    assert proc.returncode == 143, out + err
+    assert proc.returncode == code, out + err
     assert "What now" not in out  # nothing asked
     assert _final_line(out) == (
-        "interrupted: terminated (SIGTERM) while step move was under way; left as it is "
+        f"interrupted: terminated ({sig.name}) while step move was under way; left as it is "
         "with 2 step(s) applied (first, move); `runbook resume` goes on, `runbook rollback` "
-        "undoes them (exit 143)")
+        f"undoes them (exit {code})")
     assert "Traceback" not in err
     # the command `move` ran was stopped with the run, and what it started: nothing moved,
     # and its sleeper is not left running
@@ -82,16 +85,16 @@ def test_sigterm_mid_step_leaves_it_journaled_unlocked_and_resumable(tmp_path: P
 
     events = _events(tmp_path, run_id)
     stopped = [e for e in events if e["type"] == "interrupted"]
-    assert [(e["signal"], e["in_flight"]) for e in stopped] == [("SIGTERM", "move")]
+    assert [(e["signal"], e["in_flight"]) for e in stopped] == [(sig.name, "move")]
     assert [e["choice"] for e in events if e["type"] == "decision"] == ["leave"]
     assert events[-1]["type"] == "run.finished"
-    assert (events[-1]["outcome"], events[-1]["exit_code"]) == ("interrupted", 143)
+    assert (events[-1]["outcome"], events[-1]["exit_code"]) == ("interrupted", code)
 
     # the lock went with the run: `runs` shows it interrupted, the report says by what
     assert "no locks" in runbook(tmp_path, "locks").stdout.lower()
     assert "interrupted" in runbook(tmp_path, "runs").stdout
     report = runbook(tmp_path, "report", run_id).stdout
-    assert "**interrupted** (by SIGTERM, nothing asked) while step `move` was under way" \
+    assert f"**interrupted** (by {sig.name}, nothing asked) while step `move` was under way" \
         in report
 
     # and resume goes on, as the final line says: `move` did not run, so it runs now
