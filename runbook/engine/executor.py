@@ -42,7 +42,7 @@ from runbook.engine.outcome import (
     RunOptions,
     Stop,
 )
-from runbook.engine.throwaway import ending, is_throwaway, later
+from runbook.engine.throwaway import ending, later
 from runbook.errors import RunbookError
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.describe import build, describe, polling
@@ -193,10 +193,19 @@ class Executor:
             "runbook")
         applied = list(self.state.applied)
         self.journal.write("failed", phase="run", error=what)
-        left = (f"; applied steps were left as they are ({', '.join(applied)})" + later(
-                    self.plan, ": look, then `runbook resume` or `runbook rollback` goes on")
+        ref = self._later_ref()
+        left = (f"; applied steps were left as they are ({', '.join(applied)})"
+                + (f": look, then `runbook resume {ref}` or `runbook rollback {ref}` goes on"
+                   if ref is not None else "")
                 if applied else "; nothing was left applied")
         return Outcome(LOOK, "stopped", what + left)
+
+    def _later_ref(self) -> str | None:
+        """What a later `runbook resume`/`rollback` of this run takes (its id, with
+        ``--state`` when the store is not the default); None against a throwaway twin,
+        which is gone with this process (``throwaway.later``)."""
+        ref = f"{state_option(self.journal.store)}{self.ctx.run_id}"
+        return ref if later(self.plan, ref) else None
 
     def _walked(self) -> Outcome:
         """The end of a walk: "succeeded" only when no step was skipped."""
@@ -215,8 +224,8 @@ class Executor:
             extra = {"still_applied": list(outcome.still_applied),
                      "next_command": outcome.next_command}
         live = self.state.live
-        if live and not is_throwaway(self.plan):  # a throwaway twin is gone with its traffic
-            run = f"{state_option(self.journal.store)}{self.ctx.run_id}"
+        run = self._later_ref()
+        if live and run is not None:  # a throwaway twin is gone with its traffic
             outcome = replace(outcome, message=outcome.message.rstrip(".") + ". "
                               + interrupt.still_live(live, run))
             extra["live"] = interrupt.live_json(live)
@@ -444,7 +453,7 @@ class Executor:
         if choice == "rollback":
             return self.rollback("interrupted")
         return Outcome(code, "interrupted",
-                       interrupt.left(state, resumable=not is_throwaway(self.plan), word=word))
+                       interrupt.left(state, run=self._later_ref(), word=word))
 
     def _interrupted_again(self, exc: KeyboardInterrupt) -> Outcome:
         """An interrupt while the first one's rollback ran: nothing more is asked; what the
@@ -458,8 +467,7 @@ class Executor:
         self.journal.write("decision", choice="leave", reason="interrupted again")
         word = stopped.word if stopped is not None else "interrupted"
         return Outcome(stopped.exit_code if stopped is not None else INTERRUPTED, "interrupted",
-                       interrupt.left(self.state, resumable=not is_throwaway(self.plan),
-                                      word=word))
+                       interrupt.left(self.state, run=self._later_ref(), word=word))
 
     # ---- soak ------------------------------------------------------------------------
 

@@ -55,12 +55,13 @@ def choices(state: RunState) -> list[tuple[str, str]]:
              + " (resume or roll back later)")]
 
 
-def left(state: RunState, *, resumable: bool = True, word: str = "interrupted") -> str:
+def left(state: RunState, *, run: str | None, word: str = "interrupted") -> str:
     """The interrupted outcome's message when the person leaves things as they are
-    (``resumable``: a later command can go on; not against a throwaway twin; ``word``:
-    how it was stopped)."""
+    (``run``: what the later commands take, the run id with ``--state`` when needed;
+    None when no later command can go on, against a throwaway twin; ``word``: how it
+    was stopped)."""
     if state.rolling_back is not None:
-        return _left_rolling_back(state, resumable, word)
+        return _left_rolling_back(state, run, word)
     step = in_flight(state)
     during = f" while step {step} was under way" if step is not None else ""
     if step is not None and step in state.live:
@@ -68,20 +69,20 @@ def left(state: RunState, *, resumable: bool = True, word: str = "interrupted") 
         return f"{word}{during}; left as it is"
     applied = list(state.applied)
     what = f" with {len(applied)} step(s) applied ({', '.join(applied)})" if applied else ""
-    goes_on = "; `runbook resume` goes on, `runbook rollback` undoes them" \
-        if resumable and applied else ""
+    goes_on = f"; `runbook resume {run}` goes on, `runbook rollback {run}` undoes them" \
+        if run is not None and applied else ""
     return f"{word}{during}; left as it is{what}{goes_on}"
 
 
-def _left_rolling_back(state: RunState, resumable: bool, word: str) -> str:
+def _left_rolling_back(state: RunState, run: str | None, word: str) -> str:
     """Stopped half-way back: only `runbook rollback` goes on (resume refuses: it would
     apply again what the rollback undid)."""
     during = " during the rollback" + (f", while step {state.undoing} was being rolled back"
                                        if state.undoing else "")
     still = list(state.applied)
     what = f" with {len(still)} step(s) still applied ({', '.join(still)})" if still else ""
-    goes_on = "; `runbook rollback` goes on (not resume: it would apply again what the " \
-        "rollback undid)" if resumable and still else ""
+    goes_on = f"; `runbook rollback {run}` goes on (not resume: it would apply again what " \
+        "the rollback undid)" if run is not None and still else ""
     return f"{word}{during}; left as it is{what}{goes_on}"
 
 

@@ -75,8 +75,8 @@ def test_sigterm_mid_step_leaves_it_journaled_unlocked_and_resumable(
     assert "What now" not in out  # nothing asked
     assert _final_line(out) == (
         f"interrupted: terminated ({sig.name}) while step move was under way; left as it is "
-        "with 2 step(s) applied (first, move); `runbook resume` goes on, `runbook rollback` "
-        f"undoes them (exit {code})")
+        f"with 2 step(s) applied (first, move); `runbook resume {run_id}` goes on, "
+        f"`runbook rollback {run_id}` undoes them (exit {code})")
     assert "Traceback" not in err
     # the command `move` ran was stopped with the run, and what it started: nothing moved,
     # and its sleeper is not left running
@@ -236,8 +236,8 @@ def test_a_rollback_stopped_half_way_goes_on_only_backwards(tmp_path: Path) -> N
     assert _final_line(out) == (
         "interrupted: terminated (SIGTERM) during the rollback, while step slow was being "
         "rolled back; left as it is with 2 step(s) still applied (a, slow); `runbook "
-        "rollback` goes on (not resume: it would apply again what the rollback undid) "
-        "(exit 143)")
+        f"rollback {run_id}` goes on (not resume: it would apply again what the rollback "
+        "undid) (exit 143)")
     stopped = [e for e in _events(tmp_path, run_id) if e["type"] == "interrupted"]
     assert [(e.get("rolling_back"), e.get("undoing")) for e in stopped] == \
         [(f"rollback of run {run_id} asked for", "slow")]
