@@ -170,7 +170,9 @@ class LiveView:
               f"(digest {e['digest'][:12]}) by {e['operator']['user']}@{e['operator']['host']}")
         elif t == "run.resumed":
             self._resumed, self._stage = e.get("mode") == "resume", None
-            p(f"[bold]{e['mode']}[/] of this run (it had {e['previous']})")
+            before = "none: it ended without a word (killed?)" \
+                if e["previous"] == "unfinished" else e["previous"]
+            p(f"[bold]{e['mode']}[/] of this run (its outcome so far: {before})")
         elif t == "stage.started":
             self._stage = stage
             title = f" - {escape(e['title'])}" if e.get("title") else ""
