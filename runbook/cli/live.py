@@ -155,7 +155,9 @@ class LiveView:
             return
         took = self._end_wait()
         if took and t not in ("check", "soak"):
-            p(f"  [dim]done waiting after {took}[/]")
+            # an interrupt cut the wait short: it did not end on its own
+            ended = "stopped waiting" if t == "interrupted" else "done waiting"
+            p(f"  [dim]{ended} after {took}[/]")
         stage = e.get("stage")
         if t == "stage.started" and stage == self._stage:
             return  # a resumed stage: its header came with its first event, above

@@ -258,3 +258,41 @@ def test_a_rollback_stopped_half_way_goes_on_only_backwards(tmp_path: Path) -> N
     assert back.returncode == 1, back.stdout + back.stderr
     assert "rolled back and verified" in back.stdout
     assert [(tmp_path / f"{n}.txt").read_text() for n in "abc"] == ["v1\n"] * 3
+
+
+WAITS = """\
+runbook: 1
+name: waits
+stages:
+  - name: one
+    confirm: false
+    steps:
+      - id: settle
+        action:
+          wait: {for: 10m, reason: let the caches settle}
+"""
+
+
+def test_a_wait_cut_short_says_it_stopped_waiting(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(WAITS)
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "runbook", "run", "p.yaml", "--yes"],
+                            cwd=tmp_path, env=env, text=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    seen = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the wait has begun once it says so
+            seen.append(line)
+            if "waiting: wait 10m" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    said = "".join(seen) + out
+    assert proc.returncode == 143, said + err
+    assert "stopped waiting after" in said and "done waiting" not in said, said
