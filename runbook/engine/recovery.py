@@ -132,6 +132,7 @@ def _state_option(ex: Walker) -> str:
 def rollback(ex: Walker, why: str) -> Outcome:
     """Undo every applied step, newest first, each proved before the next is touched."""
     ex.state.rolling_back = ex.state.rolling_back or why
+    cut_short = ex.state.undoing  # a step whose undo an interrupt or a kill cut short
     pending = list(reversed(ex.state.applied.values()))
     verdicts: dict[str, Verdict] = {}
     for rec in pending:
@@ -141,7 +142,8 @@ def rollback(ex: Walker, why: str) -> Outcome:
                 ex.journal.write("rollback.failed", step=rec.step,
                                  error="the step is not in the plan")
                 raise _Stuck(f"step {rec.step} is not in the plan")
-            verdicts[rec.step] = _rollback_step(ex, step, rec)
+            verdicts[rec.step] = _rollback_step(ex, step, rec,
+                                                cut_short=rec.step == cut_short)
         except _Stuck as stuck:
             return _stopped(ex, str(stuck), asked=stuck.asked)
     if not pending:
@@ -180,7 +182,8 @@ def _fail(ex: Walker, step: Step, error: str, problem: str | None = None, *,
     return _Stuck(problem or f"rolling back step {step.id} failed: {error}", asked=asked)
 
 
-def _rollback_step(ex: Walker, step: Step, rec: AppliedStep) -> Verdict:
+def _rollback_step(ex: Walker, step: Step, rec: AppliedStep, *,
+                   cut_short: bool = False) -> Verdict:
     ex.journal.write("rollback.started", step=step.id, stage=step.stage)
     ex.state.undoing = step.id
     cls = kinds.action(step.action.kind)
@@ -198,6 +201,13 @@ def _rollback_step(ex: Walker, step: Step, rec: AppliedStep) -> Verdict:
         action, _ = ex.action_for(step.action)
     except (TemplateError, RunbookError) as exc:
         raise _fail(ex, step, str(exc)) from exc
+    if not rec.restored and cut_short and _already_restored(ex, step, rec, action):
+        # its undo had run before it was cut short: what the run left is gone because the
+        # rollback itself put the snapshot back, not because someone else changed it
+        ex.journal.write("rollback.restored", step=step.id,
+                         detail="its undo ran before the rollback was cut short: it reads "
+                                "back as its snapshot")
+        rec.restored = True
     if not rec.restored:
         if rec.outputs is None and _never_ran(ex, step, rec):
             return "nothing"
@@ -217,6 +227,17 @@ def _rollback_step(ex: Walker, step: Step, rec: AppliedStep) -> Verdict:
         ex.journal.write("rollback.restored", step=step.id)
         rec.restored = True
     return _prove(ex, step, rec, action)
+
+
+def _already_restored(ex: Walker, step: Step, rec: AppliedStep, action: Action[Any]) -> bool:
+    """Does the step read back as its snapshot already? Only a kind that can prove a
+    restore can say; any doubt (it cannot be read) is a no, and the usual path decides."""
+    call = partial(kind_call, step.id, step.action)
+    try:
+        return bool(call("provable", action.provable)) and call(
+            "restored", partial(action.restored, ex.ctx, rec.snapshot, rec.outputs or {})) is None
+    except RunbookError:
+        return False
 
 
 def _never_ran(ex: Walker, step: Step, rec: AppliedStep) -> bool:

@@ -296,3 +296,44 @@ def test_a_wait_cut_short_says_it_stopped_waiting(tmp_path: Path) -> None:
     said = "".join(seen) + out
     assert proc.returncode == 143, said + err
     assert "stopped waiting after" in said and "done waiting" not in said, said
+
+
+def test_a_rollback_cut_short_after_its_undo_ran_finishes(tmp_path: Path) -> None:
+    """The second newcomer's finding: the undo of `slow` had put its snapshot back when
+    the SIGTERM came; `runbook rollback` then took the restored file for someone else's
+    change ("drifted") and could not go on, however often it was asked."""
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.txt").write_text("v1\n")
+    (tmp_path / "p.yaml").write_text(BACKWARDS.replace(
+        "if [ -e hold ]; then touch undoing; sleep 30; fi; echo v1 > b.txt",
+        "echo v1 > b.txt; if [ -e hold ]; then touch undoing; sleep 30; fi"))
+    (tmp_path / "hold").write_text("")
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    proc = subprocess.Popen(  # --yes: the failing post check of c rolls back on its own
+        [sys.executable, "-m", "runbook", "run", "p.yaml", "--yes"], cwd=tmp_path, env=env,
+        text=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True)
+    try:
+        end = time.monotonic() + 60
+        while not (tmp_path / "undoing").exists():
+            assert proc.poll() is None and time.monotonic() < end, "slow's undo never ran"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 143, out + err
+    assert (tmp_path / "b.txt").read_text() == "v1\n"  # the undo had run
+    [run_id] = run_ids(tmp_path)
+    (tmp_path / "hold").unlink()
+    back = runbook(tmp_path, "rollback", run_id, "--yes")
+    assert back.returncode == 1, back.stdout + back.stderr
+    assert "drift" not in back.stdout
+    assert "2 step(s) rolled back and verified" in back.stdout
+    assert [(tmp_path / f"{n}.txt").read_text() for n in "abc"] == ["v1\n"] * 3
+    restored = [e for e in _events(tmp_path, run_id)
+                if e["type"] == "rollback.restored" and e["step"] == "slow"]
+    assert [e.get("detail", "")[:40] for e in restored] == \
+        ["its undo ran before the rollback was cut"]

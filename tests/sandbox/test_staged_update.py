@@ -170,6 +170,7 @@ def test_validate_refuses_aws_rules(cli, tmp_path):
                        # a bare 20 is a share of 20 (2000%): said so, with how to write 20%
                        (text.replace("weight: 15%", "weight: 20"),
                         "weight 20 would be 2000% of requests: a share is written 0.05 or 5%"),
+                       (text.replace("weight: 15%", "weight: 0%"), "more than 0%, at most 15%"),
                        (text.replace("{idle: 5m}", "{idle: 1m}"), "300-3600 seconds"),
                        (text.replace("origin: {path: /v2}",
                                      "aliases: {add: [x.example.org]}"),

@@ -111,12 +111,17 @@ class Phase(BaseModel):
     def _at_most_15(cls, weight: float | None) -> float | None:
         # on the field, so the error's place is the weight itself: a library step's
         # `${second_weight}` is then blamed on the plan's `with:` line that set it
-        if weight is not None and weight > 1:  # `weight: 20` meant 20%, most likely
-            raise ValueError(f"weight {weight:g} would be {weight * 100:.4g}% of requests: a "
-                             "share is written 0.05 or 5%, and CloudFront sends at most 15% "
+        if weight is None:
+            return weight
+        if weight > 1:  # `weight: 20` meant 20%, most likely
+            raise ValueError(f"weight {weight:.10g} would be {weight * 100:.10g}% of requests: "
+                             "a share is written 0.05 or 5%, and CloudFront sends at most 15% "
                              "of requests to a staging distribution")
-        if weight is not None and not 0 < weight <= cd.MAX_WEIGHT:
-            raise ValueError(f"weight {weight * 100:.4g}%: CloudFront sends at most 15% of "
+        if weight <= 0:
+            raise ValueError(f"weight {weight * 100:.10g}%: a weighted phase sends some "
+                             "requests to the staging distribution (more than 0%, at most 15%)")
+        if weight > cd.MAX_WEIGHT:
+            raise ValueError(f"weight {weight * 100:.10g}%: CloudFront sends at most 15% of "
                              "requests to a staging distribution")
         return weight
 
