@@ -41,6 +41,30 @@ def _gone(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
+def signalled(folder: Path, args: list[str], *, when: str,
+              sig: signal.Signals = signal.SIGTERM) -> tuple[int, str, str]:
+    """Start `runbook ARGS` in ``folder`` (no terminal, its own session), send ``sig`` to
+    runbook alone (as `kill PID` does) once the file ``when`` exists (a command of the
+    plan makes it), and return its exit code, stdout and stderr."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    env.pop("RUNBOOK_CRASH_AFTER", None)
+    proc = subprocess.Popen([sys.executable, "-m", "runbook", *args], cwd=folder, env=env,
+                            text=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        end = time.monotonic() + 60
+        while not (folder / when).exists():
+            assert proc.poll() is None and time.monotonic() < end, f"{when} never came"
+            time.sleep(0.02)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode, out, err
+
+
 def _events(folder: Path, run_id: str) -> list[dict[str, Any]]:
     lines = (folder / ".runbook" / "runs" / run_id / "events.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines if line.strip()]
@@ -53,25 +77,11 @@ def test_sigterm_mid_step_leaves_it_journaled_unlocked_and_resumable(
     _plan(tmp_path, SLOW_MOVE)
     (tmp_path / "a").write_text("the file\n")
     (tmp_path / "hold").write_text("")
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("RUNBOOK_CRASH_AFTER", None)
-    proc = subprocess.Popen([sys.executable, "-m", "runbook", "run", "p.yaml", "--yes"],
-                            cwd=tmp_path, env=env, text=True, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    try:
-        end = time.monotonic() + 60
-        while not (tmp_path / "started").exists():  # its command runs: the intent is in
-            assert proc.poll() is None and time.monotonic() < end, "move never started"
-            time.sleep(0.02)
-        proc.send_signal(sig)  # to runbook alone, as `kill PID` does
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    # `started`: its command runs, so the intent is in
+    code_was, out, err = signalled(tmp_path, ["run", "p.yaml", "--yes"], when="started",
+                                   sig=sig)
     [run_id] = run_ids(tmp_path)
-    assert proc.returncode == code, out + err
+    assert code_was == code, out + err
     assert "What now" not in out  # nothing asked
     assert _final_line(out) == (
         f"interrupted: terminated ({sig.name}) while step move was under way; left as it is "
@@ -112,23 +122,8 @@ def test_sigterm_before_anything_changed_says_so(tmp_path: Path) -> None:
         "      - id: first\n",
         "      - id: first\n        pre: [{shell: {run: [sh, -c, 'touch begun; sleep 30']}}]\n",
         1))
-    env = {**os.environ, "NO_COLOR": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "runbook", "run", "p.yaml", "--yes"],
-                            cwd=tmp_path, env=env, text=True, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    try:
-        end = time.monotonic() + 60
-        while not (tmp_path / "begun").exists():
-            assert proc.poll() is None and time.monotonic() < end, "the pre check never ran"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 143, out + err
+    code, out, err = signalled(tmp_path, ["run", "p.yaml", "--yes"], when="begun")
+    assert code == 143, out + err
     assert _final_line(out) == ("interrupted: terminated (SIGTERM) before anything changed "
                                 "(exit 143)")
     assert world_files(tmp_path)["version.txt"] == "v1\n"
@@ -216,23 +211,9 @@ def test_a_rollback_stopped_half_way_goes_on_only_backwards(tmp_path: Path) -> N
     assert first.returncode == 3, first.stdout + first.stderr
     [run_id] = run_ids(tmp_path)
     (tmp_path / "hold").write_text("")
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "runbook", "rollback", run_id, "--yes"],
-                            cwd=tmp_path, env=env, text=True, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    try:
-        end = time.monotonic() + 60
-        while not (tmp_path / "undoing").exists():  # c is undone; slow's undo runs
-            assert proc.poll() is None and time.monotonic() < end, "slow's undo never ran"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 143, out + err
+    # `undoing`: c is undone, and slow's undo runs
+    code, out, err = signalled(tmp_path, ["rollback", run_id, "--yes"], when="undoing")
+    assert code == 143, out + err
     assert _final_line(out) == (
         "interrupted: terminated (SIGTERM) during the rollback, while step slow was being "
         "rolled back; left as it is with 2 step(s) still applied (a, slow); `runbook "
@@ -308,23 +289,9 @@ def test_a_rollback_cut_short_after_its_undo_ran_finishes(tmp_path: Path) -> Non
         "if [ -e hold ]; then touch undoing; sleep 30; fi; echo v1 > b.txt",
         "echo v1 > b.txt; if [ -e hold ]; then touch undoing; sleep 30; fi"))
     (tmp_path / "hold").write_text("")
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    proc = subprocess.Popen(  # --yes: the failing post check of c rolls back on its own
-        [sys.executable, "-m", "runbook", "run", "p.yaml", "--yes"], cwd=tmp_path, env=env,
-        text=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True)
-    try:
-        end = time.monotonic() + 60
-        while not (tmp_path / "undoing").exists():
-            assert proc.poll() is None and time.monotonic() < end, "slow's undo never ran"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 143, out + err
+    # --yes: the failing post check of c rolls back on its own
+    code, out, err = signalled(tmp_path, ["run", "p.yaml", "--yes"], when="undoing")
+    assert code == 143, out + err
     assert (tmp_path / "b.txt").read_text() == "v1\n"  # the undo had run
     [run_id] = run_ids(tmp_path)
     (tmp_path / "hold").unlink()
