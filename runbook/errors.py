@@ -17,11 +17,12 @@ with ``raise Ours(...) from exc`` and never escape untranslated.
     └── RefusedError             a guard refused to start (digest, rehearsal, protected env)
 
     KeyboardInterrupt
-    └── Terminated               SIGTERM: an interrupt nobody can answer (engine/interrupt.py)
+    └── Terminated               SIGTERM or SIGHUP: an interrupt nobody can answer
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -168,10 +169,8 @@ class Terminated(KeyboardInterrupt):
     without asking (a menu would hold the process until it is killed outright). It exits
     128 + the signal's number, as a shell reports it: 143 for SIGTERM, 129 for SIGHUP."""
 
-    def __init__(self, signal: str = "SIGTERM") -> None:
-        import signal as signals
-
-        super().__init__(signal)
-        self.signal = signal
-        self.word = f"terminated ({signal})"
-        self.exit_code = 128 + int(signals.Signals[signal])
+    def __init__(self, name: str = "SIGTERM") -> None:
+        super().__init__(name)
+        self.signal = name
+        self.word = f"terminated ({name})"
+        self.exit_code = 128 + int(signal.Signals[name])

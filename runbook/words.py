@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 
-def count(n: int, noun: str, plural: str | None = None, *, sep: str = "") -> str:
-    """``n`` and ``noun``, the noun in the plural unless ``n`` is 1 (``plural`` for the
-    irregular ones, default noun + "s"); ``sep=","`` writes thousands as 1,234."""
-    word = noun if n == 1 else (plural or noun + "s")
-    return f"{n:{sep}} {word}"
+def count(n: int, noun: str, plural_form: str | None = None, *, sep: str = "") -> str:
+    """``n`` and ``noun``, the noun in the plural unless ``n`` is 1 (``plural_form`` for
+    the irregular ones, default noun + "s"); ``sep=","`` writes thousands as 1,234."""
+    return f"{n:{sep}} {plural(n, noun, plural_form)}"
 
 
 def plural(n: int, noun: str, plural_form: str | None = None) -> str:

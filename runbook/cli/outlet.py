@@ -26,7 +26,6 @@ class Outlet:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
-        self.lost = False
 
     def write(self, text: str) -> int:
         try:
@@ -44,7 +43,6 @@ class Outlet:
     def _lose(self, exc: OSError) -> None:
         if exc.errno not in GONE:
             raise exc
-        self.lost = True
         with contextlib.suppress(OSError, ValueError):
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, self._stream.fileno())

@@ -43,7 +43,7 @@ from runbook.engine.outcome import (
     Stop,
 )
 from runbook.engine.throwaway import ending, later
-from runbook.errors import RunbookError
+from runbook.errors import RunbookError, Terminated
 from runbook.kinds.base import Action, CheckResult
 from runbook.plan.describe import build, describe, polling
 from runbook.plan.model import ActionSpec, CheckSpec, Plan, Stage, Step
@@ -426,48 +426,51 @@ class Executor:
     def _interrupted(self, exc: KeyboardInterrupt) -> Outcome:
         """Ctrl-C: say which step was under way and what it holds live, then roll back or
         leave it (engine/interrupt.py words both). A SIGTERM or SIGHUP
-        (``interrupt.Terminated``) asks nothing: it leaves things as they are, and exits
+        (``errors.Terminated``) asks nothing: it leaves things as they are, and exits
         128 + the signal's number."""
-        state = self.state
-        stopped = exc if isinstance(exc, interrupt.Terminated) else None
-        by = {"signal": stopped.signal} if stopped is not None else {}
-        self.journal.write("interrupted", applied=list(state.applied),
-                           in_flight=interrupt.in_flight(state),
-                           live=interrupt.live_json(state.live), **by,
-                           **interrupt.rolling_back_json(state))
-        code = stopped.exit_code if stopped is not None else INTERRUPTED
-        word = stopped.word if stopped is not None else "interrupted"
-        if not state.applied:
-            return Outcome(code, "interrupted", interrupt.BEFORE.replace("interrupted", word))
+        stopped = self._journal_interrupt(exc)
+        if not self.state.applied:
+            return self._left_as_is(stopped, nothing_changed=True)
         choice: str | None = None
         if stopped is None:
             try:
-                choice = self.operator.choose(interrupt.question(state),
-                                              interrupt.choices(state))
-            except interrupt.Terminated as late:  # told to stop while the menu asked
-                stopped, code, word = late, late.exit_code, late.word
+                choice = self.operator.choose(interrupt.question(self.state),
+                                              interrupt.choices(self.state))
+            except Terminated as late:  # told to stop while the menu asked
+                stopped = late
             except KeyboardInterrupt:
                 choice = None
         self.journal.write("decision", choice=choice or "leave",
-                           reason=word if stopped is not None else "interrupted")
+                           reason=stopped.word if stopped is not None else "interrupted")
         if choice == "rollback":
             return self.rollback("interrupted")
-        return Outcome(code, "interrupted",
-                       interrupt.left(state, run=self._later_ref(), word=word))
+        return self._left_as_is(stopped)
 
     def _interrupted_again(self, exc: KeyboardInterrupt) -> Outcome:
         """An interrupt while the first one's rollback ran: nothing more is asked; what the
         rollback had not undone yet is left as it is, and the journal still ends."""
-        stopped = exc if isinstance(exc, interrupt.Terminated) else None
+        stopped = self._journal_interrupt(exc)
+        self.journal.write("decision", choice="leave", reason="interrupted again")
+        return self._left_as_is(stopped)
+
+    def _journal_interrupt(self, exc: KeyboardInterrupt) -> Terminated | None:
+        """Write the `interrupted` event; the SIGTERM or SIGHUP it was, if one."""
+        stopped = exc if isinstance(exc, Terminated) else None
         self.journal.write("interrupted", applied=list(self.state.applied),
                            in_flight=interrupt.in_flight(self.state),
                            live=interrupt.live_json(self.state.live),
                            **({"signal": stopped.signal} if stopped is not None else {}),
                            **interrupt.rolling_back_json(self.state))
-        self.journal.write("decision", choice="leave", reason="interrupted again")
+        return stopped
+
+    def _left_as_is(self, stopped: Terminated | None, *,
+                    nothing_changed: bool = False) -> Outcome:
+        """The interrupted outcome: exit 130, or 128 + the signal's number."""
         word = stopped.word if stopped is not None else "interrupted"
-        return Outcome(stopped.exit_code if stopped is not None else INTERRUPTED, "interrupted",
-                       interrupt.left(self.state, run=self._later_ref(), word=word))
+        text = interrupt.before(word) if nothing_changed else \
+            interrupt.left(self.state, run=self._later_ref(), word=word)
+        return Outcome(stopped.exit_code if stopped is not None else INTERRUPTED,
+                       "interrupted", text)
 
     # ---- soak ------------------------------------------------------------------------
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from runbook.engine.journal import RunState
-from runbook.errors import Terminated
 from runbook.inflight import Live
 
-BEFORE = "interrupted before anything changed"
 
-__all__ = ["BEFORE", "Terminated", "choices", "in_flight", "left", "live_at_end", "live_json",
-           "question", "rolling_back_json", "still_live"]
+def before(word: str = "interrupted") -> str:
+    """The message of an interrupt that came before anything changed (``word``: how)."""
+    return f"{word} before anything changed"
 
 
 def in_flight(state: RunState) -> str | None:
