@@ -32,13 +32,20 @@ SLOW_MOVE = MOVE.replace(
     "mv a b").replace("STATE", 'state: [sh, -c, "ls a b 2>/dev/null; true"]')
 
 
-def _gone(pid: int) -> bool:
-    """No such process, or only its zombie (nothing reaps orphans in some containers)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+def _gone(pid: int, within: float = 10.0) -> bool:
+    """No such process, or only its zombie (nothing reaps orphans in some containers),
+    within ``within`` seconds: a killed process ends a moment after the signal is sent."""
+    end = time.monotonic() + within
+    while True:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
 
 
 def signalled(folder: Path, args: list[str], *, when: str,
